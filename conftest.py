@@ -1,0 +1,296 @@
+"""Shared fixtures: personas with real wallets, SIWE helpers, chains, services, the browser."""
+
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from eth_account import Account
+from eth_account.messages import encode_defunct
+
+# Playwright's sync API runs an event loop in the test thread; Django must allow ORM calls there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def require_service(available: bool, what: str) -> None:
+    """Skip on a laptop without the service; fail in CI, where every service must be up."""
+    if available:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required (REQUIRE_SERVICES=1) but is not available")
+    pytest.skip(f"{what} is not available")
+
+
+# ---------------------------------------------------------------- personas
+
+
+@dataclass
+class Persona:
+    name: str
+    account: object  # eth_account LocalAccount
+    user: object | None = None
+
+    @property
+    def address(self) -> str:
+        return self.account.address
+
+
+def _persona(name, django_user_model):
+    from allauth.socialaccount.models import SocialAccount
+
+    account = Account.create()
+    user = django_user_model.objects.create(username=account.address)
+    SocialAccount.objects.create(user=user, provider="ethereum", uid=account.address)
+    return Persona(name=name, account=account, user=user)
+
+
+@pytest.fixture
+def creator(db, django_user_model):
+    return _persona("creator", django_user_model)
+
+
+@pytest.fixture
+def co_creator(db, django_user_model):
+    return _persona("co-creator", django_user_model)
+
+
+@pytest.fixture
+def buyer(db, django_user_model):
+    return _persona("buyer", django_user_model)
+
+
+@pytest.fixture
+def outsider(db, django_user_model):
+    return _persona("outsider", django_user_model)
+
+
+@pytest.fixture
+def ai_company(db, django_user_model):
+    return _persona("ai-company", django_user_model)
+
+
+@pytest.fixture
+def wallet():
+    """A fresh key that has never signed in."""
+    return Account.create()
+
+
+# ---------------------------------------------------------------- SIWE helpers
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def siwe_message(
+    *,
+    address: str,
+    nonce: str,
+    domain: str = "testserver",
+    uri: str = "http://testserver",
+    chain_id: int = 31337,
+    issued_at: datetime | str | None = None,
+    expiration_time: datetime | str | None = None,
+    not_before: datetime | str | None = None,
+    scheme: str | None = None,
+    statement: str = "Sign in to the Creator IP Portal.",
+    version: str = "1",
+) -> str:
+    issued_at = issued_at or datetime.now(UTC)
+    header = f"{domain} wants you to sign in with your Ethereum account:"
+    if scheme:
+        header = f"{scheme}://{header}"
+    lines = [
+        header,
+        address,
+        "",
+        statement,
+        "",
+        f"URI: {uri}",
+        f"Version: {version}",
+        f"Chain ID: {chain_id}",
+        f"Nonce: {nonce}",
+        f"Issued At: {issued_at if isinstance(issued_at, str) else iso(issued_at)}",
+    ]
+    if expiration_time:
+        value = expiration_time if isinstance(expiration_time, str) else iso(expiration_time)
+        lines.append(f"Expiration Time: {value}")
+    if not_before:
+        value = not_before if isinstance(not_before, str) else iso(not_before)
+        lines.append(f"Not Before: {value}")
+    return "\n".join(lines)
+
+
+def personal_sign(account, message: str) -> str:
+    return "0x" + account.sign_message(encode_defunct(text=message)).signature.hex().removeprefix("0x")
+
+
+@pytest.fixture
+def siwe():
+    """Helpers to ask for a nonce and sign in through the real endpoints."""
+
+    class Siwe:
+        message = staticmethod(siwe_message)
+        sign = staticmethod(personal_sign)
+
+        @staticmethod
+        def nonce(client) -> str:
+            response = client.get("/auth/siwe/nonce")
+            assert response.status_code == 200, response.content
+            return response.json()["nonce"]
+
+        @staticmethod
+        def verify(client, message, signature, **extra):
+            return client.post(
+                "/auth/siwe/verify",
+                data={"message": message, "signature": signature},
+                content_type="application/json",
+                **extra,
+            )
+
+        @classmethod
+        def sign_in(cls, client, account):
+            message = siwe_message(address=account.address, nonce=cls.nonce(client))
+            response = cls.verify(client, message, personal_sign(account, message))
+            assert response.status_code == 200, response.content
+            return response
+
+    return Siwe
+
+
+# ---------------------------------------------------------------- chains
+
+
+@pytest.fixture
+def eth_tester_w3():
+    """An in-process chain (eth-tester + py-evm) for unit tests."""
+    from web3 import EthereumTesterProvider, Web3
+
+    return Web3(EthereumTesterProvider())
+
+
+@pytest.fixture(scope="session")
+def anvil_url(tmp_path_factory):
+    """A real anvil node for integration tests, one per test session."""
+    from portal.chain.anvil import AnvilNotFound, anvil_start, anvil_stop, free_port
+
+    try:
+        port = free_port()
+        process = anvil_start(port=port, log_path=tmp_path_factory.mktemp("anvil") / "anvil.log")
+    except AnvilNotFound as exc:
+        pytest.fail(str(exc))
+    yield f"http://127.0.0.1:{port}"
+    anvil_stop(process)
+
+
+# ---------------------------------------------------------------- browser
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    require_service(shutil.which(CHROMIUM) is not None or os.path.exists(CHROMIUM), "Debian chromium")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "headless": True,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Rate-limit counters live in the cache; each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+def minutes(n):
+    return timedelta(minutes=n)
+
+
+# ---------------------------------------------------------------- a wallet inside the browser
+
+INJECTED_WALLET_JS = """
+(() => {
+  const call = async (fn, ...args) => {
+    const reply = await window[fn](...args);
+    if (reply && reply.error) {
+      const err = new Error(reply.error.message);
+      err.code = reply.error.code;
+      throw err;
+    }
+    return reply.result;
+  };
+  window.ethereum = {
+    isPortalTestWallet: true,
+    request: async ({ method, params }) => {
+      switch (method) {
+        case "eth_requestAccounts":
+        case "eth_accounts": return call("__walletAccounts");
+        case "eth_chainId": return call("__walletChainId");
+        case "personal_sign": return call("__walletPersonalSign", params[0], params[1]);
+        case "eth_signTypedData_v4": return call("__walletSignTypedData", params[0], params[1]);
+        case "eth_sendTransaction": return call("__walletSendTransaction", params[0]);
+        default: {
+          const err = new Error("Unsupported method " + method);
+          err.code = 4200;
+          throw err;
+        }
+      }
+    },
+    on: () => {},
+    removeListener: () => {},
+  };
+})();
+"""
+
+USER_REJECTED = {"error": {"code": 4001, "message": "User rejected the request."}}
+
+
+class BrowserWallet:
+    """An EIP-1193 wallet injected into a Playwright page that signs with eth-account in Python."""
+
+    def __init__(self, page, account, chain_id=31337):
+        self.page = page
+        self.account = account
+        self.chain_id = chain_id
+        self.reject_signatures = False
+        self.reject_connect = False
+        self.signed = []
+        page.expose_function("__walletAccounts", self._accounts)
+        page.expose_function("__walletChainId", lambda: {"result": hex(self.chain_id)})
+        page.expose_function("__walletPersonalSign", self._personal_sign)
+        page.add_init_script(INJECTED_WALLET_JS)
+
+    def _accounts(self):
+        if self.reject_connect:
+            return USER_REJECTED
+        return {"result": [self.account.address.lower()]}
+
+    def _personal_sign(self, data_hex, address):
+        if self.reject_signatures:
+            return USER_REJECTED
+        if address.lower() != self.account.address.lower():
+            return {"error": {"code": 4100, "message": "Unknown account"}}
+        text = bytes.fromhex(data_hex.removeprefix("0x")).decode("utf-8")
+        self.signed.append(text)
+        return {"result": personal_sign(self.account, text)}
+
+
+@pytest.fixture
+def browser_wallet(page):
+    return BrowserWallet(page, Account.create())

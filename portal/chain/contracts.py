@@ -1,0 +1,1 @@
+"""Contract artifacts and deployment. The registry and market contracts arrive with their issues."""

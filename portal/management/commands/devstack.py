@@ -1,0 +1,125 @@
+"""Start the development stack: a local anvil chain, a Celery worker with beat, the web server.
+
+`make run` calls this after installing and migrating. Ctrl-C (or SIGTERM) stops every child it
+started; a chain that was already listening is reused and left alone.
+"""
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from portal.chain.anvil import anvil_start, is_local_url, rpc_answers
+
+
+class Command(BaseCommand):
+    help = "Run anvil (when CHAIN_RPC_URL is local and free), a Celery worker with beat, and the web server."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+
+    def handle(self, *args, port, host, **options):
+        self.children: list[tuple[str, subprocess.Popen]] = []
+        self.stopping = False
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        logs = Path(settings.VAR_DIR) / "log"
+        logs.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start_chain(logs)
+            self._deploy_contracts()
+            self._spawn(
+                "celery",
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "portal",
+                    "worker",
+                    "--beat",
+                    "--loglevel=INFO",
+                    "--concurrency=2",
+                    "--schedule",
+                    settings.CELERY_BEAT_SCHEDULE_FILENAME,
+                ],
+            )
+            self._spawn("web", [sys.executable, "manage.py", "runserver", f"{host}:{port}", "--noreload"])
+            self.stdout.write(
+                self.style.SUCCESS(f"Portal on http://{host}:{port}/  (Ctrl-C stops everything)")
+            )
+            self._watch()
+        finally:
+            self._stop_all()
+
+    def _on_signal(self, signum, frame):
+        self.stopping = True
+
+    def _spawn(self, name, args, **kwargs):
+        process = subprocess.Popen(args, cwd=settings.BASE_DIR, start_new_session=True, **kwargs)
+        self.children.append((name, process))
+        return process
+
+    def _start_chain(self, logs):
+        url = settings.CHAIN_RPC_URL
+        if not is_local_url(url):
+            self.stdout.write(f"Using the chain at {url}.")
+            return
+        if rpc_answers(url):
+            self.stdout.write(f"A chain already answers at {url}; reusing it.")
+            return
+        from urllib.parse import urlsplit
+
+        port = urlsplit(url).port or 8545
+        state = Path(settings.VAR_DIR) / "anvil" / "state.json"
+        state.parent.mkdir(parents=True, exist_ok=True)
+        self.stdout.write(f"Starting anvil on {url} (state kept in {state}).")
+        try:
+            process = anvil_start(
+                port=port,
+                chain_id=settings.CHAIN_ID,
+                extra_args=["--state", str(state)],
+                log_path=logs / "anvil.log",
+                start_timeout=30,
+            )
+        except RuntimeError as exc:
+            raise SystemExit(f"{exc}; see {logs / 'anvil.log'}")
+        self.children.append(("anvil", process))
+
+    def _deploy_contracts(self):
+        from portal.chain import contracts
+
+        deploy = getattr(contracts, "contracts_ensure_deployed", None)
+        if deploy is not None:
+            for name, address in deploy().items():
+                self.stdout.write(f"{name} at {address}")
+
+    def _watch(self):
+        while not self.stopping:
+            for name, process in self.children:
+                if process.poll() is not None:
+                    self.stderr.write(f"{name} exited with code {process.returncode}; stopping the stack.")
+                    self.stopping = True
+                    break
+            time.sleep(0.5)
+
+    def _stop_all(self):
+        for _name, process in reversed(self.children):
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for _name, process in reversed(self.children):
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.stdout.write("Stopped.")

@@ -1,0 +1,49 @@
+"""Two parallel verifications with one nonce give exactly one session (PostgreSQL)."""
+
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from conftest import personal_sign, require_service, siwe_message
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_reuse_of_one_nonce_gives_exactly_one_session(wallet):
+    require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    client = Client()
+    nonce = client.get("/auth/siwe/nonce").json()["nonce"]
+    cookie = client.cookies["sessionid"].value
+    message = siwe_message(address=wallet.address, nonce=nonce)
+    signature = personal_sign(wallet, message)
+
+    results = []
+    barrier = threading.Barrier(6)
+
+    def attempt():
+        from django.db import connections
+
+        racer = Client()
+        racer.cookies["sessionid"] = cookie
+        barrier.wait()
+        try:
+            response = racer.post(
+                "/auth/siwe/verify",
+                data={"message": message, "signature": signature},
+                content_type="application/json",
+                REMOTE_ADDR=f"10.0.0.{len(results) + 1}",
+            )
+            results.append(response.status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(results).count(200) == 1, results
+    assert all(status in (400, 409) for status in results if status != 200), results

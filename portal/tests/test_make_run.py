@@ -1,0 +1,107 @@
+"""`make run` smoke test: the whole stack starts on embedded defaults and stops on Ctrl-C."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from portal.chain.anvil import free_port, rpc_answers
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def _wait_for(predicate, timeout, what, process):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"make run exited ({process.returncode}) before {what}")
+        try:
+            if predicate():
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_make_run_serves_the_portal_chain_and_worker(tmp_path):
+    web_port, chain_port = free_port(), free_port()
+    chain_url = f"http://127.0.0.1:{chain_port}"
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REQUIRE_SERVICES"}
+    }
+    env.update(
+        {
+            "PORT": str(web_port),
+            "CHAIN_RPC_URL": chain_url,
+            "VAR_DIR": str(tmp_path / "var"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    with open(tmp_path / "make-run.log", "wb") as log:
+        process = subprocess.Popen(
+            ["make", "run"],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_for(
+            lambda: requests.get(f"http://127.0.0.1:{web_port}/", timeout=2).status_code == 200,
+            120,
+            "the home page",
+            process,
+        )
+        home = requests.get(f"http://127.0.0.1:{web_port}/", timeout=5)
+        assert "Creator IP Portal" in home.text
+        assert requests.get(f"http://127.0.0.1:{web_port}/static/js/wallet.js", timeout=5).status_code == 200
+
+        chain = requests.post(
+            chain_url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}, timeout=5
+        ).json()
+        assert int(chain["result"], 16) == 31337
+
+        roundtrip = subprocess.run(
+            [
+                sys.executable,
+                "manage.py",
+                "shell",
+                "-c",
+                "import json; from portal.tasks import ping; "
+                "print(json.dumps(ping.delay('hello').get(timeout=60)))",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert roundtrip.returncode == 0, roundtrip.stderr
+        result = json.loads(roundtrip.stdout.strip().splitlines()[-1])
+        assert result["echo"] == "hello"
+        assert result["pid"] != process.pid  # it ran in the worker, not here
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
+    time.sleep(1)
+    assert not rpc_answers(chain_url), "anvil outlived Ctrl-C"
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{web_port}/", timeout=2)
+    output = (tmp_path / "make-run.log").read_text()
+    assert "Stopped." in output, output[-3000:]

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from portal import views
+
+portal_patterns = [
+    path("", views.home, name="home"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("profile/", views.profile, name="profile"),
+    path("healthz", views.healthz, name="healthz"),
+]
+
+urlpatterns = [
+    path("", include((portal_patterns, "portal"))),
+    path("auth/", include("portal.siwe.urls")),
+    # Wallet sign-in is the only way in: allauth's password login and signup point there.
+    path("accounts/login/", RedirectView.as_view(pattern_name="siwe:signin", query_string=True)),
+    path("accounts/signup/", RedirectView.as_view(pattern_name="siwe:signin", query_string=True)),
+    path("accounts/", include("allauth.urls")),
+    path("admin/", admin.site.urls),
+]

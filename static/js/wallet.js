@@ -1,0 +1,122 @@
+/* Wallet glue: Sign-In with Ethereum (EIP-4361) through the injected EIP-1193 provider. */
+(function () {
+  "use strict";
+
+  var MESSAGES = {
+    noWallet: "No wallet found in this browser. Install a wallet extension such as MetaMask or Rabby, then reload this page.",
+    connectRejected: "You declined the connection request in your wallet. Press “Connect wallet” to try again.",
+    signRejected: "You rejected the signature request, so you are not signed in. Press “Connect wallet” to try again; signing costs nothing.",
+    noAccount: "Your wallet did not share an account. Unlock it and try again.",
+    network: "The portal could not be reached. Check your connection and try again.",
+    pending: "Your wallet already has a request open: finish or cancel it there first."
+  };
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  function toHex(text) {
+    var bytes = new TextEncoder().encode(text);
+    var out = "0x";
+    for (var i = 0; i < bytes.length; i++) out += bytes[i].toString(16).padStart(2, "0");
+    return out;
+  }
+
+  function buildMessage(opts) {
+    var issued = new Date();
+    var expires = new Date(issued.getTime() + 5 * 60 * 1000);
+    return [
+      window.location.host + " wants you to sign in with your Ethereum account:",
+      opts.address,
+      "",
+      "Sign in to the Creator IP Portal.",
+      "",
+      "URI: " + window.location.origin,
+      "Version: 1",
+      "Chain ID: " + opts.chainId,
+      "Nonce: " + opts.nonce,
+      "Issued At: " + issued.toISOString(),
+      "Expiration Time: " + expires.toISOString()
+    ].join("\n");
+  }
+
+  function walletErrorText(err, fallback) {
+    if (err && err.code === 4001) return fallback;
+    if (err && err.code === -32002) return MESSAGES.pending;
+    return (err && err.message) ? "Your wallet reported an error: " + err.message : fallback;
+  }
+
+  function init(root) {
+    var button = root.querySelector("#connect-wallet");
+    var status = root.querySelector("#siwe-status");
+
+    function show(text, kind) {
+      status.textContent = text;
+      status.className = "status" + (kind ? " status-" + kind : "");
+    }
+
+    if (!window.ethereum) {
+      show(MESSAGES.noWallet, "error");
+    }
+
+    button.addEventListener("click", async function () {
+      if (!window.ethereum) { show(MESSAGES.noWallet, "error"); return; }
+      button.disabled = true;
+      try {
+        show("Waiting for your wallet to share an account…", "info");
+        var accounts;
+        try {
+          accounts = await window.ethereum.request({ method: "eth_requestAccounts" });
+        } catch (err) { show(walletErrorText(err, MESSAGES.connectRejected), "error"); return; }
+        if (!accounts || !accounts.length) { show(MESSAGES.noAccount, "error"); return; }
+        var address = accounts[0];
+
+        var chainId = parseInt(root.dataset.chainId, 10);
+        try {
+          var walletChain = await window.ethereum.request({ method: "eth_chainId" });
+          if (walletChain) chainId = parseInt(walletChain, 16);
+        } catch (err) { /* keep the portal's chain id */ }
+
+        var nonceResponse;
+        try {
+          nonceResponse = await fetch(root.dataset.nonceUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        } catch (err) { show(MESSAGES.network, "error"); return; }
+        var nonceData = await nonceResponse.json();
+        if (!nonceResponse.ok) { show(nonceData.error || MESSAGES.network, "error"); return; }
+
+        var message = buildMessage({ address: address, chainId: chainId, nonce: nonceData.nonce });
+        show("Check your wallet: sign the message to prove this address is yours.", "info");
+        var signature;
+        try {
+          signature = await window.ethereum.request({ method: "personal_sign", params: [toHex(message), address] });
+        } catch (err) { show(walletErrorText(err, MESSAGES.signRejected), "error"); return; }
+
+        show("Checking the signature…", "info");
+        var verifyResponse;
+        try {
+          verifyResponse = await fetch(root.dataset.verifyUrl, {
+            method: "POST",
+            credentials: "same-origin",
+            headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+            body: JSON.stringify({ message: message, signature: signature })
+          });
+        } catch (err) { show(MESSAGES.network, "error"); return; }
+        var result = await verifyResponse.json();
+        if (!verifyResponse.ok) { show(result.error || "Sign-in failed.", "error"); return; }
+        show("Signed in as " + result.address + ".", "ok");
+        var next = root.dataset.next;
+        window.location.assign(next && next.charAt(0) === "/" && next.charAt(1) !== "/" ? next : root.dataset.dashboardUrl);
+      } finally {
+        button.disabled = false;
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var root = document.getElementById("siwe");
+    if (root) init(root);
+  });
+
+  window.PortalWallet = { buildMessage: buildMessage, toHex: toHex, csrfToken: csrfToken };
+})();

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "axes",
     "portal",
     "portal.siwe",
+    "portal.chain",
     "works",
     "licensing",
     "royalties",
@@ -251,3 +252,13 @@ for _folder in (
 
 CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 AXES_LOCKOUT_CALLABLE = "portal.siwe.views.lockout_response"
+
+# The platform's sending key. The default is anvil's first development account (a public test
+# key with no real funds): set CHAIN_SENDER_PRIVATE_KEY for any other chain.
+CHAIN_SENDER_PRIVATE_KEY = env.str(
+    "CHAIN_SENDER_PRIVATE_KEY",
+    default="0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+)
+CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=2)
+CHAIN_STUCK_AFTER_SECONDS = env.int("CHAIN_STUCK_AFTER_SECONDS", default=120)
+PROVENANCE_REGISTRY_ADDRESS = env.str("PROVENANCE_REGISTRY_ADDRESS", default="")

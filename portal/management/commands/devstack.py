@@ -94,12 +94,13 @@ class Command(BaseCommand):
         self.children.append(("anvil", process))
 
     def _deploy_contracts(self):
-        from portal.chain import contracts
+        from portal.chain.anvil import is_local_url
+        from portal.chain.contracts import contracts_ensure_deployed
 
-        deploy = getattr(contracts, "contracts_ensure_deployed", None)
-        if deploy is not None:
-            for name, address in deploy().items():
-                self.stdout.write(f"{name} at {address}")
+        if not is_local_url(settings.CHAIN_RPC_URL):
+            return  # remote chains are deployed on purpose, not by a dev command
+        for name, address in contracts_ensure_deployed().items():
+            self.stdout.write(f"{name} at {address}")
 
     def _watch(self):
         while not self.stopping:

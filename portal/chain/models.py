@@ -1,0 +1,80 @@
+from django.db import models
+
+
+class ContractDeployment(models.Model):
+    """Where a contract of ours lives on a chain."""
+
+    chain_id = models.BigIntegerField()
+    name = models.CharField(max_length=64)
+    address = models.CharField(max_length=42)
+    tx_hash = models.CharField(max_length=66, blank=True)
+    bytecode_hash = models.CharField(max_length=66, help_text="keccak of the deployed bytecode artifact")
+    deployed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["chain_id", "name"], name="one_deployment_per_chain")]
+
+    def __str__(self):
+        return f"{self.name}@{self.chain_id}:{self.address}"
+
+
+class SenderNonce(models.Model):
+    """The next nonce for one sending key on one chain; locked while a nonce is assigned."""
+
+    chain_id = models.BigIntegerField()
+    address = models.CharField(max_length=42)
+    next_nonce = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["chain_id", "address"], name="one_nonce_row_per_sender")
+        ]
+
+
+class ChainTransaction(models.Model):
+    """One logical transaction: a nonce, and every signed attempt (fee bumps) at it.
+
+    The signed bytes and hash of each attempt are stored before it is broadcast, so a worker
+    killed between broadcast and database write finds the hash on restart and never re-sends
+    with a new nonce.
+    """
+
+    class Status(models.TextChoices):
+        SIGNED = "signed", "signed, not yet known to be broadcast"
+        BROADCAST = "broadcast", "broadcast, waiting to be mined"
+        MINED = "mined", "mined, waiting for confirmations"
+        CONFIRMED = "confirmed", "confirmed"
+        FAILED = "failed", "reverted"
+
+    chain_id = models.BigIntegerField()
+    sender = models.CharField(max_length=42)
+    nonce = models.BigIntegerField()
+    purpose = models.CharField(max_length=64)
+    to = models.CharField(max_length=42)
+    data = models.TextField(help_text="call data, 0x hex")
+    value = models.DecimalField(max_digits=78, decimal_places=0, default=0)
+    gas = models.BigIntegerField()
+    max_fee_per_gas = models.DecimalField(max_digits=78, decimal_places=0)
+    max_priority_fee_per_gas = models.DecimalField(max_digits=78, decimal_places=0)
+    attempts = models.JSONField(default=list, help_text="[{hash, raw, max_fee, priority_fee, at}] in order")
+    tx_hash = models.CharField(max_length=66, help_text="hash of the latest attempt")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SIGNED, db_index=True)
+    mined_hash = models.CharField(max_length=66, blank=True, help_text="the attempt that was mined")
+    block_number = models.BigIntegerField(null=True, blank=True)
+    block_hash = models.CharField(max_length=66, blank=True)
+    gas_used = models.BigIntegerField(null=True, blank=True)
+    last_broadcast_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["chain_id", "sender", "nonce"], name="one_transaction_per_nonce"),
+        ]
+
+    def __str__(self):
+        return f"{self.purpose} nonce {self.nonce} ({self.status})"
+
+    @property
+    def hashes(self) -> list[str]:
+        return [attempt["hash"] for attempt in self.attempts]

@@ -294,3 +294,92 @@ class BrowserWallet:
 @pytest.fixture
 def browser_wallet(page):
     return BrowserWallet(page, Account.create())
+
+
+# ---------------------------------------------------------------- images and the registry
+
+
+def make_image(*, seed: int = 1, size=(640, 480), fmt: str = "JPEG", quality: int = 90, exif=None) -> bytes:
+    """A deterministic picture with structure (blobs on a gradient), so PDQ has something to see."""
+    import io
+
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFilter
+
+    rng = np.random.default_rng(seed)
+    width, height = size
+    x = np.linspace(0, 1, width)[None, :]
+    y = np.linspace(0, 1, height)[:, None]
+    base = np.stack([x * 255 * np.ones_like(y), y * 255 * np.ones_like(x), (x * y) * 255], axis=-1)
+    image = Image.fromarray(base.astype("uint8"), "RGB")
+    draw = ImageDraw.Draw(image)
+    for _ in range(12):
+        x0, y0 = rng.integers(0, width), rng.integers(0, height)
+        r = int(rng.integers(min(size) // 12, min(size) // 3))
+        draw.ellipse([x0 - r, y0 - r, x0 + r, y0 + r], fill=tuple(int(c) for c in rng.integers(0, 255, 3)))
+    image = image.filter(ImageFilter.GaussianBlur(2))
+    buffer = io.BytesIO()
+    kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    if exif is not None:
+        kwargs["exif"] = exif
+    image.save(buffer, format=fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def upload_file(data: bytes, name: str = "art.jpg"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data, content_type="application/octet-stream")
+
+
+@pytest.fixture
+def anvil_factory(tmp_path):
+    """Start extra anvil nodes (e.g. with mining off) for fault tests; all stopped afterwards."""
+    from portal.chain.anvil import anvil_start, anvil_stop, free_port
+
+    started = []
+
+    def start(*extra_args):
+        port = free_port()
+        started.append(
+            anvil_start(port=port, extra_args=list(extra_args), log_path=tmp_path / f"anvil-{port}.log")
+        )
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for process in started:
+        anvil_stop(process)
+
+
+@pytest.fixture
+def chain(anvil_url, settings, db):
+    """The shared anvil with a freshly deployed ProvenanceRegistry, wired into settings."""
+    from portal.chain.client import get_web3
+    from portal.chain.contracts import contracts_ensure_deployed
+
+    settings.CHAIN_RPC_URL = anvil_url
+    settings.CHAIN_CONFIRMATIONS = 2
+    settings.PROVENANCE_REGISTRY_ADDRESS = ""
+    w3 = get_web3()
+    contracts_ensure_deployed(w3=w3)
+    return w3
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fingerprint_index():
+    from works.fingerprint_index import _index
+
+    _index.reset()
+    yield
+    _index.reset()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    from works.models import private_storage
+
+    private_storage._wrapped = __import__("django.utils.functional", fromlist=["empty"]).empty
+    yield
+    private_storage._wrapped = __import__("django.utils.functional", fromlist=["empty"]).empty

@@ -262,3 +262,16 @@ CHAIN_SENDER_PRIVATE_KEY = env.str(
 CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=2)
 CHAIN_STUCK_AFTER_SECONDS = env.int("CHAIN_STUCK_AFTER_SECONDS", default=120)
 PROVENANCE_REGISTRY_ADDRESS = env.str("PROVENANCE_REGISTRY_ADDRESS", default="")
+
+# Works: upload limits and storage.
+WORKS_MAX_UPLOAD_BYTES = env.int("WORKS_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+WORKS_MAX_MEGAPIXELS = env.int("WORKS_MAX_MEGAPIXELS", default=100)
+WORKS_PDQ_THRESHOLD = env.int("WORKS_PDQ_THRESHOLD", default=31)
+PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
+PRIVATE_MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
+DATA_UPLOAD_MAX_NUMBER_FILES = 20  # the upload form itself accepts one file at a time
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+ANCHOR_BATCH_MAX = env.int("ANCHOR_BATCH_MAX", default=256)
+ANCHOR_BATCH_SECONDS = env.int("ANCHOR_BATCH_SECONDS", default=30)
+ANCHOR_TICK_SECONDS = env.float("ANCHOR_TICK_SECONDS", default=5.0)
+CELERY_BEAT_SCHEDULE["anchor-tick"] = {"task": "works.anchor_tick", "schedule": ANCHOR_TICK_SECONDS}

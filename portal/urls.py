@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.static import serve
 from django.views.generic import RedirectView
 
 from portal import views
@@ -14,6 +16,9 @@ portal_patterns = [
 urlpatterns = [
     path("", include((portal_patterns, "portal"))),
     path("auth/", include("portal.siwe.urls")),
+    path("", include("works.urls")),
+    # Public previews and thumbnails only; originals live outside MEDIA_ROOT.
+    re_path(r"^media/(?P<path>(previews|thumbnails)/.+)$", serve, {"document_root": settings.MEDIA_ROOT}),
     # Wallet sign-in is the only way in: allauth's password login and signup point there.
     path("accounts/login/", RedirectView.as_view(pattern_name="siwe:signin", query_string=True)),
     path("accounts/signup/", RedirectView.as_view(pattern_name="siwe:signin", query_string=True)),

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_http_methods
 from portal.forms import ProfileForm
 from portal.selectors import profile_for_user, wallet_address_for_user
 from portal.services import profile_update
+from works.selectors import works_for_owner
 
 
 def home(request):
@@ -18,7 +19,7 @@ def dashboard(request):
     return render(
         request,
         "portal/dashboard.html",
-        {"profile": profile_for_user(user=request.user)},
+        {"profile": profile_for_user(user=request.user), "works": works_for_owner(user=request.user)},
     )
 
 

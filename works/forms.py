@@ -1,0 +1,62 @@
+from django import forms
+
+from works.validation import InvalidImage, image_check
+
+ERR_ONE_FILE = "Upload one file at a time."
+ERR_TOO_MANY_TAGS = "Use at most 20 tags."
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="Image",
+        help_text="JPEG, PNG or WebP; the original stays private, the public sees a preview.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    tags = forms.CharField(
+        max_length=500, required=False, help_text="Comma-separated, e.g. ink, portrait, 2026"
+    )
+
+    def __init__(self, *args, files_sent: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.files_sent = files_sent
+
+    def clean_file(self):
+        if self.files_sent > 1:
+            raise forms.ValidationError(ERR_ONE_FILE)
+        uploaded = self.cleaned_data["file"]
+        try:
+            self.checked = image_check(uploaded)
+        except InvalidImage as exc:
+            raise forms.ValidationError(exc.message)
+        return uploaded
+
+    def clean_title(self):
+        title = self.cleaned_data["title"].strip()
+        if not title:
+            raise forms.ValidationError("Give the work a title.")
+        return title
+
+    def clean_tags(self):
+        tags = [t.strip().lower()[:40] for t in self.cleaned_data["tags"].split(",") if t.strip()]
+        unique = list(dict.fromkeys(tags))
+        if len(unique) > 20:
+            raise forms.ValidationError(ERR_TOO_MANY_TAGS)
+        return unique
+
+
+class VerifyForm(forms.Form):
+    file = forms.FileField(required=False, label="File to check")
+    sha256 = forms.RegexField(
+        regex=r"^(0x)?[0-9a-fA-F]{64}$",
+        required=False,
+        label="or its SHA-256",
+        error_messages={"invalid": "A SHA-256 is 64 hexadecimal characters."},
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("file") and not data.get("sha256"):
+            raise forms.ValidationError("Choose a file or paste a SHA-256.")
+        return data

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from works import views
+
+app_name = "works"
+
+urlpatterns = [
+    path("works/new", views.upload, name="upload"),
+    path("works/<int:pk>/", views.detail, name="detail"),
+    path("works/<int:pk>/status", views.status, name="status"),
+    path("works/<int:pk>/typed-data", views.typed_data, name="typed_data"),
+    path("works/<int:pk>/sign", views.sign, name="sign"),
+    path("works/<int:pk>/original", views.original, name="original"),
+    path("works/<int:pk>/provenance.json", views.provenance_json, name="provenance"),
+    path("verify", views.verify, name="verify"),
+]

@@ -352,7 +352,7 @@ def anvil_factory(tmp_path):
 
 
 @pytest.fixture
-def chain(anvil_url, settings, db):
+def chain(anvil_url, settings, transactional_db):
     """The shared anvil with a freshly deployed ProvenanceRegistry, wired into settings."""
     from portal.chain.client import get_web3
     from portal.chain.contracts import contracts_ensure_deployed

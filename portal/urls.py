@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 from django.views.generic import RedirectView
+from django.views.static import serve
 
 from portal import views
 

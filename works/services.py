@@ -240,32 +240,50 @@ def batch_seal(*, max_size: int | None = None, w3: Web3 | None = None) -> Anchor
     return batch
 
 
+class BatchAlreadySent(Exception):
+    pass
+
+
 def batch_send(*, batch: AnchorBatch, ctx: SenderContext | None = None) -> AnchorBatch:
-    """Send the batch's one anchoring transaction, unless it already has one."""
+    """Send the batch's one anchoring transaction, unless it already has one.
+
+    The link batch -> transaction commits in the same database transaction as the signed
+    transaction itself, before the broadcast, so a crash anywhere leaves either nothing sent
+    or a stored transaction that `batch_refresh` follows (and re-broadcasts, same bytes).
+    """
     ctx = ctx or sender_context()
-    claimed = AnchorBatch.objects.filter(
+    if not AnchorBatch.objects.filter(
         pk=batch.pk, transaction__isnull=True, status=AnchorBatch.Status.SEALED
-    )
-    if not claimed.exists():
+    ).exists():
         batch.refresh_from_db()
         return batch
     registry = contract(w3=ctx.w3, name=REGISTRY)
     if registry.functions.anchoredAt(batch.root).call() != 0:
-        # Anchored already (e.g. by a run that died before recording it): nothing to send.
-        AnchorBatch.objects.filter(pk=batch.pk).update(status=AnchorBatch.Status.MINED)
+        # Already on-chain (a run that died before recording it, or an operator): nothing to send.
+        AnchorBatch.objects.filter(pk=batch.pk).update(status=AnchorBatch.Status.CONFIRMED)
         batch.refresh_from_db()
         return batch
-    data = registry.encode_abi("anchor", args=[batch.root])
-    with transaction.atomic():
-        locked = AnchorBatch.objects.select_for_update().get(pk=batch.pk)
-        if locked.transaction_id is not None:
-            return locked
-        tx = transaction_send(purpose=f"anchor:{batch.pk}", to=registry.address, data=data, ctx=ctx)
-        locked.transaction = tx
-        locked.status = AnchorBatch.Status.SENT
-        locked.save(update_fields=["transaction", "status"])
-        locked.registrations.update(status=Status.SENT)
-    return locked
+
+    def link(tx):
+        claimed = AnchorBatch.objects.filter(pk=batch.pk, transaction__isnull=True).update(
+            transaction=tx, status=AnchorBatch.Status.SENT
+        )
+        if claimed != 1:
+            raise BatchAlreadySent(batch.pk)
+        Registration.objects.filter(batch_id=batch.pk).update(status=Status.SENT)
+
+    try:
+        transaction_send(
+            purpose=f"anchor:{batch.pk}",
+            to=registry.address,
+            data=registry.encode_abi("anchor", args=[batch.root]),
+            ctx=ctx,
+            on_stored=link,
+        )
+    except BatchAlreadySent:
+        pass
+    batch.refresh_from_db()
+    return batch
 
 
 _TX_TO_BATCH = {

@@ -24,7 +24,10 @@ ERR_TOO_MANY_PIXELS = (
     "The image is {width}×{height} ({mp:.0f} megapixels); the limit is {limit:.0f} megapixels."
 )
 ERR_TRUNCATED = "The image is damaged or incomplete (truncated); export it again and re-upload."
-ERR_TRAILING = "The file has {count} unexpected bytes after the end of the image (possibly another file hidden inside); export it again as a plain image."
+ERR_TRAILING = (
+    "The file has {count} unexpected bytes after the end of the image (possibly another file "
+    "hidden inside); export it again as a plain image."
+)
 ERR_ANIMATED = "Animated images are not accepted; upload a still image."
 
 

@@ -162,10 +162,12 @@ def _near_for_upload(uploaded, sha256):
 
 
 def _check_registrations(sha256):
+    from portal.chain.client import ChainUnavailable, chain_check
+
+    w3 = get_web3()
     try:
-        w3 = get_web3()
-        w3.eth.chain_id
-    except Exception:
+        chain_check(w3)
+    except ChainUnavailable:
         w3 = None
     results = []
     for registration in selectors.registrations_for_sha256(sha256=sha256):

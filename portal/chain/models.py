@@ -30,6 +30,9 @@ class SenderNonce(models.Model):
             models.UniqueConstraint(fields=["chain_id", "address"], name="one_nonce_row_per_sender")
         ]
 
+    def __str__(self):
+        return f"{self.address}@{self.chain_id}: next {self.next_nonce}"
+
 
 class ChainTransaction(models.Model):
     """One logical transaction: a nonce, and every signed attempt (fee bumps) at it.

@@ -106,8 +106,17 @@ def transaction_send(
     value: int = 0,
     gas: int | None = None,
     ctx: SenderContext | None = None,
+    on_stored=None,
 ) -> ChainTransaction:
-    """Assign a nonce, sign, store, then broadcast. Returns the stored transaction."""
+    """Assign a nonce, sign, store, then broadcast. Returns the stored transaction.
+
+    `on_stored(tx)` runs inside the database transaction that stores the signed transaction,
+    so the caller's link to it (e.g. a batch's `transaction`) commits together with it, before
+    anything is broadcast. It may raise to abandon the send (the nonce is released too).
+    Must not be called inside an outer `transaction.atomic()`: the point is to commit first.
+    """
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError("transaction_send must commit before broadcasting; call it outside atomic()")
     ctx = ctx or sender_context()
     w3, address = ctx.w3, ctx.account.address
     chain_id = w3.eth.chain_id
@@ -138,6 +147,8 @@ def transaction_send(
         tx.attempts = [attempt]
         tx.tx_hash = attempt["hash"]
         tx.save()
+        if on_stored is not None:
+            on_stored(tx)
     _broadcast(ctx, tx)
     return tx
 

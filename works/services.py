@@ -1,5 +1,6 @@
 """Writes for works: upload, signing the registration, and anchoring batches on-chain."""
 
+import contextlib
 import io
 import logging
 from datetime import UTC, datetime, timedelta
@@ -258,9 +259,15 @@ def batch_send(*, batch: AnchorBatch, ctx: SenderContext | None = None) -> Ancho
         batch.refresh_from_db()
         return batch
     registry = contract(w3=ctx.w3, name=REGISTRY)
-    if registry.functions.anchoredAt(batch.root).call() != 0:
+    anchored_at = registry.functions.anchoredAt(batch.root).call()
+    if anchored_at != 0:
         # Already on-chain (a run that died before recording it, or an operator): nothing to send.
-        AnchorBatch.objects.filter(pk=batch.pk).update(status=AnchorBatch.Status.CONFIRMED)
+        with transaction.atomic():
+            AnchorBatch.objects.filter(pk=batch.pk).update(
+                status=AnchorBatch.Status.CONFIRMED,
+                block_timestamp=datetime.fromtimestamp(anchored_at, tz=UTC),
+            )
+            Registration.objects.filter(batch_id=batch.pk).update(status=Status.CONFIRMED)
         batch.refresh_from_db()
         return batch
 
@@ -272,7 +279,7 @@ def batch_send(*, batch: AnchorBatch, ctx: SenderContext | None = None) -> Ancho
             raise BatchAlreadySent(batch.pk)
         Registration.objects.filter(batch_id=batch.pk).update(status=Status.SENT)
 
-    try:
+    with contextlib.suppress(BatchAlreadySent):  # another worker sent it first
         transaction_send(
             purpose=f"anchor:{batch.pk}",
             to=registry.address,
@@ -280,8 +287,6 @@ def batch_send(*, batch: AnchorBatch, ctx: SenderContext | None = None) -> Ancho
             ctx=ctx,
             on_stored=link,
         )
-    except BatchAlreadySent:
-        pass
     batch.refresh_from_db()
     return batch
 

@@ -1,8 +1,6 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
-from django.views.static import serve
 
 from portal import views
 
@@ -18,7 +16,7 @@ urlpatterns = [
     path("auth/", include("portal.siwe.urls")),
     path("", include("works.urls")),
     # Public previews and thumbnails only; originals live outside MEDIA_ROOT.
-    re_path(r"^media/(?P<path>(previews|thumbnails)/.+)$", serve, {"document_root": settings.MEDIA_ROOT}),
+    re_path(r"^media/(?P<path>(?:previews|thumbnails)/.+)$", views.public_media, name="public_media"),
     # Wallet sign-in is the only way in: allauth's password login and signup point there.
     path("accounts/login/", RedirectView.as_view(pattern_name="siwe:signin", query_string=True)),
     path("accounts/signup/", RedirectView.as_view(pattern_name="siwe:signin", query_string=True)),

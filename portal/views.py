@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
@@ -50,3 +51,13 @@ def csrf_failure(request, reason=""):
 
 def healthz(request):
     return JsonResponse({"status": "ok"})
+
+
+def public_media(request, path):
+    """Previews and thumbnails (re-encoded, metadata stripped). Production serves these from
+    object storage or the web server; originals are never under MEDIA_ROOT."""
+    from django.views.static import serve
+
+    response = serve(request, path, document_root=settings.MEDIA_ROOT)
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -128,7 +128,8 @@ def provenance_json(request, pk):
 
 @require_http_methods(["GET", "POST"])
 def verify(request):
-    form = VerifyForm(request.POST or None, request.FILES or None)
+    bound = request.method == "POST"
+    form = VerifyForm(request.POST if bound else None, request.FILES if bound else None)
     results, near, sha256 = None, [], None
     if request.method == "POST" and form.is_valid():
         if form.cleaned_data.get("file"):

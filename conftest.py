@@ -274,6 +274,7 @@ class BrowserWallet:
         page.expose_function("__walletAccounts", self._accounts)
         page.expose_function("__walletChainId", lambda: {"result": hex(self.chain_id)})
         page.expose_function("__walletPersonalSign", self._personal_sign)
+        page.expose_function("__walletSignTypedData", self._sign_typed_data)
         page.add_init_script(INJECTED_WALLET_JS)
 
     def _accounts(self):
@@ -289,6 +290,24 @@ class BrowserWallet:
         text = bytes.fromhex(data_hex.removeprefix("0x")).decode("utf-8")
         self.signed.append(text)
         return {"result": personal_sign(self.account, text)}
+
+
+def _browser_wallet_sign_typed_data(self, address, payload):
+    import json
+
+    from eth_account.messages import encode_typed_data
+
+    if self.reject_signatures:
+        return USER_REJECTED
+    if address.lower() != self.account.address.lower():
+        return {"error": {"code": 4100, "message": "Unknown account"}}
+    typed = json.loads(payload)
+    self.signed.append(typed)
+    signature = self.account.sign_message(encode_typed_data(full_message=typed)).signature
+    return {"result": "0x" + signature.hex().removeprefix("0x")}
+
+
+BrowserWallet._sign_typed_data = _browser_wallet_sign_typed_data
 
 
 @pytest.fixture

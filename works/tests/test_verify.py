@@ -69,14 +69,18 @@ def test_provenance_json_has_everything_to_verify_offline(client, anchored):
     doc = client.get(f"/works/{anchored.pk}/provenance.json").json()
     assert doc["eip712"]["primaryType"] == "Registration"
     assert doc["eip712"]["domain"]["chainId"] == 31337
-    assert doc["signature"].startswith("0x") and len(doc["proof"]) == 0  # a batch of one: the leaf is the root
+    assert (
+        doc["signature"].startswith("0x") and len(doc["proof"]) == 0
+    )  # a batch of one: the leaf is the root
     assert doc["root"] == doc["leaf"]["hash"]
     assert doc["tx_hash"] and doc["block_number"] and doc["contract_address"]
 
 
 def test_verify_provenance_exits_zero_when_everything_checks_out(anchored, tmp_path, settings):
     out = io.StringIO()
-    call_command("verify_provenance", str(_file(anchored, tmp_path)), "--rpc", settings.CHAIN_RPC_URL, stdout=out)
+    call_command(
+        "verify_provenance", str(_file(anchored, tmp_path)), "--rpc", settings.CHAIN_RPC_URL, stdout=out
+    )
     assert "Verified: signature, proof and on-chain root all check out." in out.getvalue()
 
 
@@ -94,7 +98,11 @@ def test_verify_provenance_fails_when_the_chain_does_not_confirm(anchored, tmp_p
     doc_path.write_text(json.dumps(document))
     with pytest.raises(CommandError, match="Not verified."):
         call_command(
-            "verify_provenance", str(_file(anchored, tmp_path)), "--document", str(doc_path), stdout=io.StringIO()
+            "verify_provenance",
+            str(_file(anchored, tmp_path)),
+            "--document",
+            str(doc_path),
+            stdout=io.StringIO(),
         )
 
 
@@ -102,7 +110,11 @@ def test_verify_provenance_fails_when_the_chain_is_unreachable(anchored, tmp_pat
     out = io.StringIO()
     with pytest.raises(CommandError, match="Not verified."):
         call_command(
-            "verify_provenance", str(_file(anchored, tmp_path)), "--rpc", f"http://127.0.0.1:{free_port()}", stdout=out
+            "verify_provenance",
+            str(_file(anchored, tmp_path)),
+            "--rpc",
+            f"http://127.0.0.1:{free_port()}",
+            stdout=out,
         )
     assert "could not ask the chain" in out.getvalue()
 

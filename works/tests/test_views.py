@@ -12,7 +12,10 @@ pytestmark = pytest.mark.anvil
 @pytest.fixture
 def draft(chain, creator):
     return services.work_upload(
-        user=creator.user, creator_address=creator.address, file=upload_file(make_image(seed=80)), title="Dune"
+        user=creator.user,
+        creator_address=creator.address,
+        file=upload_file(make_image(seed=80)),
+        title="Dune",
     )
 
 
@@ -38,11 +41,14 @@ def test_signing_through_the_endpoint_makes_the_registration_pending(client, cre
 @pytest.mark.parametrize("signature", ["0x", "0x" + "00" * 65, "nonsense"])
 def test_a_garbage_signature_gets_a_400_with_a_message(client, creator, draft, signature):
     client.force_login(creator.user)
-    response = client.post(f"/works/{draft.pk}/sign", data={"signature": signature}, content_type="application/json")
+    response = client.post(
+        f"/works/{draft.pk}/sign", data={"signature": signature}, content_type="application/json"
+    )
     assert response.status_code == 400
-    assert response.json()["error"] == services.ERR_BAD_SIGNATURE or "not by your signed-in wallet" in response.json()[
-        "error"
-    ]
+    assert (
+        response.json()["error"] == services.ERR_BAD_SIGNATURE
+        or "not by your signed-in wallet" in response.json()["error"]
+    )
     draft.registration.refresh_from_db()
     assert draft.registration.status == Registration.Status.AWAITING_SIGNATURE
 
@@ -70,19 +76,25 @@ def test_the_work_page_shows_status_and_the_sign_button_to_its_owner(client, cre
 def test_the_status_partial_polls_while_pending(client, creator, draft, chain):
     client.force_login(creator.user)
     typed = services.registration_typed_data(registration=draft.registration, w3=chain)
-    services.registration_sign(registration=draft.registration, signature=eip712.typed_data_sign(typed, creator.account))
+    services.registration_sign(
+        registration=draft.registration, signature=eip712.typed_data_sign(typed, creator.account)
+    )
     partial = client.get(f"/works/{draft.pk}/status", HTTP_HX_REQUEST="true").content.decode()
     assert 'hx-trigger="every 3s"' in partial and ">pending<" in partial
 
 
-def test_the_dashboard_lists_works_in_a_fixed_number_of_queries(client, creator, chain, django_assert_num_queries):
+def test_the_dashboard_lists_works_in_a_fixed_number_of_queries(
+    client, creator, chain, django_assert_num_queries
+):
     client.force_login(creator.user)
     client.get("/dashboard/")
     with django_assert_num_queries(5):  # session, user, wallet address, profile, works
         client.get("/dashboard/")
     for seed in range(3):
         services.work_upload(
-            user=creator.user, creator_address=creator.address, file=upload_file(make_image(seed=90 + seed)),
+            user=creator.user,
+            creator_address=creator.address,
+            file=upload_file(make_image(seed=90 + seed)),
             title=f"W{seed}",
         )
     with django_assert_num_queries(5):  # the same five, whatever the number of works

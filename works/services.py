@@ -366,3 +366,25 @@ def anchor_tick(*, ctx: SenderContext | None = None, now: datetime | None = None
         batch_refresh(batch=batch, ctx=ctx)
         refreshed += 1
     return {"sealed": sealed, "sent": sent, "refreshed": refreshed}
+
+
+ERR_NOT_HELD = "Only registrations held for review can be released or rejected."
+
+
+def registration_release(*, registration: Registration) -> Registration:
+    """A moderator found the match harmless: the registration joins the next batch."""
+    if Registration.objects.filter(pk=registration.pk, status=Status.HELD).update(status=Status.PENDING) != 1:
+        raise RegistrationError(ERR_NOT_HELD)
+    registration.refresh_from_db()
+    return registration
+
+
+def registration_reject(*, registration: Registration) -> Registration:
+    """A moderator upheld the match: the registration is never anchored."""
+    if (
+        Registration.objects.filter(pk=registration.pk, status=Status.HELD).update(status=Status.REJECTED)
+        != 1
+    ):
+        raise RegistrationError(ERR_NOT_HELD)
+    registration.refresh_from_db()
+    return registration

@@ -14,6 +14,28 @@ import requests
 from portal.chain.anvil import free_port, rpc_answers
 
 BASE_DIR = Path(__file__).resolve().parents[2]
+ANCHOR_SCRIPT = """
+import io, time
+from eth_account import Account
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+from works import eip712, services
+account = Account.create()
+user = get_user_model().objects.create(username=account.address)
+buffer = io.BytesIO()
+Image.radial_gradient("L").convert("RGB").resize((300, 300)).save(buffer, format="JPEG")
+work = services.work_upload(user=user, creator_address=account.address,
+                            file=SimpleUploadedFile("a.jpg", buffer.getvalue()), title="Smoke")
+typed = services.registration_typed_data(registration=work.registration)
+services.registration_sign(registration=work.registration, signature=eip712.typed_data_sign(typed, account))
+for _ in range(90):
+    work.registration.refresh_from_db()
+    if work.registration.status == "confirmed":
+        break
+    time.sleep(1)
+print(work.registration.status)
+"""
 pytestmark = pytest.mark.slow
 
 
@@ -46,6 +68,10 @@ def test_make_run_serves_the_portal_chain_and_worker(tmp_path):
             "CHAIN_RPC_URL": chain_url,
             "VAR_DIR": str(tmp_path / "var"),
             "PYTHONUNBUFFERED": "1",
+            # anchor every pending registration at the next beat; anvil automines, so one block is enough
+            "ANCHOR_BATCH_SECONDS": "0",
+            "ANCHOR_TICK_SECONDS": "1",
+            "CHAIN_CONFIRMATIONS": "1",
         }
     )
     with open(tmp_path / "make-run.log", "wb") as log:
@@ -92,6 +118,18 @@ def test_make_run_serves_the_portal_chain_and_worker(tmp_path):
         result = json.loads(roundtrip.stdout.strip().splitlines()[-1])
         assert result["echo"] == "hello"
         assert result["pid"] != process.pid  # it ran in the worker, not here
+
+        # End to end through beat + worker: a signed registration gets anchored on the stack's anvil.
+        anchored = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", ANCHOR_SCRIPT],
+            cwd=BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert anchored.returncode == 0, anchored.stderr[-3000:]
+        assert anchored.stdout.strip().splitlines()[-1] == "confirmed"
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:
@@ -105,3 +143,4 @@ def test_make_run_serves_the_portal_chain_and_worker(tmp_path):
         requests.get(f"http://127.0.0.1:{web_port}/", timeout=2)
     output = (tmp_path / "make-run.log").read_text()
     assert "Stopped." in output, output[-3000:]
+    assert "ProvenanceRegistry at 0x" in output, output[-3000:]

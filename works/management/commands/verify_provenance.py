@@ -49,8 +49,9 @@ class Command(BaseCommand):
         for doc in documents:
             check = provenance_check(doc, w3=w3)
             verified = verified or check.ok
+            work = doc["work"]
             self.stdout.write(
-                f"\nwork #{doc['work']['id']} “{doc['work']['title']}” by {doc['creator']} ({doc['status']})\n"
+                f"\nwork #{work['id']} “{work['title']}” by {doc['creator']} ({doc['status']})\n"
                 f"  signature  {'ok' if check.signature_ok else 'FAILED'}"
                 f"{f' (signer {check.signer})' if check.signer else ''}\n"
                 f"  leaf       {'ok' if check.leaf_ok else 'FAILED'}\n"

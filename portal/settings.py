@@ -236,7 +236,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"web3": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+    "loggers": {
+        "web3": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+        "faiss.loader": {"level": "WARNING"},
+    },
 }
 
 # Folders the embedded defaults write to.

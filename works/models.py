@@ -17,6 +17,11 @@ class PrivateStorage(LazyObject):
 private_storage = PrivateStorage()
 
 
+def get_private_storage():
+    # A callable, so migrations record a reference rather than a machine-specific path.
+    return private_storage
+
+
 def _random_name(folder, ext):
     return f"{folder}/{uuid.uuid4().hex[:2]}/{uuid.uuid4().hex}{ext}"
 
@@ -47,7 +52,7 @@ class Work(models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, max_length=5000)
     tags = models.JSONField(default=list, blank=True)
-    original = models.FileField(upload_to=original_path, storage=private_storage, max_length=255)
+    original = models.FileField(upload_to=original_path, storage=get_private_storage, max_length=255)
     original_name = models.CharField(max_length=255, help_text="the uploader's file name, for display only")
     mime = models.CharField(max_length=32)
     width = models.PositiveIntegerField()

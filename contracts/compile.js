@@ -13,9 +13,16 @@ const buildDir = path.join(__dirname, "build");
 const check = process.argv.includes("--check");
 
 const sources = {};
-for (const file of fs.readdirSync(srcDir).filter((f) => f.endsWith(".sol")).sort()) {
-  sources[`contracts/src/${file}`] = { content: fs.readFileSync(path.join(srcDir, file), "utf8") };
+function collect(dir) {
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) collect(full);
+    else if (entry.name.endsWith(".sol")) {
+      sources[path.relative(root, full).split(path.sep).join("/")] = { content: fs.readFileSync(full, "utf8") };
+    }
+  }
 }
+collect(srcDir);
 
 const input = {
   language: "Solidity",

@@ -279,3 +279,17 @@ ANCHOR_BATCH_MAX = env.int("ANCHOR_BATCH_MAX", default=256)
 ANCHOR_BATCH_SECONDS = env.int("ANCHOR_BATCH_SECONDS", default=30)
 ANCHOR_TICK_SECONDS = env.float("ANCHOR_TICK_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE["anchor-tick"] = {"task": "works.anchor_tick", "schedule": ANCHOR_TICK_SECONDS}
+
+# Licensing. The platform signs quotes and certificates with PLATFORM_SIGNING_KEY (default:
+# anvil's second development account, a public test key); its fee goes to PLATFORM_FEE_ADDRESS.
+PLATFORM_SIGNING_KEY = env.str(
+    "PLATFORM_SIGNING_KEY",
+    default="0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+)
+PLATFORM_FEE_ADDRESS = env.str("PLATFORM_FEE_ADDRESS", default="")
+PLATFORM_FEE_BPS = env.int("PLATFORM_FEE_BPS", default=500)
+LICENSE_MARKET_ADDRESS = env.str("LICENSE_MARKET_ADDRESS", default="")
+QUOTE_TTL_SECONDS = env.int("QUOTE_TTL_SECONDS", default=900)
+INDEXER_TICK_SECONDS = env.float("INDEXER_TICK_SECONDS", default=5.0)
+CELERY_BEAT_SCHEDULE["index-events"] = {"task": "licensing.index_events", "schedule": INDEXER_TICK_SECONDS}
+C2PA_DIR = Path(env.str("C2PA_DIR", default=str(VAR_DIR / "c2pa")))

@@ -11,6 +11,7 @@ from portal.chain.models import ContractDeployment
 
 BUILD_DIR = Path(settings.BASE_DIR) / "contracts" / "build"
 REGISTRY = "ProvenanceRegistry"
+MARKET = "LicenseMarket"
 ERR_NOT_DEPLOYED = "{name} is not deployed on chain {chain_id}: run `make run` or set {setting}."
 
 
@@ -42,6 +43,7 @@ def contract_deploy(*, w3: Web3, name: str, args: list, account) -> ContractDepl
         defaults={
             "address": receipt["contractAddress"],
             "tx_hash": Web3.to_hex(tx_hash),
+            "block_number": receipt["blockNumber"],
             "bytecode_hash": bytecode_hash(name),
         },
     )
@@ -49,8 +51,12 @@ def contract_deploy(*, w3: Web3, name: str, args: list, account) -> ContractDepl
 
 
 def contract_address(*, w3: Web3, name: str) -> str:
-    if name == REGISTRY and settings.PROVENANCE_REGISTRY_ADDRESS:
-        return Web3.to_checksum_address(settings.PROVENANCE_REGISTRY_ADDRESS)
+    configured = {
+        REGISTRY: settings.PROVENANCE_REGISTRY_ADDRESS,
+        MARKET: settings.LICENSE_MARKET_ADDRESS,
+    }.get(name)
+    if configured:
+        return Web3.to_checksum_address(configured)
     deployment = ContractDeployment.objects.filter(chain_id=w3.eth.chain_id, name=name).first()
     if deployment is None:
         raise ContractNotDeployed(
@@ -59,6 +65,11 @@ def contract_address(*, w3: Web3, name: str) -> str:
             )
         )
     return deployment.address
+
+
+def deployment_block(*, w3: Web3, name: str) -> int:
+    deployment = ContractDeployment.objects.filter(chain_id=w3.eth.chain_id, name=name).first()
+    return deployment.block_number if deployment else 0
 
 
 def contract(*, w3: Web3, name: str):
@@ -74,7 +85,8 @@ def contracts_ensure_deployed(*, w3: Web3 | None = None, account=None) -> dict[s
     w3 = w3 or get_web3()
     account = account or Account.from_key(settings.CHAIN_SENDER_PRIVATE_KEY)
     addresses = {}
-    for name, args in ((REGISTRY, [account.address]),):
+    platform = Account.from_key(settings.PLATFORM_SIGNING_KEY)
+    for name, args in ((REGISTRY, [account.address]), (MARKET, [platform.address])):
         current = ContractDeployment.objects.filter(chain_id=w3.eth.chain_id, name=name).first()
         if current and current.bytecode_hash == bytecode_hash(name) and w3.eth.get_code(current.address):
             addresses[name] = current.address

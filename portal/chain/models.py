@@ -8,6 +8,7 @@ class ContractDeployment(models.Model):
     name = models.CharField(max_length=64)
     address = models.CharField(max_length=42)
     tx_hash = models.CharField(max_length=66, blank=True)
+    block_number = models.BigIntegerField(default=0)
     bytecode_hash = models.CharField(max_length=66, help_text="keccak of the deployed bytecode artifact")
     deployed_at = models.DateTimeField(auto_now_add=True)
 
@@ -81,3 +82,43 @@ class ChainTransaction(models.Model):
     @property
     def hashes(self) -> list[str]:
         return [attempt["hash"] for attempt in self.attempts]
+
+
+class ChainCursor(models.Model):
+    """How far the event indexer has read one contract's logs, and the hash of that block."""
+
+    chain_id = models.BigIntegerField()
+    contract = models.CharField(max_length=42)
+    block_number = models.BigIntegerField()
+    block_hash = models.CharField(max_length=66, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["chain_id", "contract"], name="one_cursor_per_contract")
+        ]
+
+    def __str__(self):
+        return f"{self.contract}@{self.chain_id} at {self.block_number}"
+
+
+class ChainEvent(models.Model):
+    """A contract event seen after enough confirmations; handled exactly once."""
+
+    chain_id = models.BigIntegerField()
+    tx_hash = models.CharField(max_length=66)
+    log_index = models.IntegerField()
+    block_number = models.BigIntegerField()
+    block_hash = models.CharField(max_length=66)
+    contract = models.CharField(max_length=42)
+    name = models.CharField(max_length=64, db_index=True)
+    args = models.JSONField(help_text="decoded arguments; integers as decimal strings")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["chain_id", "tx_hash", "log_index"], name="one_row_per_log"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} {self.tx_hash}:{self.log_index}"

@@ -1,0 +1,142 @@
+"""Licence terms: the fields, their canonical JSON form and hash, and the presets.
+
+Modelled on Story Protocol's Programmable IP License (PIL), with AI use as first-class,
+separately priced fields. Terms are identified by keccak256 of their canonical JSON (sorted
+keys, no whitespace, integers as decimal strings where they may exceed 2^53): identical terms
+share one hash, and any edit is a new version with a new hash.
+"""
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+
+from eth_utils import keccak, to_hex
+
+AI_PROHIBITED, AI_FREE, AI_PAID = "prohibited", "free", "paid"
+AI_CHOICES = [(AI_PROHIBITED, "prohibited"), (AI_FREE, "allowed, free"), (AI_PAID, "allowed, paid")]
+TERMS_VERSION = "cip-terms/1"
+
+
+@dataclass(frozen=True)
+class Terms:
+    commercial_use: bool = False
+    commercial_attribution: bool = True
+    derivatives_allowed: bool = False
+    derivatives_attribution: bool = True
+    derivatives_approval: bool = False
+    derivatives_reciprocal: bool = False
+    derivative_rev_share_bps: int = 0
+    ai_training: str = AI_PROHIBITED
+    ai_training_price_wei: int = 0
+    genai_training: str = AI_PROHIBITED
+    genai_training_price_wei: int = 0
+    territory: str = "worldwide"
+    duration_days: int | None = None  # None: perpetual
+    transferable: bool = False
+    fee_wei: int = 0
+    currency: str = "ETH"
+    chain_id: int = 31337
+    extra: dict = field(default_factory=dict)
+
+    def canonical(self) -> str:
+        data = asdict(self)
+        for key in ("ai_training_price_wei", "genai_training_price_wei", "fee_wei"):
+            data[key] = str(data[key])
+        data["version"] = TERMS_VERSION
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+    def hash(self) -> str:
+        return to_hex(keccak(text=self.canonical()))
+
+    @classmethod
+    def from_canonical(cls, text: str) -> "Terms":
+        data = json.loads(text)
+        data.pop("version", None)
+        for key in ("ai_training_price_wei", "genai_training_price_wei", "fee_wei"):
+            data[key] = int(data[key])
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+    @property
+    def ai_training_allowed_freely(self) -> bool:
+        return self.ai_training == AI_FREE and self.genai_training == AI_FREE
+
+    def plain_language(self) -> list[str]:
+        """What the terms allow, in the words a person reads on the work page."""
+        lines = []
+        if self.commercial_use:
+            lines.append(
+                "Commercial use allowed"
+                + (", with credit to the creator." if self.commercial_attribution else ".")
+            )
+        else:
+            lines.append("Personal and non-commercial use only.")
+        if not self.derivatives_allowed:
+            lines.append("No remixes or derivative works.")
+        else:
+            parts = ["Remixes allowed"]
+            if self.derivatives_approval:
+                parts.append("with the creator's approval")
+            if self.derivatives_attribution:
+                parts.append("with credit")
+            if self.derivatives_reciprocal:
+                parts.append("under these same terms")
+            line = ", ".join(parts) + "."
+            if self.derivative_rev_share_bps:
+                line += f" {self.derivative_rev_share_bps / 100:g}% of a remix's revenue goes to this work."
+            lines.append(line)
+        lines.append(_ai_line("AI training", self.ai_training, self.ai_training_price_wei))
+        lines.append(_ai_line("Generative AI training", self.genai_training, self.genai_training_price_wei))
+        lines.append(f"Territory: {self.territory}.")
+        lines.append("Perpetual." if self.duration_days is None else f"Valid for {self.duration_days} days.")
+        lines.append("Transferable to someone else." if self.transferable else "Not transferable.")
+        return lines
+
+
+def _ai_line(label, choice, price):
+    if choice == AI_PROHIBITED:
+        return f"{label}: prohibited."
+    if choice == AI_FREE:
+        return f"{label}: allowed, free."
+    return f"{label}: allowed for a fee of {format_wei(price)} per work."
+
+
+def format_wei(value: int) -> str:
+    if value == 0:
+        return "free"
+    eth = value / 10**18
+    return f"{eth:.6f}".rstrip("0").rstrip(".") + " ETH"
+
+
+PRESETS = {
+    "non_commercial_remix": (
+        "Non-commercial social remixing",
+        Terms(derivatives_allowed=True, derivatives_reciprocal=True),
+    ),
+    "commercial_use": ("Commercial use", Terms(commercial_use=True, fee_wei=10**16)),
+    "commercial_remix": (
+        "Commercial remix",
+        Terms(
+            commercial_use=True, derivatives_allowed=True, derivative_rev_share_bps=1000, fee_wei=2 * 10**16
+        ),
+    ),
+    "cc_by": (
+        "CC BY",
+        Terms(
+            commercial_use=True,
+            derivatives_allowed=True,
+            transferable=True,
+            ai_training=AI_FREE,
+            genai_training=AI_FREE,
+        ),
+    ),
+    "ai_training": (
+        "AI training licence (paid, per work)",
+        Terms(
+            ai_training=AI_PAID,
+            ai_training_price_wei=5 * 10**15,
+            genai_training=AI_PAID,
+            genai_training_price_wei=10**16,
+            fee_wei=10**16,
+        ),
+    ),
+    "all_rights_reserved": ("All rights reserved / no AI", Terms()),
+}

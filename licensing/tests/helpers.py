@@ -1,0 +1,42 @@
+"""Helpers for licensing tests: registered works with offers, funded wallets, paying quotes."""
+
+from web3 import Web3
+
+from licensing import services
+from licensing.terms import PRESETS
+from works.tests.test_anchoring import register
+
+
+def fund(w3, address, eth=100):
+    w3.provider.make_request("anvil_setBalance", [address, hex(Web3.to_wei(eth, "ether"))])
+
+
+def send_tx(w3, account, tx: dict):
+    """Sign and send a transaction as the wallet would; returns the receipt (status may be 0)."""
+    tx = dict(tx)
+    tx.pop("from", None)
+    tx["chainId"] = (
+        int(tx.get("chainId", hex(w3.eth.chain_id)), 16)
+        if isinstance(tx.get("chainId"), str)
+        else (tx.get("chainId") or w3.eth.chain_id)
+    )
+    tx["value"] = int(tx["value"], 16) if isinstance(tx.get("value"), str) else tx.get("value", 0)
+    tx["nonce"] = w3.eth.get_transaction_count(account.address, "pending")
+    tx.setdefault("gas", 500_000)
+    base = w3.eth.get_block("latest")["baseFeePerGas"]
+    tx.setdefault("maxFeePerGas", 2 * base + 10**9)
+    tx.setdefault("maxPriorityFeePerGas", 10**9)
+    tx_hash = w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
+    return w3.eth.wait_for_transaction_receipt(tx_hash, timeout=30)
+
+
+def offered_work(persona, *, w3, seed, preset="commercial_use", title=None):
+    work = register(persona, seed=seed, w3=w3, title=title)
+    _, terms = PRESETS[preset]
+    offer = services.offer_create(work=work, terms=terms, preset=preset)
+    return work, offer
+
+
+def mine(w3, blocks=1):
+    for _ in range(blocks):
+        w3.provider.make_request("evm_mine", [])

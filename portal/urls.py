@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include((portal_patterns, "portal"))),
     path("auth/", include("portal.siwe.urls")),
     path("", include("works.urls")),
+    path("", include("licensing.urls")),
     # Public previews and thumbnails only; originals live outside MEDIA_ROOT.
     re_path(r"^media/(?P<path>(?:previews|thumbnails)/.+)$", views.public_media, name="public_media"),
     # Wallet sign-in is the only way in: allauth's password login and signup point there.

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import models
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -58,6 +59,14 @@ def public_media(request, path):
     object storage or the web server; originals are never under MEDIA_ROOT."""
     from django.views.static import serve
 
+    from licensing import rights
+    from works.models import Work
+
     response = serve(request, path, document_root=settings.MEDIA_ROOT)
     response["Cache-Control"] = "public, max-age=86400"
+    work = Work.objects.filter(models.Q(preview=path) | models.Q(thumbnail=path)).first()
+    if work is not None:
+        rights.rights_headers(response, request=request, work=work)
+    else:
+        response["X-Robots-Tag"] = "noai, noimageai"
     return response

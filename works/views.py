@@ -65,9 +65,24 @@ def detail(request, pk):
     is_owner = request.user.is_authenticated and work.owner_id == request.user.pk
     if not is_owner and work.registration.status == work.registration.Status.AWAITING_SIGNATURE:
         raise Http404("No such work.")
-    return render(
-        request, "works/detail.html", {"work": work, "registration": work.registration, "is_owner": is_owner}
+    from licensing import rights
+    from licensing.selectors import offers_for_work
+    from licensing.services import OFFERABLE
+
+    offers = offers_for_work(work=work)
+    response = render(
+        request,
+        "works/detail.html",
+        {
+            "work": work,
+            "registration": work.registration,
+            "is_owner": is_owner,
+            "offers": offers,
+            "can_offer": work.registration.status in OFFERABLE,
+            "json_ld": rights.json_ld(request=request, work=work, offers=offers),
+        },
     )
+    return rights.rights_headers(response, request=request, work=work)
 
 
 def status(request, pk):

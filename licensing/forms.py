@@ -1,0 +1,142 @@
+from dataclasses import replace
+
+from django import forms
+
+from licensing.money import eth_to_wei, wei_to_eth
+from licensing.terms import AI_CHOICES, AI_PAID, PRESETS, Terms
+
+PRESET_CHOICES = [(key, label) for key, (label, _) in PRESETS.items()]
+
+
+class EthField(forms.CharField):
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in ("", None):
+            return 0
+        try:
+            return eth_to_wei(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc))
+
+
+class OfferForm(forms.Form):
+    preset = forms.ChoiceField(choices=PRESET_CHOICES)
+    title = forms.CharField(
+        max_length=120, required=False, help_text="Shown to buyers; defaults to the preset's name."
+    )
+    fee_eth = EthField(label="Licence fee (ETH)", required=False)
+    commercial_use = forms.BooleanField(required=False)
+    commercial_attribution = forms.BooleanField(required=False, label="Commercial use requires credit")
+    derivatives_allowed = forms.BooleanField(required=False, label="Remixes / derivatives allowed")
+    derivatives_attribution = forms.BooleanField(required=False, label="Remixes must credit")
+    derivatives_approval = forms.BooleanField(required=False, label="Remixes need my approval")
+    derivatives_reciprocal = forms.BooleanField(required=False, label="Remixes under the same terms")
+    derivative_rev_share_pct = forms.DecimalField(
+        required=False, min_value=0, max_value=100, decimal_places=2, label="Remix revenue share (%)"
+    )
+    ai_training = forms.ChoiceField(choices=AI_CHOICES, label="AI training")
+    ai_training_price_eth = EthField(required=False, label="AI training price per work (ETH)")
+    genai_training = forms.ChoiceField(choices=AI_CHOICES, label="Generative AI training")
+    genai_training_price_eth = EthField(required=False, label="Generative AI training price per work (ETH)")
+    territory = forms.CharField(max_length=80, initial="worldwide")
+    duration_days = forms.IntegerField(
+        required=False, min_value=1, max_value=36500, help_text="Empty: perpetual"
+    )
+    transferable = forms.BooleanField(required=False)
+
+    @classmethod
+    def initial_for(cls, preset: str) -> dict:
+        label, terms = PRESETS.get(preset, PRESETS["commercial_use"])
+        return {
+            "preset": preset if preset in PRESETS else "commercial_use",
+            "title": label,
+            "fee_eth": wei_to_eth(terms.fee_wei),
+            "commercial_use": terms.commercial_use,
+            "commercial_attribution": terms.commercial_attribution,
+            "derivatives_allowed": terms.derivatives_allowed,
+            "derivatives_attribution": terms.derivatives_attribution,
+            "derivatives_approval": terms.derivatives_approval,
+            "derivatives_reciprocal": terms.derivatives_reciprocal,
+            "derivative_rev_share_pct": terms.derivative_rev_share_bps / 100,
+            "ai_training": terms.ai_training,
+            "ai_training_price_eth": wei_to_eth(terms.ai_training_price_wei),
+            "genai_training": terms.genai_training,
+            "genai_training_price_eth": wei_to_eth(terms.genai_training_price_wei),
+            "territory": terms.territory,
+            "duration_days": terms.duration_days,
+            "transferable": terms.transferable,
+        }
+
+    def clean(self):
+        data = super().clean()
+        for choice, price in (
+            ("ai_training", "ai_training_price_eth"),
+            ("genai_training", "genai_training_price_eth"),
+        ):
+            if data.get(choice) == AI_PAID and not data.get(price):
+                self.add_error(price, "Set a price, or choose free or prohibited.")
+            if data.get(choice) != AI_PAID and data.get(price):
+                data[price] = 0
+        if data.get("derivative_rev_share_pct") and not data.get("derivatives_allowed"):
+            self.add_error(
+                "derivative_rev_share_pct", "A revenue share only applies when remixes are allowed."
+            )
+        return data
+
+    def terms(self, *, chain_id: int) -> Terms:
+        d = self.cleaned_data
+        share = d.get("derivative_rev_share_pct") or 0
+        return replace(
+            Terms(),
+            commercial_use=d["commercial_use"],
+            commercial_attribution=d["commercial_attribution"],
+            derivatives_allowed=d["derivatives_allowed"],
+            derivatives_attribution=d["derivatives_attribution"],
+            derivatives_approval=d["derivatives_approval"],
+            derivatives_reciprocal=d["derivatives_reciprocal"],
+            derivative_rev_share_bps=int(share * 100),
+            ai_training=d["ai_training"],
+            ai_training_price_wei=d["ai_training_price_eth"],
+            genai_training=d["genai_training"],
+            genai_training_price_wei=d["genai_training_price_eth"],
+            territory=d["territory"].strip() or "worldwide",
+            duration_days=d["duration_days"],
+            transferable=d["transferable"],
+            fee_wei=d["fee_eth"],
+            chain_id=chain_id,
+        )
+
+
+SORTS = {
+    "recent": ("-listed_at", "-work_id"),
+    "price": ("min_fee_wei", "work_id"),
+    "-price": ("-min_fee_wei", "-work_id"),
+    "title": ("title", "work_id"),
+}
+
+
+class CatalogueFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=100, label="Search")
+    licence = forms.ChoiceField(required=False, choices=[("", "Any licence"), *PRESET_CHOICES])
+    ai = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Any AI terms"),
+            ("allowed", "AI training allowed"),
+            ("free", "AI training free"),
+            ("paid", "AI training paid"),
+            ("prohibited", "AI training prohibited"),
+        ],
+    )
+    min_price = EthField(required=False, label="Min price (ETH)")
+    max_price = EthField(required=False, label="Max price (ETH)")
+    creator = forms.CharField(required=False, max_length=42)
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("recent", "Newest"),
+            ("price", "Price: low to high"),
+            ("-price", "Price: high to low"),
+            ("title", "Title"),
+        ],
+    )

@@ -1,0 +1,57 @@
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+
+from licensing.forms import SORTS
+from licensing.models import CatalogueEntry, Licence, Offer, Quote
+
+PAGE_SIZE = 24
+
+
+def catalogue_queryset(
+    *, q="", licence="", ai="", min_price=0, max_price=0, creator="", sort="recent"
+) -> QuerySet:
+    qs = CatalogueEntry.objects.all()
+    if q:
+        for word in q.lower().split()[:5]:
+            qs = qs.filter(search_text__contains=word)
+    if licence:
+        qs = qs.filter(presets__contains=licence)
+    if ai == "allowed":
+        qs = qs.filter(ai_training__in=["free", "paid"])
+    elif ai in ("free", "paid", "prohibited"):
+        qs = qs.filter(ai_training=ai)
+    if min_price:
+        qs = qs.filter(min_fee_wei__gte=min_price)
+    if max_price:
+        qs = qs.filter(min_fee_wei__lte=max_price)
+    if creator:
+        qs = qs.filter(creator_address__iexact=creator.strip())
+    return qs.order_by(*SORTS.get(sort or "recent", SORTS["recent"]))
+
+
+def catalogue_page(*, page_number, **filters):
+    """One COUNT and one page query, whatever the page size."""
+    paginator = Paginator(catalogue_queryset(**filters), PAGE_SIZE)
+    return paginator.get_page(page_number)
+
+
+def offers_for_work(*, work) -> list[Offer]:
+    return list(
+        Offer.objects.active().filter(work=work).select_related("terms").order_by("terms__fee_wei", "pk")
+    )
+
+
+def licences_for_buyer(*, user) -> QuerySet[Licence]:
+    return Licence.objects.filter(licensee=user).select_related("work", "terms")
+
+
+def licences_sold_by(*, user) -> QuerySet[Licence]:
+    return Licence.objects.filter(work__owner=user).select_related("work", "terms")
+
+
+def quote_for_buyer(*, quote_id: str, user) -> Quote | None:
+    return (
+        Quote.objects.select_related("offer__terms", "offer__work", "licence")
+        .filter(quote_id=quote_id, buyer=user)
+        .first()
+    )

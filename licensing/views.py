@@ -187,7 +187,7 @@ def licence_download(request, pk):
     licence = _get_licence(request, pk)
     if licence.licensee_id != request.user.pk:
         raise Http404("No such licence.")
-    data, name, mime = licensed_file(licence=licence)
+    data, name, mime = licensed_file(licence=licence, base_url=request.build_absolute_uri("/").rstrip("/"))
     response = HttpResponse(data, content_type=mime)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

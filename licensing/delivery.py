@@ -44,6 +44,10 @@ def xmp_packet(*, licence, terms, certificate_url: str) -> bytes:
     if AI_PAID in (terms.ai_training, terms.genai_training):
         constraint = "AI training and data mining require a paid AI-training licence for this work."
     work = licence.work
+    rights = escape(
+        f"Licensed to {licence.licensee_address} under terms {licence.terms.terms_hash}; see {certificate_url}"
+    )
+    usage = escape(" ".join(terms.plain_language()))
     return f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
  <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
@@ -57,8 +61,8 @@ def xmp_packet(*, licence, terms, certificate_url: str) -> bytes:
     xmpRights:WebStatement="{escape(certificate_url)}">
    <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(work.title)}</rdf:li></rdf:Alt></dc:title>
    <dc:creator><rdf:Seq><rdf:li>{escape(work.creator_address)}</rdf:li></rdf:Seq></dc:creator>
-   <dc:rights><rdf:Alt><rdf:li xml:lang="x-default">Licensed to {escape(licence.licensee_address)} under terms {escape(licence.terms.terms_hash)}; see {escape(certificate_url)}</rdf:li></rdf:Alt></dc:rights>
-   <xmpRights:UsageTerms><rdf:Alt><rdf:li xml:lang="x-default">{escape(" ".join(terms.plain_language()))}</rdf:li></rdf:Alt></xmpRights:UsageTerms>
+   <dc:rights><rdf:Alt><rdf:li xml:lang="x-default">{rights}</rdf:li></rdf:Alt></dc:rights>
+   <xmpRights:UsageTerms><rdf:Alt><rdf:li xml:lang="x-default">{usage}</rdf:li></rdf:Alt></xmpRights:UsageTerms>
   </rdf:Description>
  </rdf:RDF>
 </x:xmpmeta>

@@ -45,7 +45,8 @@ def xmp_packet(*, licence, terms, certificate_url: str) -> bytes:
         constraint = "AI training and data mining require a paid AI-training licence for this work."
     work = licence.work
     rights = escape(
-        f"Licensed to {licence.licensee_address} under terms {licence.terms.terms_hash}; see {certificate_url}"
+        f"Licensed to {licence.licensee_address} under terms {licence.terms.terms_hash}; "
+        f"see {certificate_url}"
     )
     usage = escape(" ".join(terms.plain_language()))
     return f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
@@ -62,7 +63,9 @@ def xmp_packet(*, licence, terms, certificate_url: str) -> bytes:
    <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(work.title)}</rdf:li></rdf:Alt></dc:title>
    <dc:creator><rdf:Seq><rdf:li>{escape(work.creator_address)}</rdf:li></rdf:Seq></dc:creator>
    <dc:rights><rdf:Alt><rdf:li xml:lang="x-default">{rights}</rdf:li></rdf:Alt></dc:rights>
-   <xmpRights:UsageTerms><rdf:Alt><rdf:li xml:lang="x-default">{usage}</rdf:li></rdf:Alt></xmpRights:UsageTerms>
+   <xmpRights:UsageTerms>
+    <rdf:Alt><rdf:li xml:lang="x-default">{usage}</rdf:li></rdf:Alt>
+   </xmpRights:UsageTerms>
   </rdf:Description>
  </rdf:RDF>
 </x:xmpmeta>

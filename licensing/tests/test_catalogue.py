@@ -1,0 +1,88 @@
+"""The catalogue: filters, sort, pagination, htmx fragments, a fixed number of queries."""
+
+import pytest
+
+from licensing import services
+from licensing.models import CatalogueEntry
+from licensing.terms import PRESETS
+from works.tests.test_anchoring import register
+
+pytestmark = pytest.mark.anvil
+
+
+@pytest.fixture
+def listed(chain, creator, co_creator):
+    items = {}
+    for i, (persona, preset, title, tags) in enumerate(
+        [
+            (creator, "cc_by", "Blue heron", ["bird"]),
+            (creator, "ai_training", "Red fox", ["mammal"]),
+            (co_creator, "commercial_use", "Heron at dawn", ["bird", "dawn"]),
+            (co_creator, "all_rights_reserved", "Quiet street", ["city"]),
+        ]
+    ):
+        work = register(persona, seed=800 + i, w3=chain, title=title)
+        work.tags = tags
+        work.save(update_fields=["tags"])
+        services.offer_create(work=work, terms=PRESETS[preset][1], preset=preset)
+        items[title] = work
+    return items
+
+
+def _titles(client, query):
+    response = client.get("/catalogue?" + query)
+    assert response.status_code == 200
+    return [e.title for e in response.context["page"].object_list]
+
+
+def test_search_by_title_creator_and_tag(client, listed, creator):
+    assert sorted(_titles(client, "q=heron")) == ["Blue heron", "Heron at dawn"]
+    assert _titles(client, "q=dawn") == ["Heron at dawn"]
+    assert sorted(_titles(client, f"creator={creator.address.lower()}")) == ["Blue heron", "Red fox"]
+
+
+def test_filters_ai_licence_and_price(client, listed):
+    assert _titles(client, "ai=free") == ["Blue heron"]
+    assert _titles(client, "ai=paid") == ["Red fox"]
+    assert sorted(_titles(client, "ai=allowed")) == ["Blue heron", "Red fox"]
+    assert sorted(_titles(client, "ai=prohibited")) == ["Heron at dawn", "Quiet street"]
+    assert _titles(client, "licence=commercial_use") == ["Heron at dawn"]
+    assert sorted(_titles(client, "min_price=0.005&max_price=0.01")) == ["Heron at dawn", "Red fox"]
+    assert _titles(client, "sort=-price")[0] == "Heron at dawn"  # ties on price: newest first
+    assert set(_titles(client, "sort=price")[:2]) == {"Blue heron", "Quiet street"}
+
+
+def test_a_bad_filter_is_explained(client, listed):
+    response = client.get("/catalogue?min_price=lots")
+    assert response.status_code == 400
+    assert "Enter an amount in ETH" in response.content.decode()
+
+
+def test_htmx_requests_get_only_the_results_fragment(client, listed):
+    response = client.get("/catalogue?ai=free", HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert "<html" not in body and "Blue heron" in body and 'data-testid="result-count"' in body
+
+
+def test_the_page_costs_the_same_queries_whatever_its_size(
+    client, listed, django_assert_num_queries, settings
+):
+    import licensing.selectors as selectors
+
+    with django_assert_num_queries(2):  # count + page
+        client.get("/catalogue")
+    original = selectors.PAGE_SIZE
+    selectors.PAGE_SIZE = 2
+    try:
+        with django_assert_num_queries(2):
+            page = client.get("/catalogue?page=2").context["page"]
+        assert page.number == 2 and len(page.object_list) == 2
+    finally:
+        selectors.PAGE_SIZE = original
+
+
+def test_withdrawing_the_last_offer_unlists_the_work(client, listed):
+    fox = listed["Red fox"]
+    services.offer_withdraw(offer=fox.offers.get())
+    assert not CatalogueEntry.objects.filter(work=fox).exists()
+    assert "Red fox" not in _titles(client, "")

@@ -1,0 +1,66 @@
+"""Public pages and media speak each work's AI terms to crawlers."""
+
+import json
+import re
+
+import pytest
+
+from licensing import services
+from licensing.terms import PRESETS
+from works.tests.test_anchoring import register
+
+pytestmark = pytest.mark.anvil
+
+
+@pytest.fixture
+def works(chain, creator):
+    reserved = register(creator, seed=700, w3=chain, title="Reserved")
+    free = register(creator, seed=701, w3=chain, title="Free for AI")
+    paid = register(creator, seed=702, w3=chain, title="Paid AI")
+    services.offer_create(work=free, terms=PRESETS["cc_by"][1], preset="cc_by")
+    services.offer_create(work=paid, terms=PRESETS["ai_training"][1], preset="ai_training")
+    return reserved, free, paid
+
+
+def test_work_pages_and_previews_carry_ai_headers(client, works):
+    reserved, free, paid = works
+    for work in (reserved, paid):
+        for url in (f"/works/{work.pk}/", work.preview.url, work.thumbnail.url):
+            response = client.get(url)
+            assert response["X-Robots-Tag"] == "noai, noimageai", url
+            assert response["tdm-reservation"] == "1"
+            assert response["tdm-policy"].endswith(f"/works/{work.pk}/tdm-policy.json")
+    for url in (f"/works/{free.pk}/", free.preview.url):
+        response = client.get(url)
+        assert not response.has_header("X-Robots-Tag")
+        assert response["tdm-reservation"] == "0"
+
+
+def test_the_tdm_policy_is_odrl(client, works):
+    reserved, _, paid = works
+    policy = client.get(f"/works/{paid.pk}/tdm-policy.json").json()
+    assert policy["profile"] == "http://www.w3.org/ns/tdmrep"
+    assert policy["permission"][0]["duty"][0]["action"] == "compensate"
+    assert "prohibition" in client.get(f"/works/{reserved.pk}/tdm-policy.json").json()
+
+
+def test_well_known_tdmrep_and_ai_txt(client, works):
+    _, free, _ = works
+    rules = client.get("/.well-known/tdmrep.json").json()
+    assert {"location": f"/works/{free.pk}/*", "tdm-reservation": 0} in rules
+    assert any(r["location"] == "/media/*" and r["tdm-reservation"] == 1 for r in rules)
+    text = client.get("/ai.txt").content.decode()
+    assert f"Allow: /works/{free.pk}/" in text and "Disallow: /media/" in text
+
+
+def test_work_pages_have_schema_org_json_ld(client, works):
+    _, _, paid = works
+    page = client.get(f"/works/{paid.pk}/").content.decode()
+    data = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S).group(1))
+    assert data["@type"] == "ImageObject"
+    assert data["license"].endswith(f"/works/{paid.pk}/terms.json")
+    assert data["acquireLicensePage"].endswith(f"/works/{paid.pk}/#offers")
+    assert data["creditText"] == paid.creator_address and data["creator"]["name"] == paid.creator_address
+    assert "©" in data["copyrightNotice"]
+    terms = client.get(f"/works/{paid.pk}/terms.json").json()
+    assert terms["offers"][0]["terms"]["ai_training"] == "paid"

@@ -29,10 +29,29 @@ def catalogue_queryset(
     return qs.order_by(*SORTS.get(sort or "recent", SORTS["recent"]))
 
 
+CARD_FIELDS = (
+    "work_id",
+    "title",
+    "creator_address",
+    "creator_name",
+    "thumbnail",
+    "min_fee_wei",
+    "ai_training",
+)
+
+
 def catalogue_page(*, page_number, **filters):
-    """One COUNT and one page query, whatever the page size."""
-    paginator = Paginator(catalogue_queryset(**filters), PAGE_SIZE)
-    return paginator.get_page(page_number)
+    """Three queries whatever the page size or depth: a COUNT, the page's ids, then its rows.
+
+    Paging over ids alone lets the database walk a covering index for deep pages (OFFSET
+    90,000 reads index entries, not 90,000 rows); the rows are fetched by primary key.
+    """
+    paginator = Paginator(catalogue_queryset(**filters).values_list("pk", flat=True), PAGE_SIZE)
+    page = paginator.get_page(page_number)
+    ids = list(page.object_list)
+    rows = CatalogueEntry.objects.only(*CARD_FIELDS).in_bulk(ids)
+    page.object_list = [rows[pk] for pk in ids if pk in rows]
+    return page
 
 
 def offers_for_work(*, work) -> list[Offer]:

@@ -72,7 +72,13 @@ def catalogue(request):
     )
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode()}
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "query_key": request.GET.urlencode(),
+        "media_url": settings.MEDIA_URL,
+    }
     template = "licensing/partials/catalogue_results.html" if request.htmx else "licensing/catalogue.html"
     return render(request, template, context, status=400 if form.errors else 200)
 

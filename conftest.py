@@ -275,6 +275,9 @@ class BrowserWallet:
         page.expose_function("__walletChainId", lambda: {"result": hex(self.chain_id)})
         page.expose_function("__walletPersonalSign", self._personal_sign)
         page.expose_function("__walletSignTypedData", self._sign_typed_data)
+        page.expose_function("__walletSendTransaction", self._send_transaction)
+        self.sent = []
+        self.w3 = None
         page.add_init_script(INJECTED_WALLET_JS)
 
     def _accounts(self):
@@ -308,6 +311,30 @@ def _browser_wallet_sign_typed_data(self, address, payload):
 
 
 BrowserWallet._sign_typed_data = _browser_wallet_sign_typed_data
+
+
+def _browser_wallet_send_transaction(self, tx):
+    """Sign and broadcast like a wallet would, against `self.w3` (set by the test)."""
+    if self.reject_signatures:
+        return USER_REJECTED
+    w3 = self.w3
+    base = w3.eth.get_block("latest")["baseFeePerGas"]
+    payload = {
+        "chainId": w3.eth.chain_id,
+        "nonce": w3.eth.get_transaction_count(self.account.address, "pending"),
+        "to": tx["to"],
+        "data": tx.get("data", "0x"),
+        "value": int(tx.get("value", "0x0"), 16),
+        "gas": 600_000,
+        "maxFeePerGas": 2 * base + 10**9,
+        "maxPriorityFeePerGas": 10**9,
+    }
+    tx_hash = w3.eth.send_raw_transaction(self.account.sign_transaction(payload).raw_transaction)
+    self.sent.append(tx_hash)
+    return {"result": tx_hash.to_0x_hex()}
+
+
+BrowserWallet._send_transaction = _browser_wallet_send_transaction
 
 
 @pytest.fixture

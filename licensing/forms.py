@@ -120,6 +120,7 @@ class CatalogueFilterForm(forms.Form):
     licence = forms.ChoiceField(required=False, choices=[("", "Any licence"), *PRESET_CHOICES])
     ai = forms.ChoiceField(
         required=False,
+        label="AI training",
         choices=[
             ("", "Any AI terms"),
             ("allowed", "AI training allowed"),

@@ -144,3 +144,4 @@ def test_make_run_serves_the_portal_chain_and_worker(tmp_path):
     output = (tmp_path / "make-run.log").read_text()
     assert "Stopped." in output, output[-3000:]
     assert "ProvenanceRegistry at 0x" in output, output[-3000:]
+    assert "LicenseMarket at 0x" in output, output[-3000:]

@@ -1,0 +1,63 @@
+"""In chromium: a buyer finds a work through filters, pays with the wallet, sees the licence."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from licensing import services
+from licensing.models import Licence
+from licensing.terms import PRESETS
+from licensing.tests.helpers import fund, mine
+from portal.chain.contracts import MARKET
+from portal.chain.events import events_index
+from works.tests.test_anchoring import register
+
+pytestmark = [pytest.mark.browser, pytest.mark.anvil]
+
+
+def test_find_buy_and_download(
+    live_server, page, browser_wallet, chain, creator, settings, django_user_model
+):
+    paid = register(creator, seed=900, w3=chain, title="Glass harbour")
+    other = register(creator, seed=901, w3=chain, title="Open field")
+    services.offer_create(work=paid, terms=PRESETS["ai_training"][1], preset="ai_training")
+    services.offer_create(work=other, terms=PRESETS["cc_by"][1], preset="cc_by")
+    browser_wallet.w3 = chain
+    fund(chain, browser_wallet.account.address)
+
+    page.goto(f"{live_server.url}/auth/signin")
+    page.get_by_test_id("connect-wallet").click()
+    page.wait_for_url(re.compile(r"/dashboard/$"))
+
+    page.goto(f"{live_server.url}/catalogue")
+    expect(page.get_by_test_id("catalogue-item")).to_have_count(2)
+    page.select_option("select[name=ai]", "paid")  # htmx swaps the results in place
+    expect(page.get_by_test_id("catalogue-item")).to_have_count(1)
+    assert "ai=paid" in page.url
+    page.screenshot(path="var/screenshots/catalogue-filtered.png", full_page=True)
+    page.get_by_role("link", name="Glass harbour").first.click()
+
+    page.wait_for_url(re.compile(rf"/works/{paid.pk}/$"))
+    page.screenshot(path="var/screenshots/work-offers.png", full_page=True)
+    page.get_by_test_id("buy-offer").click()
+    page.wait_for_url(re.compile(r"/quotes/0x[0-9a-f]{64}/$"))
+    expect(page.get_by_test_id("quote-price")).to_have_text("0.01 ETH")
+    page.get_by_test_id("pay").click()
+    expect(page.get_by_test_id("purchase-state")).to_contain_text("waiting for confirmations")
+    page.screenshot(path="var/screenshots/quote-waiting.png", full_page=True)
+    assert len(browser_wallet.sent) == 1
+
+    # The indexer (a beat task in production) sees the payment once it is confirmed.
+    mine(chain, settings.CHAIN_CONFIRMATIONS)
+    events_index(contract_name=MARKET, w3=chain)
+    expect(page.get_by_test_id("purchase-state")).to_have_text("Licensed.", timeout=10_000)
+    page.get_by_test_id("certificate-link").click()
+    expect(page.get_by_test_id("licensee")).to_have_text(browser_wallet.account.address)
+    page.screenshot(path="var/screenshots/licence-certificate.png", full_page=True)
+    with page.expect_download() as download:
+        page.get_by_test_id("download").click()
+    assert download.value.suggested_filename.startswith("Glass-harbour-licence-")
+
+    licence = Licence.objects.get()
+    assert licence.licensee_address == browser_wallet.account.address

@@ -74,3 +74,12 @@ def quote_for_buyer(*, quote_id: str, user) -> Quote | None:
         .filter(quote_id=quote_id, buyer=user)
         .first()
     )
+
+
+def licence_counts(*, user) -> dict:
+    """Sold and bought counts in one query."""
+    from django.db.models import Count, Q
+
+    return Licence.objects.filter(Q(licensee=user) | Q(work__owner=user)).aggregate(
+        sold=Count("pk", filter=Q(work__owner=user)), bought=Count("pk", filter=Q(licensee=user))
+    )

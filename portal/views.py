@@ -6,6 +6,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from licensing.selectors import licence_counts
 from portal.forms import ProfileForm
 from portal.selectors import profile_for_user, wallet_address_for_user
 from portal.services import profile_update
@@ -21,7 +22,11 @@ def dashboard(request):
     return render(
         request,
         "portal/dashboard.html",
-        {"profile": profile_for_user(user=request.user), "works": works_for_owner(user=request.user)},
+        {
+            "profile": profile_for_user(user=request.user),
+            "works": works_for_owner(user=request.user),
+            "licence_counts": licence_counts(user=request.user),
+        },
     )
 
 

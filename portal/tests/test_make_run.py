@@ -35,6 +35,27 @@ for _ in range(90):
         break
     time.sleep(1)
 print(work.registration.status)
+
+# A buyer pays for a licence; the beat indexer issues it once the payment is confirmed.
+from licensing import services as licensing
+from licensing.models import Licence
+from licensing.terms import PRESETS
+from portal.chain.client import get_web3
+w3 = get_web3()
+offer = licensing.offer_create(work=work, terms=PRESETS["commercial_use"][1], preset="commercial_use")
+buyer = Account.create()
+buyer_user = get_user_model().objects.create(username=buyer.address)
+w3.provider.make_request("anvil_setBalance", [buyer.address, hex(10**20)])
+quote = licensing.quote_create(offer=offer, buyer=buyer_user, buyer_address=buyer.address)
+tx = licensing.quote_transaction(quote=quote)
+signed = buyer.sign_transaction({"to": tx["to"], "data": tx["data"], "value": int(tx["value"], 16),
+    "chainId": w3.eth.chain_id, "nonce": 0, "gas": 500000, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9})
+w3.eth.send_raw_transaction(signed.raw_transaction)
+for _ in range(90):
+    if Licence.objects.filter(quote=quote).exists():
+        break
+    time.sleep(1)
+print("licensed" if Licence.objects.filter(quote=quote).exists() else "no licence")
 """
 pytestmark = pytest.mark.slow
 
@@ -71,6 +92,7 @@ def test_make_run_serves_the_portal_chain_and_worker(tmp_path):
             # anchor every pending registration at the next beat; anvil automines, so one block is enough
             "ANCHOR_BATCH_SECONDS": "0",
             "ANCHOR_TICK_SECONDS": "1",
+            "INDEXER_TICK_SECONDS": "1",
             "CHAIN_CONFIRMATIONS": "1",
         }
     )
@@ -129,7 +151,7 @@ def test_make_run_serves_the_portal_chain_and_worker(tmp_path):
             timeout=120,
         )
         assert anchored.returncode == 0, anchored.stderr[-3000:]
-        assert anchored.stdout.strip().splitlines()[-1] == "confirmed"
+        assert anchored.stdout.strip().splitlines()[-2:] == ["confirmed", "licensed"], anchored.stdout
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:

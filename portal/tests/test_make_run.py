@@ -49,7 +49,8 @@ w3.provider.make_request("anvil_setBalance", [buyer.address, hex(10**20)])
 quote = licensing.quote_create(offer=offer, buyer=buyer_user, buyer_address=buyer.address)
 tx = licensing.quote_transaction(quote=quote)
 signed = buyer.sign_transaction({"to": tx["to"], "data": tx["data"], "value": int(tx["value"], 16),
-    "chainId": w3.eth.chain_id, "nonce": 0, "gas": 500000, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9})
+    "chainId": w3.eth.chain_id, "nonce": 0, "gas": 500000,
+    "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9})
 w3.eth.send_raw_transaction(signed.raw_transaction)
 for _ in range(90):
     if Licence.objects.filter(quote=quote).exists():

@@ -1,14 +1,9 @@
 from celery import shared_task
 
+from portal.tasks import CHAIN_TASK_OPTIONS
 
-@shared_task(
-    name="licensing.index_events",
-    autoretry_for=(ConnectionError, OSError),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=None,
-    ignore_result=True,
-)
+
+@shared_task(name="licensing.index_events", **CHAIN_TASK_OPTIONS)
 def index_events() -> int:
     """Read confirmed LicenseMarket events and issue licences. Overlapping runs are harmless."""
     from portal.chain.contracts import MARKET

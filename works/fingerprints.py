@@ -25,11 +25,21 @@ def sha256_of(fileobj, chunk_size: int = 1 << 20) -> str:
 
 
 def normalise_for_pdq(image: Image.Image) -> Image.Image:
+    """Orientation applied, RGB, at most PDQ_SIZE px on the long side. Registration and the
+    dataset audit must both call this: PDQ hashes move a few bits with the resize."""
+    width, height = image.size
+    scale = min(1.0, PDQ_SIZE / max(width, height))
+    target = (max(1, round(width * scale)), max(1, round(height * scale)))
     if image.format == "JPEG":
-        image.draft("RGB", (PDQ_SIZE, PDQ_SIZE))
-    image = ImageOps.exif_transpose(image)
-    image = image.convert("RGB")
-    image.thumbnail((PDQ_SIZE, PDQ_SIZE), Image.Resampling.BILINEAR)
+        # Decode at the smallest DCT scale that still covers the target: 1024x768 decodes
+        # straight to 512x384, skipping most of the work.
+        image.draft("RGB", target)
+    image = ImageOps.exif_transpose(image).convert("RGB")
+    if image.size != target and max(image.size) > PDQ_SIZE:
+        scale = PDQ_SIZE / max(image.size)
+        size = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))
+        # reducing_gap: a cheap box reduction first, then bilinear; ~10x faster than plain resize.
+        image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
     return image
 
 

@@ -2,7 +2,7 @@
 
 import logging
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -224,10 +224,7 @@ def licence_issue_from_event(event) -> Licence | None:
     ):
         logger.error("LicensePurchased %s does not match quote %s", event.tx_hash, quote.quote_id)
         return None
-    from portal.chain.client import get_web3
-
-    block = get_web3().eth.get_block(event.block_number)
-    issued_at = datetime.fromtimestamp(block["timestamp"], tz=UTC)
+    issued_at = event.block_timestamp
     duration = offer.terms.terms.duration_days
     expires_at = issued_at + timedelta(days=duration) if duration else None
     certificate = eip712.certificate_typed_data(

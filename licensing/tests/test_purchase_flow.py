@@ -136,6 +136,13 @@ def test_buy_pay_index_certificate_and_download(client, chain, creator, buyer, s
     with Image.open(io.BytesIO(data)) as licensed, Image.open(work.original.open("rb")) as original:
         assert licensed.tobytes() == original.tobytes()  # pixels untouched
 
+    # Withdrawing the offer later leaves the licence valid.
+    client.force_login(creator.user)
+    client.post(f"/offers/{offer.pk}/withdraw")
+    client.force_login(buyer.user)
+    assert client.get(f"/licences/{licence.pk}/download").status_code == 200
+    assert "Tide pools" in client.get("/licences/").content.decode()
+
     # Only the licensee downloads; the creator sees the sale.
     client.force_login(creator.user)
     assert client.get(f"/licences/{licence.pk}/download").status_code == 404

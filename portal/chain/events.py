@@ -11,6 +11,7 @@ CHAIN_CONFIRMATIONS, and hands each event to its subscribers exactly once.
 
 import logging
 from collections import defaultdict
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -80,11 +81,15 @@ def events_index(*, contract_name: str, w3: Web3 | None = None, max_blocks: int 
             return 0
         logs = w3.eth.get_logs({"address": target.address, "fromBlock": start, "toBlock": end})
         handled = 0
+        timestamps: dict[int, datetime] = {}
         for log in logs:
             name = by_topic.get(Web3.to_hex(log["topics"][0]))
             if name is None:
                 continue
             decoded = target.events[name]().process_log(log)
+            number = log["blockNumber"]
+            if number not in timestamps:
+                timestamps[number] = datetime.fromtimestamp(w3.eth.get_block(number)["timestamp"], tz=UTC)
             try:
                 with transaction.atomic():
                     event = ChainEvent.objects.create(
@@ -93,6 +98,7 @@ def events_index(*, contract_name: str, w3: Web3 | None = None, max_blocks: int 
                         log_index=log["logIndex"],
                         block_number=log["blockNumber"],
                         block_hash=Web3.to_hex(log["blockHash"]),
+                        block_timestamp=timestamps[number],
                         contract=target.address,
                         name=name,
                         args={k: _jsonable(v) for k, v in decoded["args"].items()},

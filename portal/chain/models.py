@@ -110,6 +110,7 @@ class ChainEvent(models.Model):
     log_index = models.IntegerField()
     block_number = models.BigIntegerField()
     block_hash = models.CharField(max_length=66)
+    block_timestamp = models.DateTimeField(null=True)
     contract = models.CharField(max_length=42)
     name = models.CharField(max_length=64, db_index=True)
     args = models.JSONField(help_text="decoded arguments; integers as decimal strings")

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from licensing import rights, selectors, services
 from licensing.forms import CatalogueFilterForm, OfferForm
@@ -60,7 +60,7 @@ def offer_withdraw(request, pk):
     return redirect(offer.work)
 
 
-@require_GET
+@require_safe
 def catalogue(request):
     form = CatalogueFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}

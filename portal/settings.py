@@ -264,6 +264,7 @@ CHAIN_SENDER_PRIVATE_KEY = env.str(
     default="0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
 )
 CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=2)
+ANVIL_BLOCK_TIME = env.float("ANVIL_BLOCK_TIME", default=1.0)  # the local chain of `make run`
 CHAIN_STUCK_AFTER_SECONDS = env.int("CHAIN_STUCK_AFTER_SECONDS", default=120)
 PROVENANCE_REGISTRY_ADDRESS = env.str("PROVENANCE_REGISTRY_ADDRESS", default="")
 

@@ -7,7 +7,7 @@ from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_POST, require_safe
 from django_ratelimit.core import is_ratelimited
 
 from portal.siwe import services
@@ -84,7 +84,7 @@ def verify(request):
     return JsonResponse({"address": address})
 
 
-@require_GET
+@require_safe
 @ensure_csrf_cookie
 def signin(request):
     if request.user.is_authenticated:

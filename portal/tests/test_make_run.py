@@ -90,11 +90,10 @@ def test_make_run_serves_the_portal_chain_and_worker(tmp_path):
             "CHAIN_RPC_URL": chain_url,
             "VAR_DIR": str(tmp_path / "var"),
             "PYTHONUNBUFFERED": "1",
-            # anchor every pending registration at the next beat; anvil automines, so one block is enough
+            # anchor every pending registration at the next beat (confirmations: the default, 2)
             "ANCHOR_BATCH_SECONDS": "0",
             "ANCHOR_TICK_SECONDS": "1",
             "INDEXER_TICK_SECONDS": "1",
-            "CHAIN_CONFIRMATIONS": "1",
         }
     )
     with open(tmp_path / "make-run.log", "wb") as log:

@@ -85,6 +85,9 @@ class Command(BaseCommand):
             process = anvil_start(
                 port=port,
                 chain_id=settings.CHAIN_ID,
+                # Blocks every ANVIL_BLOCK_TIME seconds even when idle, so confirmations accrue
+                # as on a real chain (automine alone never mines the blocks after yours).
+                block_time=settings.ANVIL_BLOCK_TIME,
                 extra_args=["--state", str(state)],
                 log_path=logs / "anvil.log",
                 start_timeout=30,
@@ -112,15 +115,15 @@ class Command(BaseCommand):
             time.sleep(0.5)
 
     def _stop_all(self):
+        """Stop children in reverse start order (web, worker, then the chain they talk to):
+        SIGTERM, then SIGKILL to the whole process group after 15 s."""
         for _name, process in reversed(self.children):
             if process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for _name, process in reversed(self.children):
+                process.terminate()
             try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                process.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         self.stdout.write("Stopped.")

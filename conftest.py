@@ -424,8 +424,10 @@ def _fresh_fingerprint_index():
 def _isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    from django.utils.functional import empty
+
     from works.models import private_storage
 
-    private_storage._wrapped = __import__("django.utils.functional", fromlist=["empty"]).empty
+    private_storage._wrapped = empty  # re-read PRIVATE_MEDIA_ROOT on next use
     yield
-    private_storage._wrapped = __import__("django.utils.functional", fromlist=["empty"]).empty
+    private_storage._wrapped = empty

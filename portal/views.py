@@ -5,11 +5,14 @@ from django.db import models
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
+from django.views.static import serve
 
+from licensing import rights
 from licensing.selectors import licence_counts
 from portal.forms import ProfileForm
 from portal.selectors import profile_for_user, wallet_address_for_user
 from portal.services import profile_update
+from works.models import Work
 from works.selectors import works_for_owner
 
 
@@ -62,11 +65,6 @@ def healthz(request):
 def public_media(request, path):
     """Previews and thumbnails (re-encoded, metadata stripped). Production serves these from
     object storage or the web server; originals are never under MEDIA_ROOT."""
-    from django.views.static import serve
-
-    from licensing import rights
-    from works.models import Work
-
     response = serve(request, path, document_root=settings.MEDIA_ROOT)
     response["Cache-Control"] = "public, max-age=86400"
     work = Work.objects.filter(models.Q(preview=path) | models.Q(thumbnail=path)).first()

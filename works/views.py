@@ -6,6 +6,9 @@ from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from licensing import rights
+from licensing.selectors import offers_for_work
+from licensing.services import OFFERABLE
 from portal.chain.client import get_web3
 from portal.chain.contracts import ContractNotDeployed
 from portal.selectors import wallet_address_for_user
@@ -65,10 +68,6 @@ def detail(request, pk):
     is_owner = request.user.is_authenticated and work.owner_id == request.user.pk
     if not is_owner and work.registration.status == work.registration.Status.AWAITING_SIGNATURE:
         raise Http404("No such work.")
-    from licensing import rights
-    from licensing.selectors import offers_for_work
-    from licensing.services import OFFERABLE
-
     offers = offers_for_work(work=work)
     response = render(
         request,

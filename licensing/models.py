@@ -140,6 +140,7 @@ class CatalogueEntry(models.Model):
     presets = models.CharField(max_length=200, help_text="space-separated preset keys of active offers")
     offer_count = models.PositiveSmallIntegerField()
     listed_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True, help_text="versions the cached catalogue card")
 
     class Meta:
         indexes = [

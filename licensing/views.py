@@ -77,6 +77,7 @@ def catalogue(request):
         "page": page,
         "query": query.urlencode(),
         "query_key": request.GET.urlencode(),
+        "cards": selectors.catalogue_cards(entries=page.object_list),
         "media_url": settings.MEDIA_URL,
     }
     template = "licensing/partials/catalogue_results.html" if request.htmx else "licensing/catalogue.html"

@@ -86,3 +86,14 @@ def test_withdrawing_the_last_offer_unlists_the_work(client, listed):
     services.offer_withdraw(offer=fox.offers.get())
     assert not CatalogueEntry.objects.filter(work=fox).exists()
     assert "Red fox" not in _titles(client, "")
+
+
+def test_a_cached_card_changes_when_the_works_offers_change(client, listed):
+    from dataclasses import replace
+
+    heron = listed["Heron at dawn"]
+    assert "from 0.01 ETH" in client.get("/catalogue?q=dawn").content.decode()
+    cheaper = services.offer_create(work=heron, terms=replace(PRESETS["commercial_use"][1], fee_wei=10**15))
+    assert "from 0.001 ETH" in client.get("/catalogue?q=dawn").content.decode()
+    services.offer_withdraw(offer=cheaper)
+    assert "from 0.01 ETH" in client.get("/catalogue?q=dawn").content.decode()

@@ -3,6 +3,7 @@ import json
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
+from django.db import IntegrityError
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -37,6 +38,21 @@ def _session_key(request):
         request.session["siwe"] = True
         request.session.save()
     return request.session.session_key
+
+
+def _record_failure(request):
+    """Count a failed sign-in towards django-axes' lockout.
+
+    axes creates its attempt row with get_or_create, which races when one client fails twice
+    at the same moment (a replayed nonce sent in parallel): the loser's IntegrityError means
+    the row now exists, so counting again updates it instead of answering 500.
+    """
+    for _ in range(2):
+        try:
+            user_login_failed.send(sender=__name__, credentials={"username": ""}, request=request)
+            return
+        except IntegrityError:
+            continue
 
 
 @require_GET
@@ -74,7 +90,7 @@ def verify(request):
             session_key=request.session.session_key or "",
         )
     except services.SiweError as exc:
-        user_login_failed.send(sender=__name__, credentials={"username": ""}, request=request)
+        _record_failure(request)
         if getattr(request, "axes_locked_out", False):
             return lockout_response(request)
         return _error(exc.message, exc.status)

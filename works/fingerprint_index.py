@@ -3,7 +3,7 @@
 One binary index per process, loaded from the database at first use and kept in step by
 reading only rows newer than the last one it saw (so the web server and each worker see works
 registered by the others without a shared service). IndexBinaryFlat is exact; at 1M works it
-answers ~1,000 queries/s on one core (bench/fingerprint.py).
+answers ~300 queries/s on one core here (bench/fingerprint.py).
 """
 
 import threading
@@ -35,13 +35,16 @@ class FingerprintIndex:
         self.index.add_with_ids(codes, np.asarray(ids, dtype=np.int64))
         self.last_id = max(self.last_id, max(ids))
 
-    def search(self, pdq_hex: str, *, radius: int, k: int = 16) -> list[tuple[int, int]]:
-        """(work id, distance) pairs within `radius` bits, nearest first."""
+    def search(self, pdq_hex: str, *, radius: int) -> list[tuple[int, int]]:
+        """(work id, distance) pairs within `radius` bits, nearest first (all of them)."""
         if self.index.ntotal == 0:
             return []
         query = np.frombuffer(bytes.fromhex(pdq_hex), dtype=np.uint8).reshape(1, -1)
-        distances, ids = self.index.search(query, min(k, self.index.ntotal))
-        return [(int(i), int(d)) for d, i in zip(distances[0], ids[0], strict=True) if i >= 0 and d <= radius]
+        # range_search's bound is exclusive: radius + 1 keeps "within radius" inclusive.
+        _, distances, ids = self.index.range_search(query, radius + 1)
+        return sorted(
+            ((int(i), int(d)) for d, i in zip(distances, ids, strict=True)), key=lambda m: (m[1], m[0])
+        )
 
     def catch_up(self):
         """Load works registered since the last call (by any process)."""

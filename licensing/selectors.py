@@ -1,5 +1,9 @@
+import hashlib
+
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
+from django.utils.functional import cached_property
 
 from licensing.forms import SORTS
 from licensing.models import CatalogueEntry, Licence, Offer, Quote
@@ -42,13 +46,49 @@ CARD_FIELDS = (
 CARD_TTL = 24 * 3600
 
 
+CATALOGUE_VERSION_KEY = "catalogue-version"
+COUNT_TTL = 300
+
+
+class _CachedCountPaginator(Paginator):
+    """A paginator whose COUNT comes from the shared cache when the catalogue has not changed:
+    on PostgreSQL a COUNT over 100k rows is the most expensive query of the page."""
+
+    def __init__(self, *args, count_key: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.count_key = count_key
+
+    @cached_property
+    def count(self):
+        value = cache.get(self.count_key)
+        if value is None:
+            value = self.object_list.count()
+            cache.set(self.count_key, value, COUNT_TTL)
+        return value
+
+
+def catalogue_changed() -> None:
+    """Called by every write to the catalogue: cached counts are keyed by this version."""
+    try:
+        cache.incr(CATALOGUE_VERSION_KEY)
+    except ValueError:  # not set yet (or evicted)
+        cache.set(CATALOGUE_VERSION_KEY, 1, None)
+
+
 def catalogue_page(*, page_number, **filters):
-    """Three queries whatever the page size or depth: a COUNT, the page's ids, then its rows.
+    """At most three queries whatever the page size or depth: a COUNT (cached until the
+    catalogue changes), the page's ids, then its rows.
 
     Paging over ids alone lets the database walk a covering index for deep pages (OFFSET
     90,000 reads index entries, not 90,000 rows); the rows are fetched by primary key.
     """
-    paginator = Paginator(catalogue_queryset(**filters).values_list("pk", flat=True), PAGE_SIZE)
+    version = cache.get_or_set(CATALOGUE_VERSION_KEY, 1, None)
+    digest = hashlib.sha256(repr(sorted(filters.items())).encode()).hexdigest()[:32]
+    paginator = _CachedCountPaginator(
+        catalogue_queryset(**filters).values_list("pk", flat=True),
+        PAGE_SIZE,
+        count_key=f"catalogue-count:{version}:{digest}",
+    )
     page = paginator.get_page(page_number)
     ids = list(page.object_list)
     rows = CatalogueEntry.objects.only(*CARD_FIELDS).in_bulk(ids)
@@ -95,7 +135,6 @@ def catalogue_cards(*, entries) -> list[str]:
     entry's `updated_at`, which every offer change moves) and fetched in one `get_many`.
     """
     from django.conf import settings
-    from django.core.cache import cache
     from django.template.loader import render_to_string
 
     keys = {f"catalogue-card:v1:{e.work_id}:{e.updated_at.timestamp()}": e for e in entries}

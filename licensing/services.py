@@ -12,6 +12,7 @@ from web3 import Web3
 
 from licensing import eip712
 from licensing.models import CatalogueEntry, Licence, LicenceTerms, Offer, Quote
+from licensing.selectors import catalogue_changed
 from licensing.terms import AI_FREE, AI_PAID, AI_PROHIBITED, PRESETS, Terms
 from portal.chain.contracts import MARKET, contract
 from portal.chain.events import subscribe
@@ -59,6 +60,7 @@ def terms_get_or_create(*, terms: Terms, preset: str = "") -> LicenceTerms:
 
 def catalogue_refresh(*, work: Work) -> CatalogueEntry | None:
     """Recompute the work's catalogue row from its active offers (or remove it)."""
+    transaction.on_commit(catalogue_changed)
     offers = list(Offer.objects.active().filter(work=work).select_related("terms"))
     if not offers:
         CatalogueEntry.objects.filter(work=work).delete()

@@ -133,7 +133,9 @@ def test_buy_pay_index_certificate_and_download(client, chain, creator, buyer, s
     xmp = Image.open(io.BytesIO(data)).getxmp()["xmpmeta"]["RDF"]["Description"]
     assert xmp["DataMining"] == "http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED-SEECONSTRAINT"
     assert "paid AI-training licence" in xmp["OtherConstraints"]
-    with Image.open(io.BytesIO(data)) as licensed, Image.open(work.original.open("rb")) as original:
+    with work.original.open("rb") as handle:
+        original_bytes = handle.read()
+    with Image.open(io.BytesIO(data)) as licensed, Image.open(io.BytesIO(original_bytes)) as original:
         assert licensed.tobytes() == original.tobytes()  # pixels untouched
 
     # Withdrawing the offer later leaves the licence valid.

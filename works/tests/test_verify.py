@@ -26,14 +26,19 @@ def anchored(chain, creator):
     return work
 
 
+def _original(work) -> bytes:
+    with work.original.open("rb") as handle:
+        return handle.read()
+
+
 def _file(work, tmp_path):
     path = tmp_path / "lighthouse.jpg"
-    path.write_bytes(work.original.open("rb").read())
+    path.write_bytes(_original(work))
     return path
 
 
 def test_the_verify_page_confirms_a_dropped_file(client, anchored):
-    data = anchored.original.open("rb").read()
+    data = _original(anchored)
     response = client.post("/verify", {"file": upload_file(data, "x.jpg")})
     page = response.content.decode()
     assert response.status_code == 200
@@ -51,7 +56,7 @@ def test_the_verify_page_lists_near_matches_with_their_distance(client, anchored
     buffer = io.BytesIO()
     from PIL import Image
 
-    Image.open(anchored.original.open("rb")).save(buffer, format="JPEG", quality=50)
+    Image.open(io.BytesIO(_original(anchored))).save(buffer, format="JPEG", quality=50)
     response = client.post("/verify", {"file": upload_file(buffer.getvalue(), "copy.jpg")})
     page = response.content.decode()
     assert "No registration of this exact file." in page

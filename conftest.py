@@ -294,47 +294,39 @@ class BrowserWallet:
         self.signed.append(text)
         return {"result": personal_sign(self.account, text)}
 
+    def _sign_typed_data(self, address, payload):
+        import json
 
-def _browser_wallet_sign_typed_data(self, address, payload):
-    import json
+        from eth_account.messages import encode_typed_data
 
-    from eth_account.messages import encode_typed_data
+        if self.reject_signatures:
+            return USER_REJECTED
+        if address.lower() != self.account.address.lower():
+            return {"error": {"code": 4100, "message": "Unknown account"}}
+        typed = json.loads(payload)
+        self.signed.append(typed)
+        signature = self.account.sign_message(encode_typed_data(full_message=typed)).signature
+        return {"result": "0x" + signature.hex().removeprefix("0x")}
 
-    if self.reject_signatures:
-        return USER_REJECTED
-    if address.lower() != self.account.address.lower():
-        return {"error": {"code": 4100, "message": "Unknown account"}}
-    typed = json.loads(payload)
-    self.signed.append(typed)
-    signature = self.account.sign_message(encode_typed_data(full_message=typed)).signature
-    return {"result": "0x" + signature.hex().removeprefix("0x")}
-
-
-BrowserWallet._sign_typed_data = _browser_wallet_sign_typed_data
-
-
-def _browser_wallet_send_transaction(self, tx):
-    """Sign and broadcast like a wallet would, against `self.w3` (set by the test)."""
-    if self.reject_signatures:
-        return USER_REJECTED
-    w3 = self.w3
-    base = w3.eth.get_block("latest")["baseFeePerGas"]
-    payload = {
-        "chainId": w3.eth.chain_id,
-        "nonce": w3.eth.get_transaction_count(self.account.address, "pending"),
-        "to": tx["to"],
-        "data": tx.get("data", "0x"),
-        "value": int(tx.get("value", "0x0"), 16),
-        "gas": 600_000,
-        "maxFeePerGas": 2 * base + 10**9,
-        "maxPriorityFeePerGas": 10**9,
-    }
-    tx_hash = w3.eth.send_raw_transaction(self.account.sign_transaction(payload).raw_transaction)
-    self.sent.append(tx_hash)
-    return {"result": tx_hash.to_0x_hex()}
-
-
-BrowserWallet._send_transaction = _browser_wallet_send_transaction
+    def _send_transaction(self, tx):
+        """Sign and broadcast like a wallet would, against `self.w3` (set by the test)."""
+        if self.reject_signatures:
+            return USER_REJECTED
+        w3 = self.w3
+        base = w3.eth.get_block("latest")["baseFeePerGas"]
+        payload = {
+            "chainId": w3.eth.chain_id,
+            "nonce": w3.eth.get_transaction_count(self.account.address, "pending"),
+            "to": tx["to"],
+            "data": tx.get("data", "0x"),
+            "value": int(tx.get("value", "0x0"), 16),
+            "gas": 600_000,
+            "maxFeePerGas": 2 * base + 10**9,
+            "maxPriorityFeePerGas": 10**9,
+        }
+        tx_hash = w3.eth.send_raw_transaction(self.account.sign_transaction(payload).raw_transaction)
+        self.sent.append(tx_hash)
+        return {"result": tx_hash.to_0x_hex()}
 
 
 @pytest.fixture

@@ -87,6 +87,29 @@ def _png_with_xmp(data: bytes, xmp: bytes) -> bytes:
     return data[:ihdr_end] + chunk + data[ihdr_end:]
 
 
+def _webp_with_xmp(data: bytes, xmp: bytes) -> bytes:
+    """Add an `XMP ` chunk, turning a simple (VP8/VP8L) WebP into the extended (VP8X) form
+    that may carry metadata, as the WebP container spec describes."""
+    from PIL import Image
+
+    chunks = data[12:]
+    if chunks[:4] == b"VP8X":
+        flags = chunks[8] | 0x04
+        chunks = chunks[:8] + bytes([flags]) + chunks[9:]
+    else:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            has_alpha = image.mode in ("RGBA", "LA")
+        flags = 0x04 | (0x10 if has_alpha else 0)
+        vp8x = (
+            bytes([flags, 0, 0, 0]) + (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little")
+        )
+        chunks = b"VP8X" + struct.pack("<I", len(vp8x)) + vp8x + chunks
+    xmp_chunk = b"XMP " + struct.pack("<I", len(xmp)) + xmp + (b"\x00" if len(xmp) % 2 else b"")
+    body = b"WEBP" + chunks + xmp_chunk
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
 def _signing_material() -> tuple[bytes, bytes]:
     """The platform's C2PA certificate chain and key; a development CA is made on first use."""
     folder = Path(settings.C2PA_DIR)
@@ -195,6 +218,8 @@ def licensed_file(*, licence, base_url: str = "") -> tuple[bytes, str, str]:
         data = _jpeg_with_xmp(data, xmp)
     elif work.mime == "image/png":
         data = _png_with_xmp(data, xmp)
+    elif work.mime == "image/webp":
+        data = _webp_with_xmp(data, xmp)
     data = c2pa_sign(data=data, mime=work.mime, title=work.title, terms=terms, licence_url=certificate_url)
     ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}[work.mime]
     safe_title = "".join(c if c.isalnum() or c in "-_" else "-" for c in work.title)[:60].strip("-") or "work"

@@ -106,3 +106,11 @@ def test_a_cached_card_changes_when_the_works_offers_change(client, listed):
     assert "from 0.001 ETH" in client.get("/catalogue?q=dawn").content.decode()
     services.offer_withdraw(offer=cheaper)
     assert "from 0.01 ETH" in client.get("/catalogue?q=dawn").content.decode()
+
+
+def test_the_catalogue_follows_a_creators_new_display_name(client, listed, creator):
+    from portal.services import profile_update
+
+    profile_update(user=creator.user, display_name="Ada Lovelace")
+    assert sorted(_titles(client, "q=lovelace")) == ["Blue heron", "Red fox"]
+    assert "Ada Lovelace" in client.get("/catalogue?q=lovelace").content.decode()

@@ -4,14 +4,11 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import to_hex
 
+from portal.chain.eip712 import DOMAIN_FIELDS, DOMAIN_FIELDS_WITH_CONTRACT
+
 MARKET_DOMAIN = {"name": "Creator IP Portal Market", "version": "1"}
 QUOTE_TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
+    "EIP712Domain": DOMAIN_FIELDS_WITH_CONTRACT,
     "Quote": [
         {"name": "quoteId", "type": "bytes32"},
         {"name": "workId", "type": "uint256"},
@@ -24,11 +21,7 @@ QUOTE_TYPES = {
     ],
 }
 CERTIFICATE_TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-    ],
+    "EIP712Domain": DOMAIN_FIELDS,
     "LicenceCertificate": [
         {"name": "quoteId", "type": "bytes32"},
         {"name": "workId", "type": "uint256"},

@@ -4,15 +4,12 @@ from eth_account import Account
 from eth_account.messages import _hash_eip191_message, encode_typed_data
 from eth_utils import to_hex
 
+from portal.chain.eip712 import DOMAIN_FIELDS_WITH_CONTRACT
+
 DOMAIN_NAME = "Creator IP Portal"
 DOMAIN_VERSION = "1"
 REGISTRATION_TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
+    "EIP712Domain": DOMAIN_FIELDS_WITH_CONTRACT,
     "Registration": [
         {"name": "contentHash", "type": "bytes32"},
         {"name": "pdqHash", "type": "bytes32"},

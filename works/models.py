@@ -58,8 +58,9 @@ class Work(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     size = models.PositiveBigIntegerField()
-    preview = models.ImageField(upload_to=preview_path, max_length=255)
-    thumbnail = models.ImageField(upload_to=thumbnail_path, max_length=255)
+    # Indexed: public media requests look the work up by file name to send its AI headers.
+    preview = models.ImageField(upload_to=preview_path, max_length=255, db_index=True)
+    thumbnail = models.ImageField(upload_to=thumbnail_path, max_length=255, db_index=True)
     sha256 = models.CharField(max_length=64, db_index=True)
     pdq = models.CharField(max_length=64)
     pdq_quality = models.PositiveSmallIntegerField()

@@ -61,13 +61,19 @@ def upload(request):
     return render(request, "works/upload.html", {"form": form}, status=400 if form.errors else 200)
 
 
-def detail(request, pk):
+def _get_visible_work(request, pk):
+    """Anyone sees a signed work; only its creator sees a draft awaiting their signature."""
     work = selectors.work_with_provenance(pk=pk)
     if work is None:
         raise Http404("No such work.")
     is_owner = request.user.is_authenticated and work.owner_id == request.user.pk
     if not is_owner and work.registration.status == work.registration.Status.AWAITING_SIGNATURE:
         raise Http404("No such work.")
+    return work, is_owner
+
+
+def detail(request, pk):
+    work, is_owner = _get_visible_work(request, pk)
     offers = offers_for_work(work=work)
     response = render(
         request,
@@ -85,11 +91,7 @@ def detail(request, pk):
 
 
 def status(request, pk):
-    work = (
-        _get_public_work(pk) if not request.user.is_authenticated else selectors.work_with_provenance(pk=pk)
-    )
-    if work is None:
-        raise Http404("No such work.")
+    work, _ = _get_visible_work(request, pk)
     return render(request, "works/partials/status.html", {"work": work, "registration": work.registration})
 
 

@@ -64,6 +64,7 @@ def test_another_user_cannot_see_or_sign_a_draft(client, outsider, draft):
     client.force_login(outsider.user)
     assert client.get(f"/works/{draft.pk}/").status_code == 404
     assert client.get(f"/works/{draft.pk}/typed-data").status_code == 404
+    assert client.get(f"/works/{draft.pk}/status").status_code == 404
     assert client.post(f"/works/{draft.pk}/sign", data={}, content_type="application/json").status_code == 404
 
 

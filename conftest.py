@@ -403,6 +403,81 @@ def chain(anvil_url, settings, transactional_db):
     return w3
 
 
+def register_work(persona, *, seed, w3, title=None, image=None):
+    """Upload a picture as `persona` and sign its registration with their wallet."""
+    from portal.chain.eip712 import typed_data_sign
+    from works import services
+
+    work = services.work_upload(
+        user=persona.user,
+        creator_address=persona.address,
+        file=upload_file(image or make_image(seed=seed)),
+        title=title or f"Work {seed}",
+    )
+    typed = services.registration_typed_data(registration=work.registration, w3=w3)
+    services.registration_sign(
+        registration=work.registration, signature=typed_data_sign(typed, persona.account), w3=w3
+    )
+    work.registration.refresh_from_db()
+    return work
+
+
+@pytest.fixture
+def register(chain):
+    """register(persona, seed=..., title=...): a signed (pending) registration on the test chain."""
+
+    def _register(persona, *, seed, title=None, w3=None, image=None):
+        return register_work(persona, seed=seed, w3=w3 or chain, title=title, image=image)
+
+    return _register
+
+
+@pytest.fixture
+def draft(db, creator):
+    """draft(seed=..., persona=...): an uploaded work whose registration nobody signed."""
+    from works import services
+
+    def _draft(*, seed, persona=None, title=None):
+        persona = persona or creator
+        return services.work_upload(
+            user=persona.user,
+            creator_address=persona.address,
+            file=upload_file(make_image(seed=seed)),
+            title=title or f"Draft {seed}",
+        )
+
+    return _draft
+
+
+@pytest.fixture
+def moderator(db, django_user_model):
+    """Staff with the moderation permission (not a superuser)."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user(
+        "moderator", "mod@example.org", "x-long-password-1", is_staff=True
+    )
+    user.user_permissions.add(
+        Permission.objects.get(codename="moderate", content_type__app_label="works"),
+        *Permission.objects.filter(codename__startswith="view_"),
+        *Permission.objects.filter(codename="change_registration"),
+    )
+    return django_user_model.objects.get(pk=user.pk)
+
+
+@pytest.fixture
+def private_chain(anvil_factory, settings, transactional_db):
+    """A fresh anvil of this test's own (its clock can be moved), contracts deployed, wired in."""
+    from portal.chain.client import get_web3
+    from portal.chain.contracts import contracts_ensure_deployed
+
+    settings.CHAIN_RPC_URL = anvil_factory()
+    settings.CHAIN_CONFIRMATIONS = 2
+    w3 = get_web3()
+    contracts_ensure_deployed(w3=w3)
+    return w3
+
+
 @pytest.fixture(autouse=True)
 def _fresh_fingerprint_index():
     from works.fingerprint_index import _index

@@ -1,18 +1,16 @@
 from django.contrib import admin
 
-from licensing.models import CatalogueEntry, Licence, LicenceTerms, Offer, Quote
+from licensing.models import CatalogueEntry, Licence, LicenceTerms, Offer, Quote, QuotePayment
+from portal.admin import ReadOnlyAdmin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Terms, quotes and licences are records of what was agreed and paid: never edited."""
+class PaymentInline(admin.TabularInline):
+    model = QuotePayment
+    extra = 0
+    can_delete = False
+    readonly_fields = ["tx_hash", "status", "reason", "block_number", "reported_at", "checked_at"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
+    def has_add_permission(self, request, obj=None):
         return False
 
 
@@ -33,14 +31,16 @@ class OfferAdmin(admin.ModelAdmin):
 
 @admin.register(Quote)
 class QuoteAdmin(ReadOnlyAdmin):
-    list_display = ["quote_id", "offer", "buyer_address", "price_wei", "status", "created_at"]
+    list_display = ["quote_id", "offer", "buyer_address", "uses", "price_wei", "status", "created_at"]
     list_filter = ["status"]
-    search_fields = ["quote_id", "buyer_address", "tx_hash"]
+    search_fields = ["quote_id", "buyer_address", "payments__tx_hash"]
+    inlines = [PaymentInline]
 
 
 @admin.register(Licence)
 class LicenceAdmin(ReadOnlyAdmin):
-    list_display = ["id", "work", "licensee_address", "price_wei", "tx_hash", "issued_at"]
+    list_display = ["id", "work", "licensee_address", "uses", "price_wei", "status", "tx_hash", "issued_at"]
+    list_filter = ["status"]
     search_fields = ["licensee_address", "tx_hash", "work__title"]
     list_select_related = ["work"]
 

@@ -21,31 +21,50 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.conf import settings
 
+from licensing import uses
 from licensing.rights import training_mining_entries
-from licensing.terms import AI_FREE, AI_PAID, AI_PROHIBITED
+from licensing.terms import AI_PAID, AI_PROHIBITED
 
 PLUS_VOCAB = "http://ns.useplus.org/ldf/vocab/"
 XMP_APP1_HEADER = b"http://ns.adobe.com/xap/1.0/\x00"
 
 
-def data_mining_value(terms) -> str:
-    """IPTC PLUS Data Mining value for the terms."""
-    if terms.ai_training == AI_FREE and terms.genai_training == AI_FREE:
+def data_mining_value(terms, granted: int) -> str:
+    """IPTC PLUS Data Mining value for what this licence grants (bought uses plus free ones)."""
+    ai, genai = bool(granted & uses.AI_TRAINING), bool(granted & uses.GENAI_TRAINING)
+    if ai and genai:
         return PLUS_VOCAB + "DMI-ALLOWED"
-    if terms.ai_training == AI_PROHIBITED:
-        return PLUS_VOCAB + "DMI-PROHIBITED-AIMLTRAINING"
-    if terms.ai_training == AI_FREE and terms.genai_training == AI_PROHIBITED:
+    if ai:
         return PLUS_VOCAB + "DMI-PROHIBITED-GENAIMLTRAINING"
+    if terms.ai_training == AI_PROHIBITED and terms.genai_training == AI_PROHIBITED:
+        return PLUS_VOCAB + "DMI-PROHIBITED-AIMLTRAINING"
     return PLUS_VOCAB + "DMI-PROHIBITED-SEECONSTRAINT"
 
 
+def granted_statement(terms, granted: int) -> str:
+    """In words, what this licensee may do with AI, matching the C2PA entries."""
+    parts = []
+    for bit, choice in ((uses.AI_TRAINING, terms.ai_training), (uses.GENAI_TRAINING, terms.genai_training)):
+        label = uses.LABELS[bit]
+        if granted & bit:
+            parts.append(f"{label}: granted to this licensee.")
+        elif choice == AI_PAID:
+            parts.append(f"{label}: not granted; requires a paid AI-training licence for this work.")
+        else:
+            parts.append(f"{label}: not allowed.")
+    return " ".join(parts)
+
+
 def xmp_packet(*, licence, terms, certificate_url: str) -> bytes:
-    constraint = ""
-    if AI_PAID in (terms.ai_training, terms.genai_training):
-        constraint = "AI training and data mining require a paid AI-training licence for this work."
+    granted = uses.granted(terms, licence.uses)
     work = licence.work
+    creator = work.creator_name or work.creator_address
+    licensee_name = getattr(getattr(licence.licensee, "profile", None), "display_name", "")
+    licensee = f"{licensee_name} ({licence.licensee_address})" if licensee_name else licence.licensee_address
+    constraint = escape(granted_statement(terms, granted))
     rights = escape(
-        f"Licensed to {licence.licensee_address} under terms {licence.terms.terms_hash}; "
+        f"© {creator} ({work.creator_address}). Licensed to {licensee} for: "
+        f"{', '.join(uses.labels_of(licence.uses)).lower()}; terms {licence.terms.terms_hash}; "
         f"see {certificate_url}"
     )
     usage = escape(" ".join(terms.plain_language()))
@@ -56,12 +75,12 @@ def xmp_packet(*, licence, terms, certificate_url: str) -> bytes:
     xmlns:dc="http://purl.org/dc/elements/1.1/"
     xmlns:xmpRights="http://ns.adobe.com/xap/1.0/rights/"
     xmlns:plus="http://ns.useplus.org/ldf/xmp/1.0/"
-    plus:DataMining="{data_mining_value(terms)}"
-    plus:OtherConstraints="{escape(constraint)}"
+    plus:DataMining="{data_mining_value(terms, granted)}"
+    plus:OtherConstraints="{constraint}"
     xmpRights:Marked="True"
     xmpRights:WebStatement="{escape(certificate_url)}">
    <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(work.title)}</rdf:li></rdf:Alt></dc:title>
-   <dc:creator><rdf:Seq><rdf:li>{escape(work.creator_address)}</rdf:li></rdf:Seq></dc:creator>
+   <dc:creator><rdf:Seq><rdf:li>{escape(creator)}</rdf:li></rdf:Seq></dc:creator>
    <dc:rights><rdf:Alt><rdf:li xml:lang="x-default">{rights}</rdf:li></rdf:Alt></dc:rights>
    <xmpRights:UsageTerms>
     <rdf:Alt><rdf:li xml:lang="x-default">{usage}</rdf:li></rdf:Alt>
@@ -178,14 +197,21 @@ def _signing_material() -> tuple[bytes, bytes]:
 
 
 def c2pa_sign(
-    *, data: bytes, mime: str, title: str, terms, licence_url: str, label: str = "cawg.training-mining"
+    *,
+    data: bytes,
+    mime: str,
+    title: str,
+    terms,
+    licence_url: str,
+    granted: int | None = None,
+    label: str = "cawg.training-mining",
 ) -> bytes:
     chain, key = _signing_material()
     manifest = {
         "claim_generator_info": [{"name": "creator-ip-portal", "version": "1"}],
         "title": title,
         "assertions": [
-            {"label": label, "data": {"entries": training_mining_entries(terms)}},
+            {"label": label, "data": {"entries": training_mining_entries(terms, granted)}},
             {
                 "label": "stds.schema-org.CreativeWork",
                 "data": {"@context": "https://schema.org", "@type": "CreativeWork", "license": licence_url},
@@ -220,7 +246,14 @@ def licensed_file(*, licence, base_url: str = "") -> tuple[bytes, str, str]:
         data = _png_with_xmp(data, xmp)
     elif work.mime == "image/webp":
         data = _webp_with_xmp(data, xmp)
-    data = c2pa_sign(data=data, mime=work.mime, title=work.title, terms=terms, licence_url=certificate_url)
+    data = c2pa_sign(
+        data=data,
+        mime=work.mime,
+        title=work.title,
+        terms=terms,
+        licence_url=certificate_url,
+        granted=uses.granted(terms, licence.uses),
+    )
     ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}[work.mime]
     safe_title = "".join(c if c.isalnum() or c in "-_" else "-" for c in work.title)[:60].strip("-") or "work"
     return data, f"{safe_title}-licence-{licence.pk}.{ext}", work.mime

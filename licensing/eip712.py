@@ -1,8 +1,5 @@
-"""EIP-712 payloads the platform signs: the purchase `Quote` and the `LicenceCertificate`."""
-
-from eth_account import Account
-from eth_account.messages import encode_typed_data
-from eth_utils import to_hex
+"""EIP-712 payloads the platform signs: the purchase `Quote`, the one-transaction `Settlement`
+and the `LicenceCertificate`. Signing and recovery live in `portal.chain.eip712`."""
 
 from portal.chain.eip712 import DOMAIN_FIELDS, DOMAIN_FIELDS_WITH_CONTRACT
 
@@ -13,10 +10,22 @@ QUOTE_TYPES = {
         {"name": "quoteId", "type": "bytes32"},
         {"name": "workId", "type": "uint256"},
         {"name": "termsHash", "type": "bytes32"},
+        {"name": "offerId", "type": "bytes32"},
+        {"name": "uses", "type": "uint8"},
         {"name": "buyer", "type": "address"},
         {"name": "price", "type": "uint256"},
         {"name": "payees", "type": "address[]"},
-        {"name": "bps", "type": "uint16[]"},
+        {"name": "amounts", "type": "uint256[]"},
+        {"name": "expiry", "type": "uint64"},
+    ],
+}
+SETTLEMENT_TYPES = {
+    "EIP712Domain": DOMAIN_FIELDS_WITH_CONTRACT,
+    "Settlement": [
+        {"name": "settlementId", "type": "bytes32"},
+        {"name": "root", "type": "bytes32"},
+        {"name": "buyer", "type": "address"},
+        {"name": "price", "type": "uint256"},
         {"name": "expiry", "type": "uint64"},
     ],
 }
@@ -27,16 +36,21 @@ CERTIFICATE_TYPES = {
         {"name": "workId", "type": "uint256"},
         {"name": "contentHash", "type": "bytes32"},
         {"name": "termsHash", "type": "bytes32"},
+        {"name": "licensor", "type": "address"},
         {"name": "licensee", "type": "address"},
+        {"name": "uses", "type": "uint8"},
         {"name": "price", "type": "uint256"},
         {"name": "txHash", "type": "bytes32"},
         {"name": "issuedAt", "type": "uint256"},
         {"name": "expiresAt", "type": "uint256"},
     ],
 }
+CERTIFICATE_DOMAIN = {"name": "Creator IP Portal Licence", "version": "1"}
 
 
-def quote_typed_data(*, chain_id, market, quote_id, work_id, terms_hash, buyer, price, payees, bps, expiry):
+def quote_typed_data(
+    *, chain_id, market, quote_id, work_id, terms_hash, offer_id, uses, buyer, price, payees, amounts, expiry
+):
     return {
         "types": QUOTE_TYPES,
         "primaryType": "Quote",
@@ -45,10 +59,27 @@ def quote_typed_data(*, chain_id, market, quote_id, work_id, terms_hash, buyer, 
             "quoteId": quote_id,
             "workId": work_id,
             "termsHash": terms_hash,
+            "offerId": offer_id,
+            "uses": int(uses),
             "buyer": buyer,
             "price": int(price),
-            "payees": payees,
-            "bps": bps,
+            "payees": list(payees),
+            "amounts": [int(a) for a in amounts],
+            "expiry": expiry,
+        },
+    }
+
+
+def settlement_typed_data(*, chain_id, market, settlement_id, root, buyer, price, expiry):
+    return {
+        "types": SETTLEMENT_TYPES,
+        "primaryType": "Settlement",
+        "domain": {**MARKET_DOMAIN, "chainId": chain_id, "verifyingContract": market},
+        "message": {
+            "settlementId": settlement_id,
+            "root": root,
+            "buyer": buyer,
+            "price": int(price),
             "expiry": expiry,
         },
     }
@@ -58,15 +89,6 @@ def certificate_typed_data(*, chain_id, **message):
     return {
         "types": CERTIFICATE_TYPES,
         "primaryType": "LicenceCertificate",
-        "domain": {"name": "Creator IP Portal Licence", "version": "1", "chainId": chain_id},
+        "domain": {**CERTIFICATE_DOMAIN, "chainId": chain_id},
         "message": message,
     }
-
-
-def sign(typed_data: dict, key: str) -> str:
-    signature = Account.from_key(key).sign_message(encode_typed_data(full_message=typed_data)).signature
-    return to_hex(signature)
-
-
-def signer_of(typed_data: dict, signature: str) -> str:
-    return Account.recover_message(encode_typed_data(full_message=typed_data), signature=signature)

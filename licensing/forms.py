@@ -1,9 +1,11 @@
+import json
 from dataclasses import replace
 
 from django import forms
 
-from licensing.money import eth_to_wei, wei_to_eth
+from licensing import uses
 from licensing.terms import AI_CHOICES, AI_PAID, PRESETS, Terms
+from portal.money import eth_to_wei, wei_to_eth
 
 PRESET_CHOICES = [(key, label) for key, (label, _) in PRESETS.items()]
 
@@ -66,6 +68,26 @@ class OfferForm(forms.Form):
             "duration_days": terms.duration_days,
             "transferable": terms.transferable,
         }
+
+    @classmethod
+    def preset_cards(cls) -> list[dict]:
+        """Each preset with its plain-language summary, for the preset picker."""
+        return [
+            {
+                "key": key,
+                "label": label,
+                "summary": [
+                    line
+                    for line in terms.plain_language()
+                    if not line.startswith(("Territory", "Perpetual", "Not transferable"))
+                ],
+                "fee_wei": terms.fee_wei,
+                "initial": json.dumps(
+                    {k: (v if v is not None else "") for k, v in cls.initial_for(key).items()}, default=str
+                ),
+            }
+            for key, (label, terms) in PRESETS.items()
+        ]
 
     def clean(self):
         data = super().clean()
@@ -131,7 +153,9 @@ class CatalogueFilterForm(forms.Form):
     )
     min_price = EthField(required=False, label="Min price (ETH)")
     max_price = EthField(required=False, label="Max price (ETH)")
-    creator = forms.CharField(required=False, max_length=42)
+    creator = forms.CharField(
+        required=False, max_length=80, help_text="A display name or a wallet address (0x…)."
+    )
     sort = forms.ChoiceField(
         required=False,
         choices=[
@@ -141,3 +165,67 @@ class CatalogueFilterForm(forms.Form):
             ("title", "Title"),
         ],
     )
+
+
+class QuoteForm(forms.Form):
+    """Which uses of an offer the buyer is buying."""
+
+    uses = forms.MultipleChoiceField(
+        choices=[(name, uses.LABELS[bit]) for bit, name in uses.NAMES.items()],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, terms: Terms, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.terms = terms
+
+    def clean(self):
+        data = super().clean()
+        names = data.get("uses") or []
+        if not names:
+            raise forms.ValidationError(uses.ERR_NO_USE)
+        mask = uses.mask_from_names(names)
+        try:
+            uses.price_lines(self.terms, mask)
+        except uses.UseError as exc:
+            raise forms.ValidationError(exc.message)
+        data["uses_mask"] = mask
+        return data
+
+    def errors_text(self) -> list[str]:
+        return [str(e) for errors in self.errors.values() for e in errors]
+
+
+ERR_CERTIFICATE_INPUT = "Paste the certificate's JSON or choose its .json file."
+ERR_CERTIFICATE_JSON = "That is not valid JSON: {detail}."
+MAX_CERTIFICATE_BYTES = 64 * 1024
+
+
+class CertificateForm(forms.Form):
+    text = forms.CharField(
+        required=False,
+        label="Certificate JSON",
+        max_length=MAX_CERTIFICATE_BYTES,
+        widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false", "class": "mono"}),
+    )
+    file = forms.FileField(required=False, label="or its .json file")
+
+    def clean(self):
+        data = super().clean()
+        raw = data.get("text") or ""
+        upload = data.get("file")
+        if upload:
+            if upload.size > MAX_CERTIFICATE_BYTES:
+                raise forms.ValidationError(ERR_CERTIFICATE_INPUT)
+            raw = upload.read().decode("utf-8", errors="replace")
+        if not raw.strip():
+            raise forms.ValidationError(ERR_CERTIFICATE_INPUT)
+        try:
+            document = json.loads(raw)
+        except ValueError as exc:
+            raise forms.ValidationError(ERR_CERTIFICATE_JSON.format(detail=exc))
+        if not isinstance(document, dict):
+            raise forms.ValidationError(ERR_CERTIFICATE_INPUT)
+        data["document"] = document
+        return data

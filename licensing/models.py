@@ -5,8 +5,7 @@ from django.db import models
 from django.urls import reverse
 
 from licensing.terms import AI_CHOICES, Terms
-
-WEI = {"max_digits": 78, "decimal_places": 0}
+from portal.fields import WeiField
 
 
 class LicenceTerms(models.Model):
@@ -20,7 +19,7 @@ class LicenceTerms(models.Model):
     derivatives_allowed = models.BooleanField()
     ai_training = models.CharField(max_length=16, choices=AI_CHOICES)
     genai_training = models.CharField(max_length=16, choices=AI_CHOICES)
-    fee_wei = models.DecimalField(**WEI)
+    fee_wei = WeiField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -52,6 +51,14 @@ class Offer(models.Model):
     replaces = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    revocation = models.ForeignKey(
+        "chain.ChainTransaction",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="LicenseMarket.revokeOffer: unpaid quotes of a withdrawn offer stop working on chain",
+    )
 
     objects = OfferQuerySet.as_manager()
 
@@ -68,41 +75,119 @@ class Offer(models.Model):
     def __str__(self):
         return f"{self.title} on work {self.work_id}"
 
+    @property
+    def chain_key(self) -> str:
+        """The offer's id in quotes and on chain (`offerId`, bytes32)."""
+        return offer_chain_key(self.pk)
+
+
+def offer_chain_key(pk: int) -> str:
+    return "0x" + format(int(pk), "064x")
+
 
 class Quote(models.Model):
-    """A price the platform signed for one buyer, one offer, until it expires; paid at most once."""
+    """A price the platform signed for one buyer, one offer and the uses they chose, until it
+    expires; paid at most once (the contract refuses a second payment)."""
 
     class Status(models.TextChoices):
         OPEN = "open", "waiting for payment"
         PAID = "paid", "paid"
         EXPIRED = "expired", "expired"
+        WITHDRAWN = "withdrawn", "offer withdrawn"
 
     quote_id = models.CharField(max_length=66, unique=True)
     offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="quotes")
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="quotes")
     buyer_address = models.CharField(max_length=42)
-    price_wei = models.DecimalField(**WEI)
-    payees = models.JSONField(help_text="[[address, bps, role], ...]; bps sum to 10,000")
+    uses = models.PositiveSmallIntegerField(
+        default=1, help_text="bitmask: 1 licence, 2 AI training, 4 generative AI"
+    )
+    lines = models.JSONField(
+        default=list, help_text='[{"use": name, "price_wei": "..."}]: what each use costs'
+    )
+    price_wei = WeiField()
+    split = models.JSONField(default=list, help_text="typed split lines (royalties.splits.SplitLine.as_json)")
     expiry = models.BigIntegerField(help_text="unix seconds")
     typed_data = models.JSONField()
     signature = models.CharField(max_length=132)
     market_address = models.CharField(max_length=42)
     chain_id = models.BigIntegerField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
-    tx_hash = models.CharField(max_length=66, blank=True, help_text="reported by the buyer's browser")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["buyer", "offer", "status"])]
 
     def __str__(self):
         return self.quote_id
 
+    def get_absolute_url(self):
+        return reverse("licensing:quote", args=[self.quote_id])
+
+    @property
+    def expires_at(self):
+        from datetime import UTC, datetime
+
+        return datetime.fromtimestamp(self.expiry, tz=UTC)
+
+
+class QuotePayment(models.Model):
+    """A transaction hash a buyer's wallet reported for a quote. Every hash is tracked: a
+    reverted one puts the quote back to "pay" with the reason, a later one can still succeed.
+    The licence itself only ever comes from the confirmed chain event."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "sent, waiting to be mined"
+        MINED = "mined", "mined, waiting for confirmations"
+        REVERTED = "reverted", "reverted"
+
+    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="payments")
+    tx_hash = models.CharField(max_length=66, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUBMITTED)
+    reason = models.CharField(max_length=300, blank=True)
+    block_number = models.BigIntegerField(null=True, blank=True)
+    reported_at = models.DateTimeField(auto_now_add=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["reported_at", "pk"]
+
+    def __str__(self):
+        return f"{self.tx_hash} ({self.status})"
+
+
+class LicenceQuerySet(models.QuerySet):
+    def valid(self, *, at=None):
+        from django.utils import timezone
+
+        at = at or timezone.now()
+        return self.filter(status=Licence.Status.VALID).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=at)
+        )
+
+    def visible_to(self, user):
+        """Licence details belong to the licensee, the licensor and moderators."""
+        from works.models import is_moderator
+
+        if user is None or not user.is_authenticated:
+            return self.none()
+        if is_moderator(user):
+            return self
+        return self.filter(models.Q(licensee=user) | models.Q(work__owner=user))
+
 
 class Licence(models.Model):
+    class Status(models.TextChoices):
+        VALID = "valid", "valid"
+        VOID = "void", "void"
+
     quote = models.OneToOneField(Quote, on_delete=models.PROTECT, related_name="licence")
     work = models.ForeignKey("works.Work", on_delete=models.PROTECT, related_name="licences")
     terms = models.ForeignKey(LicenceTerms, on_delete=models.PROTECT, related_name="licences")
     licensee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="licences")
     licensee_address = models.CharField(max_length=42)
-    price_wei = models.DecimalField(**WEI)
+    uses = models.PositiveSmallIntegerField(default=1, help_text="the uses bought (bitmask, as in the quote)")
+    price_wei = WeiField()
     chain_event = models.OneToOneField("chain.ChainEvent", on_delete=models.PROTECT, related_name="licence")
     tx_hash = models.CharField(max_length=66)
     block_number = models.BigIntegerField()
@@ -110,6 +195,11 @@ class Licence(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     certificate = models.JSONField(help_text="EIP-712 typed data of the certificate")
     certificate_signature = models.CharField(max_length=132)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.VALID, db_index=True)
+    void_reason = models.CharField(max_length=300, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LicenceQuerySet.as_manager()
 
     class Meta:
         ordering = ["-issued_at"]
@@ -119,6 +209,12 @@ class Licence(models.Model):
 
     def get_absolute_url(self):
         return reverse("licensing:licence", args=[self.pk])
+
+    @property
+    def granted(self) -> int:
+        from licensing.uses import granted
+
+        return granted(self.terms.terms, self.uses)
 
 
 class CatalogueEntry(models.Model):
@@ -133,7 +229,7 @@ class CatalogueEntry(models.Model):
     creator_name = models.CharField(max_length=80, blank=True)
     search_text = models.TextField(help_text="lower-cased title, creator and tags")
     thumbnail = models.CharField(max_length=255)
-    min_fee_wei = models.DecimalField(**WEI)
+    min_fee_wei = WeiField()
     ai_training = models.CharField(max_length=16, help_text="the most permissive AI training among offers")
     commercial = models.BooleanField()
     derivatives = models.BooleanField()

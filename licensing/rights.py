@@ -3,10 +3,13 @@ schema.org JSON-LD, and the training-mining entries written into licensed files.
 
 import json
 
+from django.conf import settings
 from django.urls import reverse
 
+from licensing import uses
 from licensing.models import CatalogueEntry
 from licensing.terms import AI_FREE, AI_PAID, AI_PROHIBITED
+from portal.money import wei_to_eth
 
 
 def ai_status(work) -> str:
@@ -26,45 +29,61 @@ def rights_headers(response, *, request, work, ai: str | None = None):
     return response
 
 
+def creator_did(work) -> str:
+    """did:pkh (CAIP-10) of the creator's wallet on the chain the portal works on."""
+    return f"did:pkh:eip155:{settings.CHAIN_ID}:{work.creator_address}"
+
+
 def tdm_policy(*, request, work, ai: str) -> dict:
     """An ODRL policy (TDMRep) saying what text-and-data mining needs for this work."""
     target = request.build_absolute_uri(work.get_absolute_url())
     permission = {"target": target, "action": "tdm:mine"}
     if ai == AI_PAID:
         permission["duty"] = [{"action": "compensate", "target": target}]
+    assigner = {"uid": creator_did(work)}
+    if work.creator_name:
+        assigner["vcard:fn"] = work.creator_name
     policy = {
         "@context": ["http://www.w3.org/ns/odrl.jsonld", {"tdm": "http://www.w3.org/ns/tdmrep#"}],
         "@type": "Offer",
         "uid": request.build_absolute_uri(reverse("licensing:tdm_policy", args=[work.pk])),
         "profile": "http://www.w3.org/ns/tdmrep",
-        "assigner": {"uid": f"did:pkh:eip155:1:{work.creator_address}"},
+        "assigner": assigner,
         "permission" if ai != AI_PROHIBITED else "prohibition": [permission],
     }
     return policy
 
 
-def training_mining_entries(terms) -> dict:
-    """CAWG training-and-data-mining entries for a licensed file, from its terms."""
+CONSTRAINT_INFO = "Licence required: see the work's page on the Creator IP Portal."
 
-    def use(choice):
-        return {AI_FREE: "allowed", AI_PAID: "constrained", AI_PROHIBITED: "notAllowed"}[choice]
 
-    def entry(choice):
-        value = {"use": use(choice)}
+def training_mining_entries(terms, granted: int | None = None) -> dict:
+    """CAWG training-and-data-mining entries. Without `granted`: what the terms say to anyone.
+    With `granted` (a licence's granted uses): what this licensee may do, so training that was
+    bought reads "allowed", and data mining is allowed whenever AI training is."""
+
+    def entry(choice, bit):
+        if granted is not None and granted & bit:
+            return {"use": "allowed"}
+        use = {AI_FREE: "allowed", AI_PAID: "constrained", AI_PROHIBITED: "notAllowed"}[choice]
+        value = {"use": use}
         if choice == AI_PAID:
-            value["constraint_info"] = "Licence required: see the work's page on the Creator IP Portal."
+            value["constraint_info"] = CONSTRAINT_INFO
         return value
 
+    ai = entry(terms.ai_training, uses.AI_TRAINING)
     return {
-        "cawg.data_mining": entry(terms.ai_training),
-        "cawg.ai_inference": entry(terms.ai_training),
-        "cawg.ai_training": entry(terms.ai_training),
-        "cawg.ai_generative_training": entry(terms.genai_training),
+        "cawg.data_mining": dict(ai),
+        "cawg.ai_inference": dict(ai),
+        "cawg.ai_training": ai,
+        "cawg.ai_generative_training": entry(terms.genai_training, uses.GENAI_TRAINING),
     }
 
 
 def json_ld(*, request, work, offers) -> str:
     page = request.build_absolute_uri(work.get_absolute_url())
+    name = work.creator_name or work.creator_address
+    creator = {"@type": "Person", "name": name, "identifier": creator_did(work)}
     data = {
         "@context": "https://schema.org",
         "@type": "ImageObject",
@@ -75,14 +94,14 @@ def json_ld(*, request, work, offers) -> str:
         "url": page,
         "license": request.build_absolute_uri(reverse("licensing:work_terms", args=[work.pk])),
         "acquireLicensePage": page + "#offers",
-        "creditText": work.creator_address,
-        "creator": {"@type": "Person", "name": work.creator_address, "identifier": work.creator_address},
-        "copyrightNotice": f"© {work.created_at:%Y} {work.creator_address}. All rights reserved.",
+        "creditText": name,
+        "creator": creator,
+        "copyrightNotice": f"© {work.created_at:%Y} {name}. All rights reserved.",
         "keywords": ", ".join(work.tags),
     }
     if offers:
         data["offers"] = [
-            {"@type": "Offer", "name": o.title, "price": str(o.terms.fee_wei), "priceCurrency": "wei"}
+            {"@type": "Offer", "name": o.title, "price": wei_to_eth(o.terms.fee_wei), "priceCurrency": "ETH"}
             for o in offers
         ]
     return json.dumps(data).replace("<", "\\u003c")

@@ -14,6 +14,8 @@ PAGE_SIZE = 24
 def catalogue_queryset(
     *, q="", licence="", ai="", min_price=0, max_price=0, creator="", sort="recent"
 ) -> QuerySet:
+    """The catalogue lists public works with an active offer (the services keep one
+    CatalogueEntry per such work, and remove it when the work stops being public)."""
     qs = CatalogueEntry.objects.all()
     if q:
         for word in q.lower().split()[:5]:
@@ -29,7 +31,11 @@ def catalogue_queryset(
     if max_price:
         qs = qs.filter(min_fee_wei__lte=max_price)
     if creator:
-        qs = qs.filter(creator_address__iexact=creator.strip())
+        creator = creator.strip()
+        if creator.lower().startswith("0x") and len(creator) == 42:
+            qs = qs.filter(creator_address__iexact=creator)
+        else:
+            qs = qs.filter(creator_name__iexact=creator)
     return qs.order_by(*SORTS.get(sort or "recent", SORTS["recent"]))
 
 
@@ -96,23 +102,61 @@ def catalogue_page(*, page_number, **filters):
     return page
 
 
-def offers_for_work(*, work) -> list[Offer]:
-    return list(
-        Offer.objects.active().filter(work=work).select_related("terms").order_by("terms__fee_wei", "pk")
+def offers_for_work(*, work, viewer=None) -> list[Offer]:
+    """Active offers, each with the uses it sells (`use_rows`) and, for a signed-in visitor,
+    the licence they already hold under it (`held_licence`, `held_labels`, `all_held`)."""
+    from licensing import uses
+
+    offers = sorted(
+        Offer.objects.active().filter(work=work).select_related("terms"),
+        key=lambda o: (o.terms.fee_wei, o.pk),
     )
+    held: dict[int, list[Licence]] = {}
+    if viewer is not None and viewer.is_authenticated:
+        for licence in Licence.objects.valid().filter(work=work, licensee=viewer).select_related("quote"):
+            held.setdefault(licence.quote.offer_id, []).append(licence)
+    for offer in offers:
+        licences = held.get(offer.pk, [])
+        mask = 0
+        for licence in licences:
+            mask |= licence.uses
+        offer.held_licence = licences[0] if licences else None
+        offer.held_labels = uses.labels_of(mask)
+        offer.use_rows = [
+            dict(row, held=bool(mask & row["use"])) for row in uses.available(offer.terms.terms)
+        ]
+        offer.all_held = all(row["held"] or row["prohibited"] for row in offer.use_rows)
+    return offers
 
 
 def licences_for_buyer(*, user) -> QuerySet[Licence]:
-    return Licence.objects.filter(licensee=user).select_related("work", "terms")
+    return Licence.objects.filter(licensee=user).select_related("work", "terms", "work__owner__profile")
 
 
 def licences_sold_by(*, user) -> QuerySet[Licence]:
-    return Licence.objects.filter(work__owner=user).select_related("work", "terms")
+    return Licence.objects.filter(work__owner=user).select_related("work", "terms", "licensee__profile")
+
+
+def licence_for_viewer(*, pk: int, user) -> Licence | None:
+    """A licence's details: for its licensee, its licensor and moderators only."""
+    return (
+        Licence.objects.visible_to(user)
+        .select_related("work", "work__owner__profile", "terms", "licensee__profile", "quote")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def licences_held_for_work(*, work, user) -> list[Licence]:
+    """The visitor's valid licences for this work (to say "you hold this licence")."""
+    if user is None or not user.is_authenticated:
+        return []
+    return list(Licence.objects.valid().filter(work=work, licensee=user).select_related("quote__offer"))
 
 
 def quote_for_buyer(*, quote_id: str, user) -> Quote | None:
     return (
-        Quote.objects.select_related("offer__terms", "offer__work", "licence")
+        Quote.objects.select_related("offer__terms", "offer__work__owner__profile", "licence")
         .filter(quote_id=quote_id, buyer=user)
         .first()
     )

@@ -1,4 +1,5 @@
-"""Writes for licensing: offers, the catalogue row, quotes, and licences from chain events."""
+"""Writes for licensing: offers, the catalogue row, quotes and their payments, licences from
+chain events, and the on-chain revocation of withdrawn offers."""
 
 import logging
 import secrets
@@ -7,15 +8,18 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from eth_account import Account
 from web3 import Web3
 
-from licensing import eip712
-from licensing.models import CatalogueEntry, Licence, LicenceTerms, Offer, Quote
+from licensing import eip712, uses
+from licensing.models import CatalogueEntry, Licence, LicenceTerms, Offer, Quote, QuotePayment
 from licensing.selectors import catalogue_changed
 from licensing.terms import AI_FREE, AI_PAID, AI_PROHIBITED, PRESETS, Terms
 from portal.chain.contracts import MARKET, contract
-from portal.chain.events import subscribe
+from portal.chain.eip712 import typed_data_sign
+from portal.chain.keys import platform_signer
+from portal.errors import PortalError
+from portal.money import format_eth
+from royalties.splits import SplitLine, contract_payees, split_resolve
 from works.models import Registration, Work
 
 logger = logging.getLogger(__name__)
@@ -27,6 +31,13 @@ ERR_OFFER_INACTIVE = "This offer has been withdrawn; pick another."
 ERR_OWN_WORK = "You created this work; there is nothing to license from yourself."
 ERR_NO_WALLET = "Sign in with your wallet to buy a licence."
 ERR_FROZEN = "This work cannot be licensed right now."
+ERR_ALREADY_LICENSED = (
+    "You already hold this licence (licence #{pk}, covering {uses}); there is nothing more to buy."
+)
+ERR_QUOTE_CLOSED = "This quote can no longer be paid ({status})."
+ERR_QUOTE_EXPIRED = "This quote expired at {when}; get a fresh quote."
+ERR_TX_HASH = "That is not a transaction hash."
+ERR_TOO_MANY_PAYMENTS = "Too many payments were reported for this quote."
 OFFERABLE = {
     Registration.Status.PENDING,
     Registration.Status.SENT,
@@ -34,12 +45,11 @@ OFFERABLE = {
     Registration.Status.CONFIRMED,
 }
 AI_RANK = {AI_PROHIBITED: 0, AI_PAID: 1, AI_FREE: 2}
+MAX_PAYMENTS_PER_QUOTE = 20
 
 
-class LicensingError(Exception):
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
+class LicensingError(PortalError):
+    code = "licensing_refused"
 
 
 def terms_get_or_create(*, terms: Terms, preset: str = "") -> LicenceTerms:
@@ -59,13 +69,14 @@ def terms_get_or_create(*, terms: Terms, preset: str = "") -> LicenceTerms:
 
 
 def catalogue_refresh(*, work: Work) -> CatalogueEntry | None:
-    """Recompute the work's catalogue row from its active offers (or remove it)."""
+    """Recompute the work's catalogue row from its active offers (or remove it). A work that is
+    not public (never, or no longer) has no row, whatever its offers."""
     transaction.on_commit(catalogue_changed)
     offers = list(Offer.objects.active().filter(work=work).select_related("terms"))
-    if not offers:
+    if not offers or not Work.objects.public().filter(pk=work.pk).exists():
         CatalogueEntry.objects.filter(work=work).delete()
         return None
-    owner_name = getattr(getattr(work.owner, "profile", None), "display_name", "") if work.owner_id else ""
+    owner_name = work.creator_name
     ai = max((o.terms.ai_training for o in offers), key=AI_RANK.__getitem__)
     entry, _ = CatalogueEntry.objects.update_or_create(
         work=work,
@@ -112,28 +123,86 @@ def offer_create(
 
 
 def offer_withdraw(*, offer: Offer, refresh: bool = True) -> Offer:
-    """Withdraw an offer; licences already sold under it stay valid."""
+    """Withdraw an offer. Licences already sold stay valid; its unpaid quotes close at once here
+    and, through `offer_revocations_send`, on chain (LicenseMarket.revokeOffer), so a buyer who
+    still holds the transaction cannot pay it."""
     with transaction.atomic():
         Offer.objects.filter(pk=offer.pk, status=Offer.Status.ACTIVE).update(
             status=Offer.Status.WITHDRAWN, withdrawn_at=timezone.now()
         )
+        Quote.objects.filter(offer=offer, status=Quote.Status.OPEN).update(status=Quote.Status.WITHDRAWN)
         if refresh:
             catalogue_refresh(work=offer.work)
     offer.refresh_from_db()
     return offer
 
 
-def _payees(work: Work) -> list[list]:
-    fee_bps = settings.PLATFORM_FEE_BPS
-    platform = settings.PLATFORM_FEE_ADDRESS or Account.from_key(settings.PLATFORM_SIGNING_KEY).address
-    payees = [[work.creator_address, 10_000 - fee_bps, "creator"]]
-    if fee_bps:
-        payees.append([Web3.to_checksum_address(platform), fee_bps, "platform"])
-    return payees
+class RevocationAlreadySent(Exception):
+    pass
 
 
-def quote_create(*, offer: Offer, buyer, buyer_address: str | None, w3: Web3 | None = None) -> Quote:
-    """Price an offer for one buyer and sign it; the buyer's wallet pays it on-chain."""
+def offer_revoke_on_chain(*, offer: Offer, ctx=None) -> Offer:
+    """Send LicenseMarket.revokeOffer for a withdrawn offer once (linked before broadcast)."""
+    import contextlib
+
+    from portal.chain.sender import sender_context, transaction_send
+
+    if offer.status != Offer.Status.WITHDRAWN or offer.revocation_id:
+        return offer
+    ctx = ctx or sender_context()
+    market = contract(w3=ctx.w3, name=MARKET)
+
+    def link(tx):
+        if Offer.objects.filter(pk=offer.pk, revocation__isnull=True).update(revocation=tx) != 1:
+            raise RevocationAlreadySent(offer.pk)
+
+    with contextlib.suppress(RevocationAlreadySent):
+        transaction_send(
+            purpose=f"revoke-offer:{offer.pk}",
+            to=market.address,
+            data=market.encode_abi("revokeOffer", args=[bytes.fromhex(offer.chain_key[2:])]),
+            ctx=ctx,
+            on_stored=link,
+        )
+    offer.refresh_from_db()
+    return offer
+
+
+def offer_revocations_send(*, ctx=None) -> int:
+    """Revoke on chain every withdrawn offer that still has a quote someone could pay."""
+    now = int(timezone.now().timestamp())
+    due = Offer.objects.filter(
+        status=Offer.Status.WITHDRAWN,
+        revocation__isnull=True,
+        quotes__status=Quote.Status.WITHDRAWN,
+        quotes__expiry__gte=now,
+    ).distinct()
+    sent = 0
+    for offer in due:
+        offer_revoke_on_chain(offer=offer, ctx=ctx)
+        sent += 1
+    return sent
+
+
+def _held_licence(*, offer: Offer, buyer, mask: int) -> Licence | None:
+    """A valid licence of this buyer for this offer that already covers every use asked for."""
+    for licence in Licence.objects.valid().filter(quote__offer=offer, licensee=buyer):
+        if licence.uses & mask == mask:
+            return licence
+    return None
+
+
+def quote_create(
+    *, offer: Offer, buyer, buyer_address: str | None, uses_mask: int = uses.LICENCE, w3: Web3 | None = None
+) -> Quote:
+    """Price the chosen uses of an offer for one buyer and sign it; the buyer's wallet pays it.
+
+    1. Refuse what cannot be sold: no wallet, a withdrawn offer, one's own work, a work that
+       is not public, a prohibited use, uses the buyer already holds.
+    2. An open, unexpired quote for the same offer and uses is returned instead of a second
+       one, so one purchase can never be paid twice.
+    3. Price each use by the terms, split the total with the royalties resolver, sign.
+    """
     from portal.chain.client import get_web3
 
     if not buyer_address:
@@ -145,23 +214,46 @@ def quote_create(*, offer: Offer, buyer, buyer_address: str | None, w3: Web3 | N
         raise LicensingError(ERR_OWN_WORK)
     if work.registration.status not in OFFERABLE:
         raise LicensingError(ERR_FROZEN)
+    terms = offer.terms.terms
+    lines = uses.price_lines(terms, uses_mask)
+    held = _held_licence(offer=offer, buyer=buyer, mask=uses_mask)
+    if held is not None:
+        raise LicensingError(
+            ERR_ALREADY_LICENSED.format(pk=held.pk, uses=", ".join(uses.labels_of(held.uses)).lower()),
+            code="already_licensed",
+        )
+    now = int(timezone.now().timestamp())
+    existing = (
+        Quote.objects.filter(
+            offer=offer, buyer=buyer, buyer_address=buyer_address, uses=uses_mask, status=Quote.Status.OPEN
+        )
+        .filter(expiry__gt=now + 60)
+        .order_by("-created_at")
+        .first()
+    )
+    if existing is not None:
+        return existing
+
     w3 = w3 or get_web3()
     market = contract(w3=w3, name=MARKET)
     chain_id = w3.eth.chain_id
+    price = sum(line.price_wei for line in lines)
+    split = split_resolve(work=work, gross=price)
+    payees, amounts = contract_payees(split)
     quote_id = "0x" + secrets.token_hex(32)
-    expiry = int((timezone.now() + timedelta(seconds=settings.QUOTE_TTL_SECONDS)).timestamp())
-    payees = _payees(work)
-    price = int(offer.terms.fee_wei)
+    expiry = now + settings.QUOTE_TTL_SECONDS
     typed = eip712.quote_typed_data(
         chain_id=chain_id,
         market=market.address,
         quote_id=quote_id,
         work_id=work.pk,
         terms_hash=offer.terms.terms_hash,
+        offer_id=offer.chain_key,
+        uses=uses_mask,
         buyer=buyer_address,
         price=price,
-        payees=[p[0] for p in payees],
-        bps=[p[1] for p in payees],
+        payees=payees,
+        amounts=amounts,
         expiry=expiry,
     )
     return Quote.objects.create(
@@ -169,32 +261,67 @@ def quote_create(*, offer: Offer, buyer, buyer_address: str | None, w3: Web3 | N
         offer=offer,
         buyer=buyer,
         buyer_address=buyer_address,
+        uses=uses_mask,
+        lines=[line.as_json() for line in lines],
         price_wei=price,
-        payees=payees,
+        split=[line.as_json() for line in split],
         expiry=expiry,
         typed_data=typed,
-        signature=eip712.sign(typed, settings.PLATFORM_SIGNING_KEY),
+        signature=typed_data_sign(typed, platform_signer()),
         market_address=market.address,
         chain_id=chain_id,
     )
 
 
+def quote_refresh_status(*, quote: Quote) -> Quote:
+    """An open quote past its expiry with no payment on its way becomes expired."""
+    now = int(timezone.now().timestamp())
+    if quote.status == Quote.Status.OPEN and quote.expiry < now:
+        in_flight = quote.payments.exclude(status=QuotePayment.Status.REVERTED).exists()
+        if not in_flight:
+            Quote.objects.filter(pk=quote.pk, status=Quote.Status.OPEN).update(status=Quote.Status.EXPIRED)
+            quote.refresh_from_db()
+    return quote
+
+
+def quotes_expire(*, now: int | None = None) -> int:
+    """Mark every open quote past expiry without a payment in flight as expired."""
+    now = now or int(timezone.now().timestamp())
+    due = Quote.objects.filter(status=Quote.Status.OPEN, expiry__lt=now).exclude(
+        payments__status__in=[QuotePayment.Status.SUBMITTED, QuotePayment.Status.MINED]
+    )
+    return Quote.objects.filter(
+        pk__in=list(due.values_list("pk", flat=True)), status=Quote.Status.OPEN
+    ).update(status=Quote.Status.EXPIRED)
+
+
 def quote_transaction(*, quote: Quote, w3: Web3 | None = None) -> dict:
-    """The transaction the buyer's wallet sends: purchase(quote, signature) with the price."""
+    """The transaction the buyer's wallet sends: purchase(quote, signature) with the price.
+    Refuses a quote that is no longer open, or past its expiry."""
     from portal.chain.client import get_web3
 
+    quote_refresh_status(quote=quote)
+    if quote.status == Quote.Status.EXPIRED:
+        raise LicensingError(
+            ERR_QUOTE_EXPIRED.format(when=quote.expires_at.strftime("%Y-%m-%d %H:%M UTC")),
+            code="quote_expired",
+        )
+    if quote.status != Quote.Status.OPEN:
+        raise LicensingError(ERR_QUOTE_CLOSED.format(status=quote.get_status_display()), code="quote_closed")
     w3 = w3 or get_web3()
     market = contract(w3=w3, name=MARKET)
     m = quote.typed_data["message"]
     args = (
         bytes.fromhex(m["quoteId"][2:]),
-        m["workId"],
+        int(m["workId"]),
         bytes.fromhex(m["termsHash"][2:]),
+        bytes.fromhex(m["offerId"][2:]),
+        int(m["uses"]),
         m["buyer"],
-        m["price"],
+        int(m["price"]),
         m["payees"],
-        m["bps"],
-        m["expiry"],
+        [int(a) for a in m["amounts"]],
+        int(m["expiry"]),
     )
     return {
         "from": quote.buyer_address,
@@ -205,27 +332,98 @@ def quote_transaction(*, quote: Quote, w3: Web3 | None = None) -> dict:
     }
 
 
-@subscribe(MARKET, "LicensePurchased")
+def quote_report_tx(*, quote: Quote, tx_hash: str) -> QuotePayment:
+    """Remember a hash the buyer's wallet returned, to follow it; the licence itself only ever
+    comes from the confirmed chain event. Every hash is kept (a retry after a revert too)."""
+    if not (isinstance(tx_hash, str) and len(tx_hash) == 66 and tx_hash.startswith("0x")):
+        raise LicensingError(ERR_TX_HASH)
+    try:
+        int(tx_hash, 16)
+    except ValueError:
+        raise LicensingError(ERR_TX_HASH)
+    tx_hash = tx_hash.lower()
+    existing = QuotePayment.objects.filter(tx_hash=tx_hash).first()
+    if existing is not None:
+        if existing.quote_id != quote.pk:
+            raise LicensingError(ERR_TX_HASH)
+        return existing
+    if quote.payments.count() >= MAX_PAYMENTS_PER_QUOTE:
+        raise LicensingError(ERR_TOO_MANY_PAYMENTS)
+    return QuotePayment.objects.create(quote=quote, tx_hash=tx_hash)
+
+
+def quote_payments_check(*, quote: Quote, w3: Web3 | None = None) -> list[QuotePayment]:
+    """Ask the chain about every reported payment still in flight (reads first, then one short
+    write per payment): mined ones wait for confirmations, reverted ones get their reason."""
+    from web3.exceptions import TransactionNotFound
+
+    from portal.chain.client import get_web3
+    from portal.chain.reverts import revert_reason
+
+    w3 = w3 or get_web3()
+    for payment in quote.payments.filter(status=QuotePayment.Status.SUBMITTED):
+        try:
+            receipt = w3.eth.get_transaction_receipt(payment.tx_hash)
+        except TransactionNotFound:
+            QuotePayment.objects.filter(pk=payment.pk).update(checked_at=timezone.now())
+            continue
+        if receipt["status"] == 1:
+            fields = {"status": QuotePayment.Status.MINED, "block_number": receipt["blockNumber"]}
+        else:
+            reason = revert_reason(w3, payment.tx_hash, contract_name=MARKET)
+            fields = {
+                "status": QuotePayment.Status.REVERTED,
+                "block_number": receipt["blockNumber"],
+                "reason": reason[:300],
+            }
+        QuotePayment.objects.filter(pk=payment.pk).update(checked_at=timezone.now(), **fields)
+    return list(quote.payments.all())
+
+
+def _event_matches_quote(args: dict, quote: Quote) -> bool:
+    offer = quote.offer
+    return (
+        int(args["price"]) == int(quote.price_wei)
+        and Web3.to_checksum_address(args["buyer"]) == Web3.to_checksum_address(quote.buyer_address)
+        and args["termsHash"] == offer.terms.terms_hash
+        and int(args["workId"]) == offer.work_id
+        and int(args["uses"]) == quote.uses
+        and args["offerId"] == offer.chain_key
+    )
+
+
 def licence_issue_from_event(event) -> Licence | None:
-    """Issue the licence for a confirmed purchase. Runs once per event (the indexer's unique key
-    and `Licence.chain_event` both say so); a payment for a quote we do not know is logged."""
+    """Issue the licence for a confirmed purchase. Runs once per event (the delivery row and
+    `Licence.chain_event` both say so); a payment for a quote we do not know is logged."""
     args = event.args
     quote = (
-        Quote.objects.select_related("offer__terms", "offer__work").filter(quote_id=args["quoteId"]).first()
+        Quote.objects.select_related("offer__terms", "offer__work", "buyer")
+        .filter(quote_id=args["quoteId"])
+        .first()
     )
     if quote is None:
         logger.error("LicensePurchased for unknown quote %s in %s", args["quoteId"], event.tx_hash)
         return None
-    offer = quote.offer
-    work = offer.work
-    if (
-        int(args["price"]) != int(quote.price_wei)
-        or Web3.to_checksum_address(args["buyer"]) != Web3.to_checksum_address(quote.buyer_address)
-        or args["termsHash"] != offer.terms.terms_hash
-        or int(args["workId"]) != work.pk
-    ):
+    if not _event_matches_quote(args, quote):
         logger.error("LicensePurchased %s does not match quote %s", event.tx_hash, quote.quote_id)
         return None
+    existing = Licence.objects.filter(quote=quote).first()
+    if existing is not None:
+        if existing.status == Licence.Status.VOID:
+            # The purchase was reorganised away, then mined again: the licence stands again.
+            Licence.objects.filter(pk=existing.pk).update(
+                status=Licence.Status.VALID,
+                void_reason="",
+                voided_at=None,
+                chain_event=event,
+                tx_hash=event.tx_hash,
+                block_number=event.block_number,
+            )
+            Quote.objects.filter(pk=quote.pk).update(status=Quote.Status.PAID)
+            existing.refresh_from_db()
+        return existing
+    offer = quote.offer
+    work = offer.work
     issued_at = event.block_timestamp
     duration = offer.terms.terms.duration_days
     expires_at = issued_at + timedelta(days=duration) if duration else None
@@ -235,7 +433,9 @@ def licence_issue_from_event(event) -> Licence | None:
         workId=work.pk,
         contentHash="0x" + work.sha256,
         termsHash=offer.terms.terms_hash,
+        licensor=work.creator_address,
         licensee=quote.buyer_address,
+        uses=quote.uses,
         price=int(quote.price_wei),
         txHash=event.tx_hash,
         issuedAt=int(issued_at.timestamp()),
@@ -247,6 +447,7 @@ def licence_issue_from_event(event) -> Licence | None:
         terms=offer.terms,
         licensee=quote.buyer,
         licensee_address=quote.buyer_address,
+        uses=quote.uses,
         price_wei=quote.price_wei,
         chain_event=event,
         tx_hash=event.tx_hash,
@@ -254,17 +455,32 @@ def licence_issue_from_event(event) -> Licence | None:
         issued_at=issued_at,
         expires_at=expires_at,
         certificate=certificate,
-        certificate_signature=eip712.sign(certificate, settings.PLATFORM_SIGNING_KEY),
+        certificate_signature=typed_data_sign(certificate, platform_signer()),
     )
     Quote.objects.filter(pk=quote.pk).update(status=Quote.Status.PAID)
     return licence
 
 
-def quote_report_tx(*, quote: Quote, tx_hash: str) -> Quote:
-    """Remember the hash the buyer's wallet returned, to show progress; the licence itself only
-    ever comes from the confirmed chain event."""
-    if not (isinstance(tx_hash, str) and len(tx_hash) == 66 and tx_hash.startswith("0x")):
-        raise LicensingError("That is not a transaction hash.")
-    Quote.objects.filter(pk=quote.pk, tx_hash="").update(tx_hash=tx_hash)
-    quote.refresh_from_db()
-    return quote
+def licence_void_from_event(event, *, reason: str) -> Licence | None:
+    """The block holding a purchase was reorganised away after its licence was issued: the
+    licence is void (kept, marked, and shown so to its holder), the quote open again."""
+    licence = Licence.objects.filter(chain_event=event, status=Licence.Status.VALID).first()
+    if licence is None:
+        return None
+    Licence.objects.filter(pk=licence.pk).update(
+        status=Licence.Status.VOID, void_reason=reason[:300], voided_at=timezone.now()
+    )
+    Quote.objects.filter(pk=licence.quote_id, status=Quote.Status.PAID).update(status=Quote.Status.OPEN)
+    licence.refresh_from_db()
+    return licence
+
+
+def quote_split_lines(quote: Quote) -> list[SplitLine]:
+    return [SplitLine.from_json(line) for line in quote.split]
+
+
+def price_summary(quote: Quote) -> str:
+    return " + ".join(
+        f"{uses.LABELS[uses.BY_NAME[line['use']]]} {format_eth(int(line['price_wei']), zero='free')}"
+        for line in quote.lines
+    )

@@ -1,12 +1,9 @@
-from celery import shared_task
-
-from portal.tasks import CHAIN_TASK_OPTIONS
+from portal.tasks import tick_task
 
 
-@shared_task(name="licensing.index_events", **CHAIN_TASK_OPTIONS)
-def index_events() -> int:
-    """Read confirmed LicenseMarket events and issue licences. Overlapping runs are harmless."""
-    from portal.chain.contracts import MARKET
-    from portal.chain.events import events_index
+@tick_task("licensing.tick")
+def tick() -> dict:
+    """Expire unpaid quotes past their time; revoke withdrawn offers on chain."""
+    from licensing import services
 
-    return events_index(contract_name=MARKET)
+    return {"expired": services.quotes_expire(), "revoked": services.offer_revocations_send()}

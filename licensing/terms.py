@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field, fields
 
 from eth_utils import keccak, to_hex
 
+from portal.money import format_eth
+
 AI_PROHIBITED, AI_FREE, AI_PAID = "prohibited", "free", "paid"
 AI_CHOICES = [(AI_PROHIBITED, "prohibited"), (AI_FREE, "allowed, free"), (AI_PAID, "allowed, paid")]
 TERMS_VERSION = "cip-terms/1"
@@ -96,14 +98,7 @@ def _ai_line(label, choice, price):
         return f"{label}: prohibited."
     if choice == AI_FREE:
         return f"{label}: allowed, free."
-    return f"{label}: allowed for a fee of {format_wei(price)} per work."
-
-
-def format_wei(value: int) -> str:
-    if value == 0:
-        return "free"
-    eth = value / 10**18
-    return f"{eth:.6f}".rstrip("0").rstrip(".") + " ETH"
+    return f"{label}: allowed for a fee of {format_eth(price, zero='nothing')} per work."
 
 
 PRESETS = {

@@ -19,6 +19,7 @@ urlpatterns = [
     path("licences/<int:pk>/", views.licence_detail, name="licence"),
     path("licences/<int:pk>.json", views.licence_json, name="licence_json"),
     path("licences/<int:pk>/download", views.licence_download, name="licence_download"),
+    path("licences/verify", views.certificate_verify, name="certificate_verify"),
     path(".well-known/tdmrep.json", views.tdmrep_json, name="tdmrep"),
     path("ai.txt", views.ai_txt, name="ai_txt"),
 ]

@@ -8,27 +8,22 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from licensing import rights, selectors, services
-from licensing.forms import CatalogueFilterForm, OfferForm
-from licensing.models import CatalogueEntry, Licence, Offer
-from portal.chain.contracts import ContractNotDeployed
+from licensing import rights, selectors, services, uses
+from licensing.certificates import certificate_check, certificate_document
+from licensing.forms import CatalogueFilterForm, CertificateForm, OfferForm, QuoteForm
+from licensing.models import CatalogueEntry, Offer, Quote
+from portal.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, PortalError
 from portal.selectors import wallet_address_for_user
-from works.models import Work
+from works.shortcuts import get_public_work_or_404, get_work_for_owner_or_404
 
-ERR_CHAIN_DOWN = "The chain is not reachable right now; try again in a moment."
-
-
-def _get_work_for_owner(request, pk):
-    work = Work.objects.select_related("registration").filter(pk=pk, owner=request.user).first()
-    if work is None:
-        raise Http404("No such work.")
-    return work
+ERR_TX_BODY = 'Send JSON {"txHash": "0x..."}.'
+ERR_NO_SUCH_LICENCE = "No such licence."
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def offer_new(request, pk):
-    work = _get_work_for_owner(request, pk)
+    work = get_work_for_owner_or_404(request, pk)
     if request.method == "POST":
         form = OfferForm(request.POST)
         if form.is_valid():
@@ -47,7 +42,10 @@ def offer_new(request, pk):
     else:
         form = OfferForm(initial=OfferForm.initial_for(request.GET.get("preset", "commercial_use")))
     return render(
-        request, "licensing/offer_form.html", {"work": work, "form": form}, status=400 if form.errors else 200
+        request,
+        "licensing/offer_form.html",
+        {"work": work, "form": form, "presets": OfferForm.preset_cards()},
+        status=400 if form.errors else 200,
     )
 
 
@@ -80,25 +78,42 @@ def catalogue(request):
         "cards": selectors.catalogue_cards(entries=page.object_list),
         "media_url": settings.MEDIA_URL,
     }
-    template = "licensing/partials/catalogue_results.html" if request.htmx else "licensing/catalogue.html"
-    return render(request, template, context, status=400 if form.errors else 200)
+    if request.htmx:
+        # htmx does not swap 4xx answers: the partial carries the form's errors with a 200.
+        return render(request, "licensing/partials/catalogue_results.html", context)
+    return render(request, "licensing/catalogue.html", context, status=400 if form.errors else 200)
 
 
 @login_required
 @require_POST
 def quote_new(request, pk):
-    offer = get_object_or_404(Offer.objects.select_related("work__registration", "terms"), pk=pk)
+    offer = get_object_or_404(
+        Offer.objects.select_related("work__registration", "terms").filter(work__in=_public_works()), pk=pk
+    )
+    form = QuoteForm(request.POST, terms=offer.terms.terms)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors_text()))
+        return redirect(offer.work.get_absolute_url() + "#offers")
     try:
         quote = services.quote_create(
-            offer=offer, buyer=request.user, buyer_address=wallet_address_for_user(user=request.user)
+            offer=offer,
+            buyer=request.user,
+            buyer_address=wallet_address_for_user(user=request.user),
+            uses_mask=form.cleaned_data["uses_mask"],
         )
-    except services.LicensingError as exc:
+    except PortalError as exc:
         messages.error(request, exc.message)
-        return redirect(offer.work)
-    except (ContractNotDeployed, ConnectionError, OSError):
+        return redirect(offer.work.get_absolute_url() + "#offers")
+    except CHAIN_ERRORS:
         messages.error(request, ERR_CHAIN_DOWN)
         return redirect(offer.work)
-    return redirect("licensing:quote", quote_id=quote.quote_id)
+    return redirect(quote)
+
+
+def _public_works():
+    from works.models import Work
+
+    return Work.objects.public()
 
 
 def _get_quote(request, quote_id):
@@ -108,27 +123,61 @@ def _get_quote(request, quote_id):
     return quote
 
 
+def _quote_context(quote):
+    """The quote and what the chain says of its payments (read before rendering)."""
+    services.quote_refresh_status(quote=quote)
+    payments = list(quote.payments.all())
+    chain_error = ""
+    if quote.status == Quote.Status.OPEN and any(p.status == p.Status.SUBMITTED for p in payments):
+        try:
+            payments = services.quote_payments_check(quote=quote)
+        except CHAIN_ERRORS:
+            chain_error = ERR_CHAIN_DOWN
+    mined = [p for p in payments if p.status == p.Status.MINED]
+    in_flight = [p for p in payments if p.status == p.Status.SUBMITTED]
+    reverted = [p for p in payments if p.status == p.Status.REVERTED]
+    last = payments[-1] if payments else None
+    return {
+        "quote": quote,
+        "offer": quote.offer,
+        "work": quote.offer.work,
+        "payments": payments,
+        "mined": mined[-1] if mined else None,
+        "in_flight": in_flight[-1] if in_flight else None,
+        "last_reverted": last if last is not None and last in reverted else None,
+        "can_pay": quote.status == Quote.Status.OPEN and not mined and not in_flight,
+        "uses_bought": uses.labels_of(quote.uses),
+        "price_lines": [
+            {"label": uses.LABELS[uses.BY_NAME[line["use"]]], "price_wei": int(line["price_wei"])}
+            for line in quote.lines
+        ],
+        "chain_error": chain_error,
+        "confirmations": settings.CHAIN_CONFIRMATIONS,
+    }
+
+
 @login_required
 def quote_detail(request, quote_id):
-    quote = _get_quote(request, quote_id)
-    return render(
-        request, "licensing/quote.html", {"quote": quote, "offer": quote.offer, "work": quote.offer.work}
-    )
+    return render(request, "licensing/quote.html", _quote_context(_get_quote(request, quote_id)))
 
 
 @login_required
 def quote_status(request, quote_id):
-    return render(request, "licensing/partials/quote_status.html", {"quote": _get_quote(request, quote_id)})
+    return render(
+        request, "licensing/partials/quote_status.html", _quote_context(_get_quote(request, quote_id))
+    )
 
 
 @login_required
 def quote_tx(request, quote_id):
     quote = _get_quote(request, quote_id)
-    if quote.status != quote.Status.OPEN:
-        return JsonResponse({"error": "This quote has already been paid."}, status=409)
     try:
         return JsonResponse({"tx": services.quote_transaction(quote=quote), "expiry": quote.expiry})
-    except (ContractNotDeployed, ConnectionError, OSError):
+    except services.LicensingError as exc:
+        return JsonResponse(
+            {"error": exc.message, "code": exc.code}, status=410 if exc.code == "quote_expired" else 409
+        )
+    except CHAIN_ERRORS:
         return JsonResponse({"error": ERR_CHAIN_DOWN}, status=503)
 
 
@@ -137,53 +186,59 @@ def quote_tx(request, quote_id):
 def quote_submitted(request, quote_id):
     quote = _get_quote(request, quote_id)
     try:
-        services.quote_report_tx(quote=quote, tx_hash=json.loads(request.body)["txHash"])
+        tx_hash = json.loads(request.body)["txHash"]
     except (ValueError, KeyError, TypeError):
-        return JsonResponse({"error": 'Send JSON {"txHash": "0x..."}.'}, status=400)
+        return JsonResponse({"error": ERR_TX_BODY}, status=400)
+    try:
+        services.quote_report_tx(quote=quote, tx_hash=tx_hash)
     except services.LicensingError as exc:
         return JsonResponse({"error": exc.message}, status=400)
     return JsonResponse({"status": "submitted"})
 
 
-def _get_licence(request, pk, *, public=False):
-    licence = get_object_or_404(Licence.objects.select_related("work", "terms", "licensee"), pk=pk)
-    if not public and licence.licensee_id != request.user.pk and licence.work.owner_id != request.user.pk:
-        raise Http404("No such licence.")
+def _get_licence(request, pk):
+    licence = selectors.licence_for_viewer(pk=pk, user=request.user)
+    if licence is None:
+        raise Http404(ERR_NO_SUCH_LICENCE)
     return licence
 
 
 def licence_detail(request, pk):
-    licence = _get_licence(request, pk, public=True)
-    can_download = request.user.is_authenticated and licence.licensee_id == request.user.pk
+    licence = _get_licence(request, pk)
+    terms = licence.terms.terms
     return render(
         request,
         "licensing/licence.html",
-        {"licence": licence, "terms": licence.terms.terms, "can_download": can_download},
+        {
+            "licence": licence,
+            "terms": terms,
+            "can_download": licence.licensee_id == request.user.pk and licence.status == licence.Status.VALID,
+            "uses_bought": uses.labels_of(licence.uses),
+            "uses_free": uses.labels_of(uses.granted(terms, licence.uses) & ~licence.uses),
+        },
     )
 
 
 def licence_json(request, pk):
-    """The certificate, signed by the platform key (EIP-712), for anyone to verify."""
-    from eth_account import Account
+    """The certificate, signed by the platform key (EIP-712), for its parties to hand on."""
+    licence = _get_licence(request, pk)
+    response = JsonResponse(certificate_document(licence), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'inline; filename="licence-{licence.pk}.json"'
+    return response
 
-    licence = _get_licence(request, pk, public=True)
-    return JsonResponse(
-        {
-            "licence": licence.pk,
-            "work": {"id": licence.work_id, "title": licence.work.title, "sha256": licence.work.sha256},
-            "licensee": licence.licensee_address,
-            "terms": json.loads(licence.terms.canonical_json),
-            "terms_hash": licence.terms.terms_hash,
-            "price_wei": str(licence.price_wei),
-            "tx_hash": licence.tx_hash,
-            "block_number": licence.block_number,
-            "issued_at": licence.issued_at.isoformat(),
-            "expires_at": licence.expires_at.isoformat() if licence.expires_at else None,
-            "certificate": licence.certificate,
-            "signature": licence.certificate_signature,
-            "signer": Account.from_key(settings.PLATFORM_SIGNING_KEY).address,
-        },
-        json_dumps_params={"indent": 2},
+
+@require_http_methods(["GET", "POST"])
+def certificate_verify(request):
+    """Anyone checks a certificate they were shown: paste or upload its JSON."""
+    form = CertificateForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        result = certificate_check(form.cleaned_data["document"])
+    return render(
+        request,
+        "licensing/certificate_verify.html",
+        {"form": form, "result": result},
+        status=400 if form.errors else 200,
     )
 
 
@@ -192,8 +247,8 @@ def licence_download(request, pk):
     from licensing.delivery import licensed_file
 
     licence = _get_licence(request, pk)
-    if licence.licensee_id != request.user.pk:
-        raise Http404("No such licence.")
+    if licence.licensee_id != request.user.pk or licence.status != licence.Status.VALID:
+        raise Http404(ERR_NO_SUCH_LICENCE)
     data, name, mime = licensed_file(licence=licence, base_url=request.build_absolute_uri("/").rstrip("/"))
     response = HttpResponse(data, content_type=mime)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -201,8 +256,9 @@ def licence_download(request, pk):
 
 
 def work_terms(request, pk):
-    """The licence terms of a work's active offers, as canonical JSON (linked from JSON-LD)."""
-    work = get_object_or_404(Work, pk=pk)
+    """The licence terms of a public work's active offers, as canonical JSON (linked from
+    JSON-LD)."""
+    work = get_public_work_or_404(pk)
     offers = selectors.offers_for_work(work=work)
     return JsonResponse(
         {
@@ -212,6 +268,10 @@ def work_terms(request, pk):
                     "title": o.title,
                     "terms_hash": o.terms.terms_hash,
                     "terms": json.loads(o.terms.canonical_json),
+                    "uses": [
+                        {k: (str(v) if k == "price_wei" else v) for k, v in row.items() if k != "use"}
+                        for row in uses.available(o.terms.terms)
+                    ],
                 }
                 for o in offers
             ],
@@ -222,7 +282,7 @@ def work_terms(request, pk):
 
 
 def tdm_policy(request, pk):
-    work = get_object_or_404(Work, pk=pk)
+    work = get_public_work_or_404(pk)
     policy = rights.tdm_policy(request=request, work=work, ai=rights.ai_status(work))
     return JsonResponse(policy, content_type="application/ld+json", json_dumps_params={"indent": 2})
 

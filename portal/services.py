@@ -5,12 +5,16 @@ from portal.models import Profile
 ERR_DISPLAY_NAME_BLANK = "Display name cannot be only spaces."
 
 
-def profile_update(*, user, display_name: str) -> Profile:
-    """Save the display name; the catalogue shows it, so the user's listed works follow."""
+def profile_update(*, user, display_name: str, email: str | None = None) -> Profile:
+    """Save the display name (and e-mail, when given); the catalogue shows the name, so the
+    user's listed works follow."""
     from licensing.services import catalogue_refresh
     from works.models import Work
 
     with transaction.atomic():
+        if email is not None and email != user.email:
+            user.email = email
+            user.save(update_fields=["email"])
         profile, _ = Profile.objects.get_or_create(user=user)
         profile.display_name = display_name.strip()
         profile.full_clean()

@@ -240,6 +240,7 @@ LOGGING = {
         "web3": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
         "faiss.loader": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
     },
 }
 
@@ -292,5 +293,19 @@ PLATFORM_FEE_BPS = env.int("PLATFORM_FEE_BPS", default=500)
 LICENSE_MARKET_ADDRESS = env.str("LICENSE_MARKET_ADDRESS", default="")
 QUOTE_TTL_SECONDS = env.int("QUOTE_TTL_SECONDS", default=900)
 INDEXER_TICK_SECONDS = env.float("INDEXER_TICK_SECONDS", default=5.0)
-CELERY_BEAT_SCHEDULE["index-events"] = {"task": "licensing.index_events", "schedule": INDEXER_TICK_SECONDS}
+CELERY_BEAT_SCHEDULE["index-events"] = {"task": "chain.index_tick", "schedule": INDEXER_TICK_SECONDS}
+CELERY_BEAT_SCHEDULE["licensing-tick"] = {"task": "licensing.tick", "schedule": INDEXER_TICK_SECONDS}
+
+# The chain-event indexer reads these contracts' logs, and hands each event to the subscribers
+# that name it, each through its own delivery row (portal/chain/events.py). `undo` reverses a
+# handled event whose block a reorg removed.
+CHAIN_INDEXED_CONTRACTS = ["LicenseMarket"]
+CHAIN_SUBSCRIBERS = {
+    "licences": {
+        "contract": "LicenseMarket",
+        "events": ["LicensePurchased"],
+        "handler": "licensing.handlers.on_purchase",
+        "undo": "licensing.handlers.on_purchase_orphaned",
+    },
+}
 C2PA_DIR = Path(env.str("C2PA_DIR", default=str(VAR_DIR / "c2pa")))

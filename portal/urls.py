@@ -1,3 +1,4 @@
+from allauth.account.views import logout
 from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
@@ -11,16 +12,32 @@ portal_patterns = [
     path("healthz", views.healthz, name="healthz"),
 ]
 
+_to_signin = RedirectView.as_view(pattern_name="siwe:signin", query_string=True)
+
+# A wallet-only site: of allauth's pages only logout is served. Names allauth reverses in its
+# flows (login, signup, an inactive account, a failed social login) lead to the wallet sign-in.
+account_patterns = [
+    path("logout/", logout, name="account_logout"),
+    path("login/", _to_signin, name="account_login"),
+    path("signup/", _to_signin, name="account_signup"),
+    path("inactive/", _to_signin, name="account_inactive"),
+    path("social/signup/", _to_signin, name="socialaccount_signup"),
+    path("social/login/error/", _to_signin, name="socialaccount_login_error"),
+]
+
 urlpatterns = [
     path("", include((portal_patterns, "portal"))),
     path("auth/", include("portal.siwe.urls")),
     path("", include("works.urls")),
     path("", include("licensing.urls")),
-    # Public previews and thumbnails only; originals live outside MEDIA_ROOT.
+    path("favicon.ico", views.favicon, name="favicon"),
+    path("robots.txt", views.robots_txt, name="robots_txt"),
+    # Previews and thumbnails only, each checked against its work's visibility; originals live
+    # outside MEDIA_ROOT.
     re_path(r"^media/(?P<path>(?:previews|thumbnails)/.+)$", views.public_media, name="public_media"),
-    # Wallet sign-in is the only way in: allauth's password login and signup point there.
-    path("accounts/login/", RedirectView.as_view(pattern_name="siwe:signin", query_string=True)),
-    path("accounts/signup/", RedirectView.as_view(pattern_name="siwe:signin", query_string=True)),
-    path("accounts/", include("allauth.urls")),
+    path("accounts/", include(account_patterns)),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "portal.views.page_not_found"
+handler500 = "portal.views.server_error"

@@ -1,10 +1,10 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import models
-from django.http import JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_http_methods, require_safe
 from django.views.static import serve
 
 from licensing import rights
@@ -15,6 +15,8 @@ from portal.services import profile_update
 from works.models import Work
 from works.selectors import works_for_owner
 
+MAX_MEDIA_NAME = 255  # the longest name a preview or thumbnail field can hold
+
 
 def home(request):
     return render(request, "portal/home.html")
@@ -22,13 +24,15 @@ def home(request):
 
 @login_required
 def dashboard(request):
+    works = works_for_owner(user=request.user)
+    counts = licence_counts(user=request.user)
     return render(
         request,
         "portal/dashboard.html",
         {
             "profile": profile_for_user(user=request.user),
-            "works": works_for_owner(user=request.user),
-            "licence_counts": licence_counts(user=request.user),
+            "works": works,
+            "licence_counts": counts,
         },
     )
 
@@ -37,9 +41,15 @@ def dashboard(request):
 @require_http_methods(["GET", "POST"])
 def profile(request):
     current = profile_for_user(user=request.user)
-    form = ProfileForm(request.POST or None, initial={"display_name": current.display_name})
+    form = ProfileForm(
+        request.POST or None, initial={"display_name": current.display_name, "email": request.user.email}
+    )
     if request.method == "POST" and form.is_valid():
-        profile_update(user=request.user, display_name=form.cleaned_data["display_name"])
+        profile_update(
+            user=request.user,
+            display_name=form.cleaned_data["display_name"],
+            email=form.cleaned_data["email"],
+        )
         messages.success(request, "Profile saved.")
         return redirect("portal:profile")
     return render(
@@ -50,26 +60,70 @@ def profile(request):
     )
 
 
+def _wants_json(request) -> bool:
+    return (
+        "application/json" in request.headers.get("Accept", "") or request.content_type == "application/json"
+    )
+
+
 def csrf_failure(request, reason=""):
     """JSON clients get JSON; people get a page that says what to do."""
     message = "Your session's security token is missing or out of date; reload the page and try again."
-    if "application/json" in request.headers.get("Accept", "") or request.content_type == "application/json":
+    if _wants_json(request):
         return JsonResponse({"error": message}, status=403)
     return render(request, "403_csrf.html", {"message": message}, status=403)
+
+
+def page_not_found(request, exception=None):
+    if request.path.startswith("/api/") or _wants_json(request):
+        return JsonResponse({"error": "not_found", "detail": "Not found."}, status=404)
+    return render(request, "404.html", status=404)
+
+
+def server_error(request):
+    if request.path.startswith("/api/") or _wants_json(request):
+        return JsonResponse(
+            {"error": "server_error", "detail": "Something went wrong on our side."}, status=500
+        )
+    return render(request, "500.html", status=500)
 
 
 def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+@require_safe
+@cache_control(public=True, max_age=86400)
+def favicon(request):
+    path = settings.BASE_DIR / "static" / "favicon.svg"
+    return FileResponse(path.open("rb"), content_type="image/svg+xml")
+
+
+def robots_txt(request):
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /api/",
+        "Disallow: /media/",
+        f"# AI training terms of every listed work: {request.build_absolute_uri('/ai.txt')}",
+        "",
+    ]
+    return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")
+
+
 def public_media(request, path):
-    """Previews and thumbnails (re-encoded, metadata stripped). Production serves these from
-    object storage or the web server; originals are never under MEDIA_ROOT."""
+    """Previews and thumbnails (re-encoded, metadata stripped) of works this visitor may see:
+    public works for everyone, drafts for their owner, held and rejected works for their owner
+    and moderators. Originals are never under MEDIA_ROOT."""
+    if len(path) > MAX_MEDIA_NAME or "\x00" in path:
+        raise Http404("No such file.")
+    work = (
+        Work.objects.select_related("registration")
+        .filter(**{("preview" if path.startswith("previews/") else "thumbnail"): path})
+        .first()
+    )
+    if work is None or not work.is_visible_to(request.user):
+        raise Http404("No such file.")
     response = serve(request, path, document_root=settings.MEDIA_ROOT)
-    response["Cache-Control"] = "public, max-age=86400"
-    work = Work.objects.filter(models.Q(preview=path) | models.Q(thumbnail=path)).first()
-    if work is not None:
-        rights.rights_headers(response, request=request, work=work)
-    else:
-        response["X-Robots-Tag"] = "noai, noimageai"
-    return response
+    response["Cache-Control"] = ("public" if work.is_public else "private") + ", max-age=86400"
+    return rights.rights_headers(response, request=request, work=work)

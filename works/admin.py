@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
+from portal.admin import ReadOnlyAdmin
 from works import services
 from works.models import AnchorBatch, Registration, Work
 
@@ -83,10 +84,6 @@ class RegistrationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AnchorBatch)
-class AnchorBatchAdmin(admin.ModelAdmin):
+class AnchorBatchAdmin(ReadOnlyAdmin):
     list_display = ["id", "root", "size", "status", "block_number", "block_timestamp"]
     list_filter = ["status"]
-    readonly_fields = [f.name for f in AnchorBatch._meta.fields]
-
-    def has_add_permission(self, request):
-        return False

@@ -1,8 +1,9 @@
-"""The EIP-712 `Registration` a creator's wallet signs for each work."""
+"""The EIP-712 `Registration` a creator's wallet signs for each work.
 
-from eth_account import Account
-from eth_account.messages import _hash_eip191_message, encode_typed_data
-from eth_utils import to_hex
+`parents` lists the content hashes of the works this one derives from (empty for an original),
+so the lineage a creator declares is part of what they sign. Signing and recovery live in
+`portal.chain.eip712`.
+"""
 
 from portal.chain.eip712 import DOMAIN_FIELDS_WITH_CONTRACT
 
@@ -17,6 +18,7 @@ REGISTRATION_TYPES = {
         {"name": "termsHash", "type": "bytes32"},
         {"name": "creator", "type": "address"},
         {"name": "timestamp", "type": "uint256"},
+        {"name": "parents", "type": "bytes32[]"},
     ],
 }
 
@@ -31,6 +33,7 @@ def registration_typed_data(
     timestamp: int,
     chain_id: int,
     verifying_contract: str,
+    parents: list[str] | tuple = (),
 ) -> dict:
     return {
         "types": REGISTRATION_TYPES,
@@ -48,17 +51,6 @@ def registration_typed_data(
             "termsHash": terms_hash,
             "creator": creator,
             "timestamp": timestamp,
+            "parents": ["0x" + p for p in parents],
         },
     }
-
-
-def typed_data_digest(typed_data: dict) -> str:
-    return to_hex(_hash_eip191_message(encode_typed_data(full_message=typed_data)))
-
-
-def typed_data_signer(typed_data: dict, signature: str) -> str:
-    return Account.recover_message(encode_typed_data(full_message=typed_data), signature=signature)
-
-
-def typed_data_sign(typed_data: dict, account) -> str:
-    return to_hex(account.sign_message(encode_typed_data(full_message=typed_data)).signature)

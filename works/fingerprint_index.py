@@ -1,9 +1,9 @@
-"""Near-duplicate search over PDQ hashes with faiss.
+"""Near-duplicate search over the PDQ hashes of public works, with faiss.
 
-One binary index per process, loaded from the database at first use and kept in step by
-reading only rows newer than the last one it saw (so the web server and each worker see works
-registered by the others without a shared service). IndexBinaryFlat is exact; at 1M works it
-answers ~300 queries/s on one core here (bench/fingerprint.py).
+One binary index per process. It holds only public works (signed, not held, rejected or
+revoked): it replays `FingerprintChange`, the append-only log that the services write whenever
+a work becomes public or stops being so, from the last row it applied. IndexBinaryFlat is
+exact; at 1M works it answers ~300 queries/s on one core here (bench/fingerprint.py).
 """
 
 import threading
@@ -13,6 +13,8 @@ import numpy as np
 
 from works.fingerprints import PDQ_BITS
 
+BATCH = 100_000
+
 
 class FingerprintIndex:
     def __init__(self):
@@ -21,19 +23,27 @@ class FingerprintIndex:
 
     def reset(self):
         self.index = faiss.IndexBinaryIDMap(faiss.IndexBinaryFlat(PDQ_BITS))
-        self.last_id = 0
+        self.members: set[int] = set()
+        self.last_change = 0
 
     def __len__(self):
         return self.index.ntotal
 
     def add(self, ids: list[int], hashes: list[str]):
-        if not ids:
+        fresh = list({i: h for i, h in zip(ids, hashes, strict=True) if i not in self.members}.items())
+        if not fresh:
             return
-        codes = np.frombuffer(b"".join(bytes.fromhex(h) for h in hashes), dtype=np.uint8).reshape(
-            len(ids), -1
+        codes = np.frombuffer(b"".join(bytes.fromhex(h) for _, h in fresh), dtype=np.uint8).reshape(
+            len(fresh), -1
         )
-        self.index.add_with_ids(codes, np.asarray(ids, dtype=np.int64))
-        self.last_id = max(self.last_id, max(ids))
+        self.index.add_with_ids(codes, np.asarray([i for i, _ in fresh], dtype=np.int64))
+        self.members.update(i for i, _ in fresh)
+
+    def remove(self, ids: list[int]):
+        gone = [i for i in ids if i in self.members]
+        if gone:
+            self.index.remove_ids(np.asarray(gone, dtype=np.int64))
+            self.members.difference_update(gone)
 
     def search(self, pdq_hex: str, *, radius: int) -> list[tuple[int, int]]:
         """(work id, distance) pairs within `radius` bits, nearest first (all of them)."""
@@ -47,18 +57,30 @@ class FingerprintIndex:
         )
 
     def catch_up(self):
-        """Load works registered since the last call (by any process)."""
-        from works.models import Work
+        """Apply the changes logged since the last call (by any process)."""
+        from works.models import FingerprintChange
 
         with self._lock:
-            rows = list(
-                Work.objects.filter(pk__gt=self.last_id).order_by("pk").values_list("pk", "pdq")[:100_000]
-            )
-            while rows:
-                self.add([pk for pk, _ in rows], [pdq for _, pdq in rows])
+            while True:
                 rows = list(
-                    Work.objects.filter(pk__gt=self.last_id).order_by("pk").values_list("pk", "pdq")[:100_000]
+                    FingerprintChange.objects.filter(pk__gt=self.last_change)
+                    .order_by("pk")
+                    .values_list("pk", "work_id", "pdq", "added")[:BATCH]
                 )
+                if not rows:
+                    return
+                # Apply in order, coalescing runs of additions for faiss.
+                run_ids, run_hashes = [], []
+                for _, work_id, pdq, added in rows:
+                    if added:
+                        run_ids.append(work_id)
+                        run_hashes.append(pdq)
+                        continue
+                    self.add(run_ids, run_hashes)
+                    run_ids, run_hashes = [], []
+                    self.remove([work_id])
+                self.add(run_ids, run_hashes)
+                self.last_change = rows[-1][0]
 
 
 _index = FingerprintIndex()

@@ -1,7 +1,8 @@
 """Fingerprints of a work: sha256 of the original bytes and a PDQ perceptual hash.
 
 PDQ is computed after one normalisation that the dataset audit must reuse exactly: decode at a
-reduced scale with Pillow's `draft()` (JPEG), apply EXIF orientation, convert to RGB, and shrink
+reduced scale with Pillow's `draft()` (JPEG), apply EXIF orientation, convert to RGB
+(`works.imaging.to_rgb`: deep greyscale scaled, alpha on a neutral grey), and shrink
 to at most 512 px on the long side. Hashes depend on that resize; both sides call `pdq_image`.
 """
 
@@ -10,6 +11,8 @@ import hashlib
 import numpy as np
 import pdqhash
 from PIL import Image, ImageOps
+
+from works.imaging import to_rgb
 
 PDQ_SIZE = 512
 PDQ_BITS = 256
@@ -34,7 +37,7 @@ def normalise_for_pdq(image: Image.Image) -> Image.Image:
         # Decode at the smallest DCT scale that still covers the target: 1024x768 decodes
         # straight to 512x384, skipping most of the work.
         image.draft("RGB", target)
-    image = ImageOps.exif_transpose(image).convert("RGB")
+    image = to_rgb(ImageOps.exif_transpose(image))
     if image.size != target and max(image.size) > PDQ_SIZE:
         scale = PDQ_SIZE / max(image.size)
         size = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))

@@ -30,17 +30,51 @@ def original_path(instance, filename):
     return _random_name("originals", "." + filename.rsplit(".", 1)[-1].lower())
 
 
+def _ext(filename, default=".jpg"):
+    ext = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else default
+    return ext if ext in (".jpg", ".webp") else default
+
+
 def preview_path(instance, filename):
-    return _random_name("previews", ".jpg")
+    return _random_name("previews", _ext(filename))
 
 
 def thumbnail_path(instance, filename):
-    return _random_name("thumbnails", ".jpg")
+    return _random_name("thumbnails", _ext(filename))
+
+
+# The one visibility rule. A work is public once its creator has signed its registration and
+# no moderator holds or rejected it; before that it exists for its owner only, and held or
+# rejected works for their owner and moderators. Every page, JSON document, media file, search,
+# rights signal and the fingerprint index goes through `WorkQuerySet.public()` / `visible_to()`.
+PUBLIC_STATUSES = ("pending", "sent", "mined", "confirmed")
+MODERATED_STATUSES = ("held", "rejected")
+MODERATE_PERMISSION = "works.moderate"
+
+
+def is_moderator(user) -> bool:
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and user.has_perm(MODERATE_PERMISSION)
+    )
 
 
 class WorkQuerySet(models.QuerySet):
     def public(self):
-        return self.exclude(registration__status=Registration.Status.AWAITING_SIGNATURE)
+        return self.filter(registration__status__in=PUBLIC_STATUSES)
+
+    def visible_to(self, user):
+        """What `user` may see: public works, their own works, and for moderators the works
+        held or rejected for review (never another person's unsigned draft)."""
+        if user is None or not user.is_authenticated:
+            return self.public()
+        rule = models.Q(registration__status__in=PUBLIC_STATUSES) | models.Q(owner=user)
+        if is_moderator(user):
+            rule |= models.Q(registration__status__in=MODERATED_STATUSES)
+        return self.filter(rule)
 
     def for_owner(self, user):
         return self.filter(owner=user)
@@ -73,12 +107,33 @@ class Work(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("moderate", "Can moderate works: holds, disputes and their decisions")]
 
     def __str__(self):
         return self.title
 
     def get_absolute_url(self):
         return reverse("works:detail", args=[self.pk])
+
+    @property
+    def is_public(self) -> bool:
+        registration = getattr(self, "registration", None)
+        return registration is not None and registration.status in PUBLIC_STATUSES
+
+    def is_visible_to(self, user) -> bool:
+        if self.is_public:
+            return True
+        if user is None or not user.is_authenticated:
+            return False
+        if self.owner_id == user.pk:
+            return True
+        return self.registration.status in MODERATED_STATUSES and is_moderator(user)
+
+    @property
+    def creator_name(self) -> str:
+        """The owner's display name ('' when they have none); needs owner__profile loaded."""
+        profile = getattr(self.owner, "profile", None) if self.owner_id else None
+        return profile.display_name if profile else ""
 
 
 class AnchorBatch(models.Model):
@@ -160,3 +215,20 @@ class Registration(models.Model):
     @property
     def is_anchored(self):
         return self.status == self.Status.CONFIRMED
+
+
+class FingerprintChange(models.Model):
+    """An append-only log of works entering or leaving the public fingerprint index.
+
+    Every process (web server, each worker) keeps its own faiss index and replays this log from
+    the last row it applied, so a work signed, released, rejected or revoked in one process is
+    found (or no longer found) by every other one.
+    """
+
+    work = models.ForeignKey(Work, on_delete=models.CASCADE, related_name="+")
+    pdq = models.CharField(max_length=64)
+    added = models.BooleanField(help_text="True: the work became public; False: it left")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{'+' if self.added else '-'}{self.work_id}"

@@ -1,27 +1,94 @@
-from django.db.models import QuerySet
+"""Reads for works. Everything a third party can reach goes through `Work.objects.public()` or
+`visible_to(user)` (works/models.py), the one visibility rule."""
 
+from django.conf import settings
+from django.db.models import QuerySet
+from PIL import Image
+
+from works.fingerprint_index import fingerprint_index
+from works.fingerprints import pdq_distance, pdq_image, sha256_of
 from works.models import Registration, Work
+from works.validation import InvalidImage, image_check
+
+_PROVENANCE_RELATED = (
+    "registration",
+    "registration__batch",
+    "registration__batch__transaction",
+    "owner__profile",
+    "version_of__registration",
+)
 
 
 def works_for_owner(*, user) -> QuerySet[Work]:
     return Work.objects.for_owner(user).select_related("registration", "registration__batch")
 
 
-def work_with_provenance(*, pk: int) -> Work | None:
-    return (
-        Work.objects.select_related(
-            "registration", "registration__batch", "registration__batch__transaction", "owner"
-        )
-        .filter(pk=pk)
-        .first()
+def work_for_viewer(*, pk: int, user) -> Work | None:
+    """The work if `user` may see it (anonymous: public works only), else None."""
+    return Work.objects.visible_to(user).select_related(*_PROVENANCE_RELATED).filter(pk=pk).first()
+
+
+def work_public(*, pk: int) -> Work | None:
+    return Work.objects.public().select_related(*_PROVENANCE_RELATED).filter(pk=pk).first()
+
+
+def work_for_owner(*, pk: int, user) -> Work | None:
+    if user is None or not user.is_authenticated:
+        return None
+    return Work.objects.for_owner(user).select_related(*_PROVENANCE_RELATED).filter(pk=pk).first()
+
+
+def near_matches(*, sha256: str, pdq: str, exclude_id: int | None = None) -> list[dict]:
+    """Public works identical (sha256) or near (PDQ within the threshold) to a fingerprint.
+    Drafts, held and rejected works are never matched: they are not in the index, and the exact
+    lookup goes through the same rule."""
+    threshold = settings.WORKS_PDQ_THRESHOLD
+    found = dict(fingerprint_index().search(pdq, radius=threshold))
+    for pk in Work.objects.public().filter(sha256=sha256).values_list("pk", flat=True):
+        found[pk] = 0
+    found.pop(exclude_id, None)
+    works = (
+        Work.objects.public()
+        .filter(pk__in=found)
+        .select_related("registration", "registration__batch", "owner__profile")
     )
+    matches = []
+    for work in works:
+        batch = work.registration.batch
+        matches.append(
+            {
+                "work_id": work.pk,
+                "title": work.title,
+                "owner_id": work.owner_id,
+                "creator_address": work.creator_address,
+                "creator_name": work.creator_name,
+                "distance": pdq_distance(pdq, work.pdq) if work.sha256 != sha256 else 0,
+                "exact": work.sha256 == sha256,
+                "registered_at": work.created_at.isoformat(),
+                "anchored_at": batch.block_timestamp.isoformat() if batch and batch.block_timestamp else None,
+            }
+        )
+    return sorted(matches, key=lambda m: (m["distance"], m["work_id"]))
+
+
+def fingerprint_upload(uploaded) -> tuple[str, str | None]:
+    """(sha256, PDQ or None when the file is not an image we accept) of an uploaded file."""
+    sha256 = sha256_of(uploaded)
+    try:
+        checked = image_check(uploaded)
+        with Image.open(uploaded, formats=[checked.format]) as image:
+            pdq, _ = pdq_image(image)
+    except InvalidImage:
+        return sha256, None
+    finally:
+        uploaded.seek(0)
+    return sha256, pdq
 
 
 def registrations_for_sha256(*, sha256: str) -> QuerySet[Registration]:
     return (
-        Registration.objects.filter(work__sha256=sha256)
-        .exclude(status=Registration.Status.AWAITING_SIGNATURE)
-        .select_related("work", "batch", "batch__transaction")
+        Registration.objects.filter(work__in=Work.objects.public().filter(sha256=sha256))
+        .select_related("work", "work__owner__profile", "batch", "batch__transaction")
         .order_by("signed_at")
     )
 
@@ -38,6 +105,7 @@ def provenance_document(*, work: Work) -> dict:
         "signature": registration.signature or None,
         "digest": registration.digest or None,
         "creator": work.creator_address,
+        "creator_name": work.creator_name or None,
         "leaf": {
             "encoding": ["bytes32", "address", "bytes32", "uint256"],
             "fields": ["registrationDigest", "creator", "contentSha256", "timestamp"],

@@ -1,11 +1,9 @@
-from celery import shared_task
-
-from portal.tasks import CHAIN_TASK_OPTIONS
+from portal.tasks import tick_task
 
 
-@shared_task(name="works.anchor_tick", **CHAIN_TASK_OPTIONS)
+@tick_task("works.anchor_tick")
 def anchor_tick() -> dict:
     """Seal, send and follow anchoring batches. Repeated or overlapping runs are harmless."""
-    from works.services import anchor_tick as run
+    from works.anchoring import anchor_tick as run
 
     return run()

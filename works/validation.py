@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
+from portal.errors import PortalError
+
 FORMATS = {
     "JPEG": ("image/jpeg", {".jpg", ".jpeg"}),
     "PNG": ("image/png", {".png"}),
     "WEBP": ("image/webp", {".webp"}),
 }
 
-ERR_TOO_LARGE = "The file is {size_mb:.1f} MB; the limit is {limit_mb:.0f} MB."
+ERR_TOO_LARGE = "The file is {size}; the limit is {limit}."
 ERR_EMPTY = "The file is empty."
 ERR_NOT_IMAGE = "This is not a JPEG, PNG or WebP image (SVG, GIF, HEIC and other formats are not accepted)."
 ERR_EXTENSION = (
@@ -31,10 +33,49 @@ ERR_TRAILING = (
 ERR_ANIMATED = "Animated images are not accepted; upload a still image."
 
 
-class InvalidImage(Exception):
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
+class InvalidImage(PortalError):
+    code = "invalid_image"
+
+
+def human_size(size: int) -> str:
+    """Bytes in binary units, as people read them: 52428800 -> '50 MiB'."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            value = size / scale
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{size} bytes"
+
+
+_SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def header_size(head: bytes) -> tuple[int, int]:
+    """(width, height) read from the first bytes of a JPEG, PNG or WebP, without decoding."""
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and len(head) >= 24:
+        return struct.unpack(">II", head[16:24])
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        chunk = head[12:16]
+        if chunk == b"VP8X" and len(head) >= 30:
+            return 1 + int.from_bytes(head[24:27], "little"), 1 + int.from_bytes(head[27:30], "little")
+        if chunk == b"VP8L" and len(head) >= 25:
+            bits = int.from_bytes(head[21:25], "little")
+            return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+        if chunk == b"VP8 " and len(head) >= 30:
+            return int.from_bytes(head[26:28], "little") & 0x3FFF, int.from_bytes(
+                head[28:30], "little"
+            ) & 0x3FFF
+    if head[:2] == b"\xff\xd8":
+        i = 2
+        while i + 9 < len(head):
+            if head[i] != 0xFF:
+                break
+            marker = head[i + 1]
+            (length,) = struct.unpack(">H", head[i + 2 : i + 4])
+            if marker in _SOF_MARKERS:
+                height, width = struct.unpack(">HH", head[i + 5 : i + 9])
+                return width, height
+            i += 2 + length
+    raise InvalidImage(ERR_NOT_IMAGE)
 
 
 @dataclass
@@ -111,19 +152,24 @@ def image_check(uploaded) -> CheckedImage:
     if size == 0:
         raise InvalidImage(ERR_EMPTY)
     if size > limit:
-        raise InvalidImage(ERR_TOO_LARGE.format(size_mb=size / 1e6, limit_mb=limit / 1e6))
+        raise InvalidImage(ERR_TOO_LARGE.format(size=human_size(size), limit=human_size(limit)))
     name = (uploaded.name or "").lower()
     ext = "." + name.rsplit(".", 1)[-1] if "." in name else ""
 
     uploaded.seek(0)
     try:
         image = Image.open(uploaded, formats=list(FORMATS))
+    except Image.DecompressionBombError:
+        # Pillow refuses before telling us the size: read it from the header ourselves.
+        uploaded.seek(0)
+        width, height = header_size(uploaded.read(1 << 16))
+        raise InvalidImage(
+            ERR_TOO_MANY_PIXELS.format(
+                width=width, height=height, mp=width * height / 1e6, limit=settings.WORKS_MAX_MEGAPIXELS
+            )
+        )
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise InvalidImage(ERR_NOT_IMAGE)
-    except Image.DecompressionBombError:
-        raise InvalidImage(
-            ERR_TOO_MANY_PIXELS.format(width="?", height="?", mp=0, limit=settings.WORKS_MAX_MEGAPIXELS)
-        )
     fmt = image.format
     mime, extensions = FORMATS[fmt]
     if not ext:

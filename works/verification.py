@@ -5,8 +5,8 @@ from dataclasses import asdict, dataclass
 from web3 import Web3
 
 from portal.chain.contracts import REGISTRY, artifact
-from works import eip712
-from works.merkle import LEAF_ENCODING, leaf_hash, process_proof
+from portal.chain.eip712 import typed_data_digest, typed_data_signer
+from portal.chain.merkle import LEAF_ENCODING, leaf_hash, process_proof
 
 
 @dataclass
@@ -40,7 +40,7 @@ def provenance_check(document: dict, *, w3: Web3 | None) -> Check:
     """Verify a provenance.json document; ask the chain when `w3` is given."""
     signer = None
     try:
-        signer = eip712.typed_data_signer(document["eip712"], document["signature"])
+        signer = typed_data_signer(document["eip712"], document["signature"])
         signature_ok = signer == Web3.to_checksum_address(document["creator"])
     except Exception:
         signature_ok = False
@@ -51,7 +51,7 @@ def provenance_check(document: dict, *, w3: Web3 | None) -> Check:
     leaf = leaf_hash(LEAF_ENCODING, decoded)
     leaf_ok = (
         Web3.to_hex(leaf) == document["leaf"]["hash"]
-        and Web3.to_hex(decoded[0]) == eip712.typed_data_digest(document["eip712"])
+        and Web3.to_hex(decoded[0]) == typed_data_digest(document["eip712"])
         and decoded[2].hex() == document["work"]["sha256"]
     )
     proof = [bytes.fromhex(p[2:]) for p in document["proof"]]

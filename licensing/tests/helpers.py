@@ -4,7 +4,6 @@ from web3 import Web3
 
 from licensing import services
 from licensing.terms import PRESETS
-from works.tests.test_anchoring import register
 
 
 def fund(w3, address, eth=100):
@@ -31,7 +30,9 @@ def send_tx(w3, account, tx: dict):
 
 
 def offered_work(persona, *, w3, seed, preset="commercial_use", title=None):
-    work = register(persona, seed=seed, w3=w3, title=title)
+    from conftest import register_work
+
+    work = register_work(persona, seed=seed, w3=w3, title=title)
     _, terms = PRESETS[preset]
     offer = services.offer_create(work=work, terms=terms, preset=preset)
     return work, offer
@@ -40,3 +41,13 @@ def offered_work(persona, *, w3, seed, preset="commercial_use", title=None):
 def mine(w3, blocks=1):
     for _ in range(blocks):
         w3.provider.make_request("evm_mine", [])
+
+
+def index(w3) -> int:
+    """Read the market's confirmed events and deliver them to every subscriber."""
+    from portal.chain.contracts import MARKET
+    from portal.chain.events import deliveries_run, events_index
+
+    stored = events_index(contract_name=MARKET, w3=w3)
+    deliveries_run()
+    return stored

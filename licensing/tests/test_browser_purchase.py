@@ -8,16 +8,13 @@ from playwright.sync_api import expect
 from licensing import services
 from licensing.models import Licence
 from licensing.terms import PRESETS
-from licensing.tests.helpers import fund, mine
-from portal.chain.contracts import MARKET
-from portal.chain.events import events_index
-from works.tests.test_anchoring import register
+from licensing.tests.helpers import fund, index, mine
 
 pytestmark = [pytest.mark.browser, pytest.mark.anvil]
 
 
 def test_find_buy_and_download(
-    live_server, page, browser_wallet, chain, creator, settings, django_user_model
+    register, live_server, page, browser_wallet, chain, creator, settings, django_user_model
 ):
     paid = register(creator, seed=900, w3=chain, title="Glass harbour")
     other = register(creator, seed=901, w3=chain, title="Open field")
@@ -40,20 +37,26 @@ def test_find_buy_and_download(
 
     page.wait_for_url(re.compile(rf"/works/{paid.pk}/$"))
     page.screenshot(path="var/screenshots/work-offers.png", full_page=True)
+    expect(page.get_by_test_id("use-licence")).to_be_checked()
+    page.get_by_test_id("use-ai_training").check()  # the licence plus AI training, priced by the terms
     page.get_by_test_id("buy-offer").click()
     page.wait_for_url(re.compile(r"/quotes/0x[0-9a-f]{64}/$"))
-    expect(page.get_by_test_id("quote-price")).to_have_text("0.01 ETH")
+    expect(page.get_by_test_id("quote-price")).to_have_text("0.015 ETH")
+    expect(page.get_by_test_id("quote-lines")).to_contain_text("AI training")
     page.get_by_test_id("pay").click()
-    expect(page.get_by_test_id("purchase-state")).to_contain_text("waiting for confirmations")
+    expect(page.get_by_test_id("purchase-state")).to_contain_text("waiting for 2 confirmations")
     page.screenshot(path="var/screenshots/quote-waiting.png", full_page=True)
     assert len(browser_wallet.sent) == 1
 
     # The indexer (a beat task in production) sees the payment once it is confirmed.
     mine(chain, settings.CHAIN_CONFIRMATIONS)
-    events_index(contract_name=MARKET, w3=chain)
+    index(chain)
     expect(page.get_by_test_id("purchase-state")).to_have_text("Licensed.", timeout=10_000)
     page.get_by_test_id("certificate-link").click()
-    expect(page.get_by_test_id("licensee")).to_have_text(browser_wallet.account.address)
+    expect(page.get_by_test_id("licensee").locator("[data-address]")).to_have_attribute(
+        "data-address", browser_wallet.account.address
+    )
+    expect(page.get_by_test_id("uses-bought")).to_have_text("Licence, AI training")
     page.screenshot(path="var/screenshots/licence-certificate.png", full_page=True)
     with page.expect_download() as download:
         page.get_by_test_id("download").click()
@@ -61,3 +64,4 @@ def test_find_buy_and_download(
 
     licence = Licence.objects.get()
     assert licence.licensee_address == browser_wallet.account.address
+    assert licence.uses == 3 and int(licence.price_wei) == 15 * 10**15

@@ -5,13 +5,12 @@ import pytest
 from licensing import services
 from licensing.models import CatalogueEntry
 from licensing.terms import PRESETS
-from works.tests.test_anchoring import register
 
 pytestmark = pytest.mark.anvil
 
 
 @pytest.fixture
-def listed(chain, creator, co_creator):
+def listed(register, chain, creator, co_creator):
     items = {}
     for i, (persona, preset, title, tags) in enumerate(
         [
@@ -83,7 +82,7 @@ def test_the_page_costs_the_same_queries_whatever_its_size(
         selectors.PAGE_SIZE = original
 
 
-def test_a_cached_count_follows_new_listings(client, listed, chain, co_creator):
+def test_a_cached_count_follows_new_listings(register, client, listed, chain, co_creator):
     assert client.get("/catalogue").context["page"].paginator.count == 4
     work = register(co_creator, seed=820, w3=chain, title="New")
     services.offer_create(work=work, terms=PRESETS["cc_by"][1], preset="cc_by")

@@ -4,11 +4,8 @@ import pytest
 
 from licensing import services
 from licensing.models import Licence, Quote
-from licensing.tests.helpers import fund, mine, offered_work, send_tx
-from portal.chain.contracts import MARKET
-from portal.chain.events import events_index
+from licensing.tests.helpers import fund, index, mine, offered_work, send_tx
 from portal.chain.models import ChainCursor, ChainEvent
-from works.tests.test_anchoring import register  # noqa: F401
 
 pytestmark = pytest.mark.anvil
 
@@ -26,21 +23,21 @@ def paid(chain, creator, buyer):
 def test_no_licence_before_enough_confirmations(paid, settings):
     w3, quote, _ = paid
     settings.CHAIN_CONFIRMATIONS = 3
-    events_index(contract_name=MARKET, w3=w3)
+    index(w3)
     assert Licence.objects.count() == 0
     mine(w3, 2)
-    events_index(contract_name=MARKET, w3=w3)
+    index(w3)
     assert Licence.objects.count() == 1
 
 
 def test_the_licence_matches_the_payment_and_its_certificate_verifies(paid, buyer, settings):
     from eth_account import Account
 
-    from licensing.eip712 import signer_of
+    from portal.chain.eip712 import typed_data_signer as signer_of
 
     w3, quote, receipt = paid
     mine(w3, 2)
-    events_index(contract_name=MARKET, w3=w3)
+    index(w3)
     licence = Licence.objects.get()
     assert licence.licensee == buyer.user and licence.licensee_address == buyer.address
     assert licence.tx_hash == receipt.transactionHash.to_0x_hex()
@@ -58,18 +55,18 @@ def test_the_licence_matches_the_payment_and_its_certificate_verifies(paid, buye
 def test_a_second_delivery_of_the_same_event_changes_nothing(paid):
     w3, _, _ = paid
     mine(w3, 2)
-    assert events_index(contract_name=MARKET, w3=w3) == 3
+    assert index(w3) == 3
     # A restart that lost the cursor reads the same blocks again.
     ChainCursor.objects.update(block_number=0, block_hash="")
-    assert events_index(contract_name=MARKET, w3=w3) == 0
+    assert index(w3) == 0
     assert Licence.objects.count() == 1 and ChainEvent.objects.count() == 3
 
 
 def test_a_reorg_below_the_cursor_rewinds_and_reads_again_without_doubling(paid):
     w3, _, _ = paid
     mine(w3, 2)
-    events_index(contract_name=MARKET, w3=w3)
+    index(w3)
     ChainCursor.objects.update(block_hash="0x" + "00" * 32)  # as if the cursor's block was replaced
-    events_index(contract_name=MARKET, w3=w3)
+    index(w3)
     assert Licence.objects.count() == 1 and ChainEvent.objects.count() == 3
     assert ChainCursor.objects.get().block_hash != "0x" + "00" * 32

@@ -7,13 +7,12 @@ import pytest
 
 from licensing import services
 from licensing.terms import PRESETS
-from works.tests.test_anchoring import register
 
 pytestmark = pytest.mark.anvil
 
 
 @pytest.fixture
-def works(chain, creator):
+def works(register, chain, creator):
     reserved = register(creator, seed=700, w3=chain, title="Reserved")
     free = register(creator, seed=701, w3=chain, title="Free for AI")
     paid = register(creator, seed=702, w3=chain, title="Paid AI")

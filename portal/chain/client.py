@@ -6,11 +6,11 @@ from django.conf import settings
 from web3 import Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 
+from portal.errors import ChainUnavailable
+
+__all__ = ["ChainUnavailable", "chain_check", "get_web3", "web3_for_url"]
 ERR_CHAIN_ID_MISMATCH = "The node at {url} reports chain id {got}, but CHAIN_ID is {expected}."
-
-
-class ChainUnavailable(Exception):
-    pass
+ERR_NO_NODE = "No chain answers at {url}: {exc}"
 
 
 def web3_for_url(url: str, *, timeout: float = 10.0) -> Web3:
@@ -35,7 +35,7 @@ def chain_check(w3: Web3 | None = None) -> int:
     try:
         chain_id = w3.eth.chain_id
     except Exception as exc:  # connection refused, timeouts, JSON-RPC errors
-        raise ChainUnavailable(f"No chain answers at {settings.CHAIN_RPC_URL}: {exc}") from exc
+        raise ChainUnavailable(ERR_NO_NODE.format(url=settings.CHAIN_RPC_URL, exc=exc)) from exc
     if chain_id != settings.CHAIN_ID:
         raise ChainUnavailable(
             ERR_CHAIN_ID_MISMATCH.format(url=settings.CHAIN_RPC_URL, got=chain_id, expected=settings.CHAIN_ID)

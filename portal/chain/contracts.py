@@ -8,15 +8,15 @@ from django.conf import settings
 from web3 import Web3
 
 from portal.chain.models import ContractDeployment
+from portal.errors import ContractNotDeployed
 
+__all__ = ["MARKET", "REGISTRY", "ContractNotDeployed", "artifact", "contract", "contract_address"]
 BUILD_DIR = Path(settings.BASE_DIR) / "contracts" / "build"
 REGISTRY = "ProvenanceRegistry"
 MARKET = "LicenseMarket"
 ERR_NOT_DEPLOYED = "{name} is not deployed on chain {chain_id}: run `make run` or set {setting}."
-
-
-class ContractNotDeployed(Exception):
-    pass
+# The setting that names each contract's address on a chain the portal does not deploy to.
+ADDRESS_SETTINGS = {REGISTRY: "PROVENANCE_REGISTRY_ADDRESS", MARKET: "LICENSE_MARKET_ADDRESS"}
 
 
 @lru_cache(maxsize=8)
@@ -51,18 +51,14 @@ def contract_deploy(*, w3: Web3, name: str, args: list, account) -> ContractDepl
 
 
 def contract_address(*, w3: Web3, name: str) -> str:
-    configured = {
-        REGISTRY: settings.PROVENANCE_REGISTRY_ADDRESS,
-        MARKET: settings.LICENSE_MARKET_ADDRESS,
-    }.get(name)
+    setting = ADDRESS_SETTINGS.get(name, "")
+    configured = getattr(settings, setting, "") if setting else ""
     if configured:
         return Web3.to_checksum_address(configured)
     deployment = ContractDeployment.objects.filter(chain_id=w3.eth.chain_id, name=name).first()
     if deployment is None:
         raise ContractNotDeployed(
-            ERR_NOT_DEPLOYED.format(
-                name=name, chain_id=w3.eth.chain_id, setting="PROVENANCE_REGISTRY_ADDRESS"
-            )
+            ERR_NOT_DEPLOYED.format(name=name, chain_id=w3.eth.chain_id, setting=setting or "its address")
         )
     return deployment.address
 
@@ -78,15 +74,14 @@ def contract(*, w3: Web3, name: str):
 
 def contracts_ensure_deployed(*, w3: Web3 | None = None, account=None) -> dict[str, str]:
     """Deploy each contract whose recorded address has no code (fresh chain) or old bytecode."""
-    from eth_account import Account
-
     from portal.chain.client import get_web3
+    from portal.chain.keys import platform_signer, sender_account
 
     w3 = w3 or get_web3()
-    account = account or Account.from_key(settings.CHAIN_SENDER_PRIVATE_KEY)
+    account = account or sender_account()
     addresses = {}
-    platform = Account.from_key(settings.PLATFORM_SIGNING_KEY)
-    for name, args in ((REGISTRY, [account.address]), (MARKET, [platform.address])):
+    platform = platform_signer()
+    for name, args in ((REGISTRY, [account.address]), (MARKET, [platform.address, account.address])):
         current = ContractDeployment.objects.filter(chain_id=w3.eth.chain_id, name=name).first()
         if current and current.bytecode_hash == bytecode_hash(name) and w3.eth.get_code(current.address):
             addresses[name] = current.address

@@ -20,7 +20,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from web3 import Web3
-from web3.exceptions import TransactionNotFound
+from web3.exceptions import BlockNotFound, TransactionNotFound
 
 from portal.chain.client import get_web3
 from portal.chain.models import ChainTransaction, SenderNonce
@@ -195,7 +195,7 @@ def transaction_refresh(*, tx: ChainTransaction, ctx: SenderContext | None = Non
     if tx.status in (Status.MINED, Status.CONFIRMED, Status.FAILED) and tx.block_number is not None:
         try:
             canonical = w3.eth.get_block(tx.block_number)
-        except Exception:
+        except BlockNotFound:  # the chain is now shorter than our block: it was reorganised away
             canonical = None
         if canonical is None or Web3.to_hex(canonical["hash"]) != tx.block_hash:
             logger.warning("block %s of %s was reorganised away", tx.block_number, tx)

@@ -20,7 +20,8 @@ from eth_account import Account
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
-from works import eip712, services
+from portal.chain.eip712 import typed_data_sign
+from works import services
 account = Account.create()
 user = get_user_model().objects.create(username=account.address)
 buffer = io.BytesIO()
@@ -28,7 +29,7 @@ Image.radial_gradient("L").convert("RGB").resize((300, 300)).save(buffer, format
 work = services.work_upload(user=user, creator_address=account.address,
                             file=SimpleUploadedFile("a.jpg", buffer.getvalue()), title="Smoke")
 typed = services.registration_typed_data(registration=work.registration)
-services.registration_sign(registration=work.registration, signature=eip712.typed_data_sign(typed, account))
+services.registration_sign(registration=work.registration, signature=typed_data_sign(typed, account))
 for _ in range(90):
     work.registration.refresh_from_db()
     if work.registration.status == "confirmed":

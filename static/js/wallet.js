@@ -8,7 +8,9 @@
     signRejected: "You rejected the signature request, so you are not signed in. Press “Connect wallet” to try again; signing costs nothing.",
     noAccount: "Your wallet did not share an account. Unlock it and try again.",
     network: "The portal could not be reached. Check your connection and try again.",
-    pending: "Your wallet already has a request open: finish or cancel it there first."
+    pending: "Your wallet already has a request open: finish or cancel it there first.",
+    txRejected: "You rejected the transaction in your wallet; nothing was sent or charged.",
+    typedRejected: "You rejected the signature request; nothing was signed."
   };
 
   function csrfToken() {
@@ -118,5 +120,69 @@
     if (root) init(root);
   });
 
-  window.PortalWallet = { buildMessage: buildMessage, toHex: toHex, csrfToken: csrfToken };
+  /* Shared by every page that talks to the wallet: one wording for its errors. */
+  function show(status, text, kind) {
+    status.textContent = text;
+    status.className = "status" + (kind ? " status-" + kind : "");
+  }
+
+  async function postJson(url, body) {
+    var response = await fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify(body)
+    });
+    var data = {};
+    try { data = await response.json(); } catch (err) { data = {}; }
+    return { ok: response.ok, status: response.status, data: data };
+  }
+
+  async function getJson(url) {
+    var response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+    var data = {};
+    try { data = await response.json(); } catch (err) { data = {}; }
+    return { ok: response.ok, status: response.status, data: data };
+  }
+
+  /* Ask for the account and check it is `expected` (and the chain, when given). */
+  async function requireAccount(expected, chainIdHex) {
+    if (!window.ethereum) throw { portal: MESSAGES.noWallet };
+    var accounts;
+    try { accounts = await window.ethereum.request({ method: "eth_requestAccounts" }); }
+    catch (err) { throw { portal: walletErrorText(err, MESSAGES.connectRejected) }; }
+    if (!accounts || !accounts.length) throw { portal: MESSAGES.noAccount };
+    if (expected && accounts[0].toLowerCase() !== expected.toLowerCase()) {
+      throw { portal: "Switch your wallet to " + expected + ", the address you signed in with." };
+    }
+    if (chainIdHex) {
+      var chainId = await window.ethereum.request({ method: "eth_chainId" });
+      if (parseInt(chainId, 16) !== parseInt(chainIdHex, 16)) {
+        throw { portal: "Switch your wallet to chain " + parseInt(chainIdHex, 16) + " (see the README for the local chain's settings)." };
+      }
+    }
+    return accounts[0];
+  }
+
+  async function sendTransaction(tx) {
+    try {
+      return await window.ethereum.request({ method: "eth_sendTransaction", params: [{ from: tx.from, to: tx.to, data: tx.data, value: tx.value }] });
+    } catch (err) { throw { portal: walletErrorText(err, MESSAGES.txRejected) }; }
+  }
+
+  async function signTypedData(address, typedData) {
+    try {
+      return await window.ethereum.request({ method: "eth_signTypedData_v4", params: [address, JSON.stringify(typedData)] });
+    } catch (err) { throw { portal: walletErrorText(err, MESSAGES.typedRejected) }; }
+  }
+
+  function errorText(err) {
+    if (err && err.portal) return err.portal;
+    return "Something went wrong: " + (err && err.message ? err.message : err);
+  }
+
+  window.PortalWallet = {
+    buildMessage: buildMessage, toHex: toHex, csrfToken: csrfToken, show: show, postJson: postJson,
+    getJson: getJson, requireAccount: requireAccount, sendTransaction: sendTransaction,
+    signTypedData: signTypedData, errorText: errorText, messages: MESSAGES
+  };
 })();

@@ -1,7 +1,6 @@
 import pytest
 
 from works.models import Registration
-from works.tests.test_anchoring import register
 
 pytestmark = pytest.mark.anvil
 
@@ -11,7 +10,7 @@ def moderator(django_user_model, transactional_db):
     return django_user_model.objects.create_superuser("moderator", "mod@example.org", "x-long-password-1")
 
 
-def test_a_moderator_releases_a_held_registration(client, chain, creator, outsider, moderator):
+def test_a_moderator_releases_a_held_registration(register, client, chain, creator, outsider, moderator):
     register(creator, seed=200, w3=chain)
     held = register(outsider, seed=200, w3=chain, title="Copy").registration
     client.force_login(moderator)
@@ -27,7 +26,7 @@ def test_a_moderator_releases_a_held_registration(client, chain, creator, outsid
     assert held.status == Registration.Status.PENDING
 
 
-def test_a_moderator_rejects_and_cannot_reject_twice(client, chain, creator, outsider, moderator):
+def test_a_moderator_rejects_and_cannot_reject_twice(register, client, chain, creator, outsider, moderator):
     register(creator, seed=201, w3=chain)
     held = register(outsider, seed=201, w3=chain, title="Copy").registration
     client.force_login(moderator)

@@ -9,8 +9,9 @@ from web3 import Web3
 
 from conftest import make_image, upload_file
 from portal.chain.contracts import REGISTRY, contract
+from portal.chain.eip712 import typed_data_digest, typed_data_sign, typed_data_signer
 from portal.chain.models import ChainTransaction
-from works import eip712, services
+from works import anchoring, services
 from works.models import AnchorBatch, Registration
 from works.selectors import provenance_document
 from works.verification import provenance_check
@@ -20,34 +21,19 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 Status = Registration.Status
 
 
-def register(persona, *, seed, w3, title=None):
-    work = services.work_upload(
-        user=persona.user,
-        creator_address=persona.address,
-        file=upload_file(make_image(seed=seed)),
-        title=title or f"Work {seed}",
-    )
-    typed = services.registration_typed_data(registration=work.registration, w3=w3)
-    services.registration_sign(
-        registration=work.registration, signature=eip712.typed_data_sign(typed, persona.account), w3=w3
-    )
-    work.registration.refresh_from_db()
-    return work
-
-
 def mine(w3, blocks=1):
     for _ in range(blocks):
         w3.provider.make_request("evm_mine", [])
 
 
-def test_a_signed_registration_is_pending_with_the_record_stored_as_signed(chain, creator):
+def test_a_signed_registration_is_pending_with_the_record_stored_as_signed(register, chain, creator):
     work = register(creator, seed=1, w3=chain)
     registration = work.registration
     assert registration.status == Status.PENDING
     assert registration.typed_data["message"]["contentHash"] == "0x" + work.sha256
     assert registration.typed_data["domain"]["verifyingContract"] == contract(w3=chain, name=REGISTRY).address
-    assert eip712.typed_data_signer(registration.typed_data, registration.signature) == creator.address
-    assert registration.digest == eip712.typed_data_digest(registration.typed_data)
+    assert typed_data_signer(registration.typed_data, registration.signature) == creator.address
+    assert registration.digest == typed_data_digest(registration.typed_data)
 
 
 def test_a_signature_by_another_wallet_is_refused(chain, creator, outsider):
@@ -58,7 +44,7 @@ def test_a_signature_by_another_wallet_is_refused(chain, creator, outsider):
     with pytest.raises(services.RegistrationError) as exc:
         services.registration_sign(
             registration=work.registration,
-            signature=eip712.typed_data_sign(typed, outsider.account),
+            signature=typed_data_sign(typed, outsider.account),
             w3=chain,
         )
     assert exc.value.message == services.ERR_WRONG_SIGNER.format(
@@ -68,7 +54,7 @@ def test_a_signature_by_another_wallet_is_refused(chain, creator, outsider):
     assert work.registration.status == Status.AWAITING_SIGNATURE
 
 
-def test_signing_twice_is_refused(chain, creator):
+def test_signing_twice_is_refused(register, chain, creator):
     work = register(creator, seed=3, w3=chain)
     with pytest.raises(services.RegistrationError, match="already signed"):
         services.registration_sign(
@@ -76,27 +62,29 @@ def test_signing_twice_is_refused(chain, creator):
         )
 
 
-def test_a_batch_is_anchored_in_one_transaction_and_every_proof_verifies(chain, creator, co_creator):
+def test_a_batch_is_anchored_in_one_transaction_and_every_proof_verifies(
+    register, chain, creator, co_creator
+):
     works = [register(creator, seed=10 + i, w3=chain) for i in range(3)] + [
         register(co_creator, seed=20, w3=chain)
     ]
 
-    batch = services.batch_seal(w3=chain)
+    batch = anchoring.batch_seal(w3=chain)
     assert batch.size == 4
-    assert services.batch_seal(w3=chain) is None  # nothing left: none joins two batches
+    assert anchoring.batch_seal(w3=chain) is None  # nothing left: none joins two batches
 
     from portal.chain.sender import sender_context
 
     ctx = sender_context(w3=chain)
-    batch = services.batch_send(batch=batch, ctx=ctx)
+    batch = anchoring.batch_send(batch=batch, ctx=ctx)
     assert batch.status == AnchorBatch.Status.SENT
-    assert services.batch_send(batch=batch, ctx=ctx).transaction_id == batch.transaction_id
+    assert anchoring.batch_send(batch=batch, ctx=ctx).transaction_id == batch.transaction_id
     assert ChainTransaction.objects.count() == 1
 
-    batch = services.batch_refresh(batch=batch, ctx=ctx)  # automine: mined, 1 confirmation
+    batch = anchoring.batch_refresh(batch=batch, ctx=ctx)  # automine: mined, 1 confirmation
     assert batch.status == AnchorBatch.Status.MINED
     mine(chain)
-    batch = services.batch_refresh(batch=batch, ctx=ctx)
+    batch = anchoring.batch_refresh(batch=batch, ctx=ctx)
     assert batch.status == AnchorBatch.Status.CONFIRMED
     assert batch.block_timestamp is not None
 
@@ -112,13 +100,13 @@ def test_a_batch_is_anchored_in_one_transaction_and_every_proof_verifies(chain, 
         assert registry.functions.verify(document["root"], document["proof"], document["leaf"]["hash"]).call()
 
 
-def test_proofs_verify_with_openzeppelin_merkle_tree_in_node(chain, creator, client):
+def test_proofs_verify_with_openzeppelin_merkle_tree_in_node(register, chain, creator, client):
     works = [register(creator, seed=30 + i, w3=chain) for i in range(5)]
     from portal.chain.sender import sender_context
 
-    batch = services.batch_send(batch=services.batch_seal(w3=chain), ctx=sender_context(w3=chain))
+    batch = anchoring.batch_send(batch=anchoring.batch_seal(w3=chain), ctx=sender_context(w3=chain))
     mine(chain)
-    services.batch_refresh(batch=batch, ctx=sender_context(w3=chain))
+    anchoring.batch_refresh(batch=batch, ctx=sender_context(w3=chain))
 
     documents = [client.get(f"/works/{w.pk}/provenance.json").json() for w in works]
     script = """
@@ -139,16 +127,16 @@ console.log(JSON.stringify(out));
     assert not provenance_check(tampered, w3=chain).ok
 
 
-def test_a_held_registration_is_not_anchored(chain, creator, outsider):
+def test_a_held_registration_is_not_anchored(register, chain, creator, outsider):
     register(creator, seed=40, w3=chain)
     held = register(outsider, seed=40, w3=chain, title="Copy")
     assert held.registration.status == Status.HELD
-    batch = services.batch_seal(w3=chain)
+    batch = anchoring.batch_seal(w3=chain)
     assert batch.size == 1
     assert not batch.registrations.filter(pk=held.registration.pk).exists()
 
 
-def test_anchor_tick_waits_for_enough_works_or_time(chain, creator, settings):
+def test_anchor_tick_waits_for_enough_works_or_time(register, chain, creator, settings):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -158,11 +146,11 @@ def test_anchor_tick_waits_for_enough_works_or_time(chain, creator, settings):
     settings.ANCHOR_BATCH_MAX, settings.ANCHOR_BATCH_SECONDS = 3, 60
     ctx = sender_context(w3=chain)
     register(creator, seed=50, w3=chain)
-    assert services.anchor_tick(ctx=ctx)["sealed"] == 0
-    assert services.anchor_tick(ctx=ctx, now=timezone.now() + timedelta(seconds=61))["sealed"] == 1
+    assert anchoring.anchor_tick(ctx=ctx)["sealed"] == 0
+    assert anchoring.anchor_tick(ctx=ctx, now=timezone.now() + timedelta(seconds=61))["sealed"] == 1
     for i in range(3):
         register(creator, seed=51 + i, w3=chain)
-    result = services.anchor_tick(ctx=ctx)
+    result = anchoring.anchor_tick(ctx=ctx)
     assert result["sealed"] == 1 and result["sent"] == 1
     assert AnchorBatch.objects.count() == 2
 

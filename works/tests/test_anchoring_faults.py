@@ -12,9 +12,8 @@ from portal.chain.client import get_web3, web3_for_url
 from portal.chain.contracts import REGISTRY, contract, contracts_ensure_deployed
 from portal.chain.models import ChainTransaction
 from portal.chain.sender import sender_context
-from works import services
+from works import anchoring
 from works.models import AnchorBatch, Registration
-from works.tests.test_anchoring import register
 
 pytestmark = pytest.mark.anvil
 Status = Registration.Status
@@ -34,13 +33,24 @@ def manual_chain(anvil_factory, settings, transactional_db):
     return w3
 
 
+@pytest.fixture
+def register(manual_chain):
+    """Registrations signed against this test's private chain (not the shared one)."""
+    from conftest import register_work
+
+    def _register(persona, *, seed, title=None, w3=None):
+        return register_work(persona, seed=seed, w3=w3 or manual_chain, title=title)
+
+    return _register
+
+
 def mine(w3, blocks=1):
     for _ in range(blocks):
         w3.provider.make_request("evm_mine", [])
 
 
 def tick(w3, **kwargs):
-    return services.anchor_tick(ctx=sender_context(w3=w3), now=timezone.now() + LATER, **kwargs)
+    return anchoring.anchor_tick(ctx=sender_context(w3=w3), now=timezone.now() + LATER, **kwargs)
 
 
 def pending_count(w3, address):
@@ -55,12 +65,12 @@ def finish(w3):
     return AnchorBatch.objects.get()
 
 
-def test_rpc_down_loses_nothing_and_the_next_tick_anchors(manual_chain, creator):
+def test_rpc_down_loses_nothing_and_the_next_tick_anchors(register, manual_chain, creator):
     work = register(creator, seed=1, w3=manual_chain)
     dead = web3_for_url(f"http://127.0.0.1:{free_port()}", timeout=1)
 
     with pytest.raises(OSError):
-        services.anchor_tick(ctx=sender_context(w3=dead), now=timezone.now() + LATER)
+        anchoring.anchor_tick(ctx=sender_context(w3=dead), now=timezone.now() + LATER)
 
     work.registration.refresh_from_db()
     assert work.registration.status == Status.PENDING
@@ -73,7 +83,7 @@ def test_rpc_down_loses_nothing_and_the_next_tick_anchors(manual_chain, creator)
     assert work.registration.status == Status.CONFIRMED
 
 
-def test_a_worker_killed_after_broadcast_does_not_resend_with_a_new_nonce(manual_chain, creator):
+def test_a_worker_killed_after_broadcast_does_not_resend_with_a_new_nonce(register, manual_chain, creator):
     register(creator, seed=2, w3=manual_chain)
     tick(manual_chain)
     tx = ChainTransaction.objects.get()
@@ -92,7 +102,7 @@ def test_a_worker_killed_after_broadcast_does_not_resend_with_a_new_nonce(manual
     assert ChainTransaction.objects.count() == 1
 
 
-def test_a_transaction_the_node_never_got_is_rebroadcast_with_the_same_hash(manual_chain, creator):
+def test_a_transaction_the_node_never_got_is_rebroadcast_with_the_same_hash(register, manual_chain, creator):
     register(creator, seed=3, w3=manual_chain)
     tick(manual_chain)
     tx = ChainTransaction.objects.get()
@@ -106,7 +116,7 @@ def test_a_transaction_the_node_never_got_is_rebroadcast_with_the_same_hash(manu
     assert finish(manual_chain).status == AnchorBatch.Status.CONFIRMED
 
 
-def test_a_stuck_transaction_gets_a_fee_bump_at_the_same_nonce(manual_chain, creator, settings):
+def test_a_stuck_transaction_gets_a_fee_bump_at_the_same_nonce(register, manual_chain, creator, settings):
     register(creator, seed=4, w3=manual_chain)
     tick(manual_chain)
     first = ChainTransaction.objects.get()
@@ -124,7 +134,7 @@ def test_a_stuck_transaction_gets_a_fee_bump_at_the_same_nonce(manual_chain, cre
     assert ChainTransaction.objects.get().mined_hash == bumped.attempts[1]["hash"]
 
 
-def test_a_reorg_of_the_anchoring_block_sends_it_back_and_anchors_it_again(manual_chain, creator):
+def test_a_reorg_of_the_anchoring_block_sends_it_back_and_anchors_it_again(register, manual_chain, creator):
     work = register(creator, seed=5, w3=manual_chain)
     tick(manual_chain)
     mine(manual_chain)
@@ -149,9 +159,9 @@ def test_a_reorg_of_the_anchoring_block_sends_it_back_and_anchors_it_again(manua
     assert work.registration.status == Status.CONFIRMED
 
 
-def test_a_root_already_on_chain_is_not_sent_again(manual_chain, creator):
+def test_a_root_already_on_chain_is_not_sent_again(register, manual_chain, creator):
     register(creator, seed=6, w3=manual_chain)
-    batch = services.batch_seal(w3=manual_chain)
+    batch = anchoring.batch_seal(w3=manual_chain)
     registry = contract(w3=manual_chain, name=REGISTRY)
     ctx = sender_context(w3=manual_chain)
     # Someone (an earlier run that died before recording it) anchored this root already.
@@ -161,7 +171,7 @@ def test_a_root_already_on_chain_is_not_sent_again(manual_chain, creator):
     manual_chain.eth.send_raw_transaction(ctx.account.sign_transaction(tx).raw_transaction)
     mine(manual_chain)
 
-    batch = services.batch_send(batch=batch, ctx=ctx)
+    batch = anchoring.batch_send(batch=batch, ctx=ctx)
 
     assert batch.status == AnchorBatch.Status.CONFIRMED
     assert batch.block_timestamp is not None

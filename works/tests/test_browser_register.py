@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from conftest import make_image
 from portal.chain.sender import sender_context
-from works import services
+from works import anchoring
 
 pytestmark = [pytest.mark.browser, pytest.mark.anvil]
 
@@ -37,9 +37,9 @@ def test_upload_sign_and_see_the_work_anchored(live_server, page, browser_wallet
 
     # What the beat task does every few seconds: seal, send, then follow to confirmation.
     ctx = sender_context(w3=chain)
-    services.anchor_tick(ctx=ctx)
+    anchoring.anchor_tick(ctx=ctx)
     chain.provider.make_request("evm_mine", [])
-    services.anchor_tick(ctx=ctx)
+    anchoring.anchor_tick(ctx=ctx)
 
     expect(page.get_by_test_id("provenance-status")).to_have_text("anchored", timeout=15_000)  # htmx polling
     expect(page.get_by_test_id("proof-link")).to_be_visible()

@@ -92,20 +92,25 @@ def test_upload_requires_sign_in(client):
     assert client.get("/works/new").status_code == 302
 
 
-def test_another_creators_near_duplicate_is_held_with_evidence(client, creator, outsider):
-    client.force_login(creator.user)
-    original = make_image(seed=7, quality=95)
-    _post(client, original, title="Original")
-    client.force_login(outsider.user)
-    # the same picture recompressed: a different file, a near-identical PDQ hash
+def _recompressed(data, quality=60):
     buffer = io.BytesIO()
-    Image.open(io.BytesIO(original)).save(buffer, format="JPEG", quality=60)
-    _post(client, buffer.getvalue(), title="Copy")
+    Image.open(io.BytesIO(data)).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
 
-    first, copy = Work.objects.order_by("pk")
+
+@pytest.mark.anvil
+def test_another_creators_near_duplicate_is_held_with_evidence_when_signed(
+    register, client, creator, outsider
+):
+    original = make_image(seed=7, quality=95)
+    first = register(creator, seed=7, title="Original", image=original)
+    # the same picture recompressed: a different file, a near-identical PDQ hash
+    copy = register(outsider, seed=0, title="Copy", image=_recompressed(original))
+
     assert first.sha256 != copy.sha256
     distance = pdq_distance(first.pdq, copy.pdq)
     assert distance <= 31
+    assert copy.registration.status == Registration.Status.HELD
     evidence = copy.registration.hold_evidence
     assert [m["work_id"] for m in evidence] == [first.pk]
     assert evidence[0]["distance"] == distance
@@ -113,11 +118,40 @@ def test_another_creators_near_duplicate_is_held_with_evidence(client, creator, 
     assert copy.version_of is None
 
 
-def test_a_creators_own_match_is_linked_as_a_version(client, creator):
+@pytest.mark.anvil
+def test_an_unsigned_draft_never_holds_a_signed_registration(register, draft, creator, outsider, client):
+    original = make_image(seed=8, quality=95)
+    draft(seed=8, persona=creator, title="Secret draft")
+    signed = register(outsider, seed=0, title="Signed", image=_recompressed(original))
+
+    assert signed.registration.status == Registration.Status.PENDING
+    assert signed.registration.hold_evidence == []
+    page = client.get(f"/works/{signed.pk}/").content.decode()
+    assert "Secret draft" not in page
+
+
+@pytest.mark.anvil
+def test_a_draft_signed_after_another_creators_registration_is_held(register, draft, creator, outsider):
+    """Holds are decided at signing, against the works public at that moment."""
+    from portal.chain.eip712 import typed_data_sign
+    from works import services
+
+    early_draft = draft(seed=12, persona=outsider, title="Late signer")
+    first = register(creator, seed=12, title="First signed")
+    typed = services.registration_typed_data(registration=early_draft.registration)
+    registration = services.registration_sign(
+        registration=early_draft.registration, signature=typed_data_sign(typed, outsider.account)
+    )
+    assert registration.status == Registration.Status.HELD
+    assert [m["work_id"] for m in registration.hold_evidence] == [first.pk]
+
+
+@pytest.mark.anvil
+def test_a_creators_own_match_is_linked_as_a_version(register, client, creator):
+    first = register(creator, seed=9, title="v1")
     client.force_login(creator.user)
-    _post(client, make_image(seed=9), title="v1")
     _post(client, make_image(seed=9, quality=70), title="v2")
-    first, second = Work.objects.order_by("pk")
+    second = Work.objects.order_by("pk").last()
     assert second.version_of == first
     assert second.registration.hold_evidence == []
 
@@ -128,6 +162,48 @@ def test_an_unrelated_image_is_not_a_match(client, creator, outsider):
     client.force_login(outsider.user)
     _post(client, make_image(seed=2))
     assert Work.objects.order_by("pk").last().registration.hold_evidence == []
+
+
+def test_a_16_bit_png_preview_keeps_its_tones(client, creator):
+    import numpy as np
+    from PIL import ImageStat
+
+    gradient = np.linspace(0, 65535, 320 * 240).reshape(240, 320).astype(np.uint16)
+    buffer = io.BytesIO()
+    Image.fromarray(gradient).save(buffer, format="PNG")
+    client.force_login(creator.user)
+    assert _post(client, buffer.getvalue(), name="deep.png").status_code == 302
+    work = Work.objects.get()
+    with Image.open(work.preview.path) as preview:
+        mean = ImageStat.Stat(preview.convert("L")).mean[0]
+    assert 100 < mean < 155  # a mid-grey gradient, not pure white
+
+
+def test_a_semi_transparent_png_keeps_its_alpha_in_the_preview(client, creator):
+    picture = Image.new("RGBA", (300, 200), (200, 30, 30, 0))
+    picture.paste((200, 30, 30, 128), (50, 50, 250, 150))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    client.force_login(creator.user)
+    assert _post(client, buffer.getvalue(), name="glass.png").status_code == 302
+    work = Work.objects.get()
+    assert work.preview.name.endswith(".webp") and work.thumbnail.name.endswith(".webp")
+    with Image.open(work.preview.path) as preview:
+        assert preview.mode == "RGBA"
+        assert preview.getpixel((5, 5))[3] == 0  # transparent stays transparent
+        assert 100 <= preview.getpixel((150, 100))[3] <= 156  # half-transparent stays half
+    assert client.get(work.preview.url)["Content-Type"] == "image/webp"
+
+
+def test_the_size_limit_is_stated_in_the_units_it_is_set_in(client, creator, settings):
+    from works.validation import ERR_TOO_LARGE
+
+    settings.WORKS_MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+    client.force_login(creator.user)
+    big = make_image(seed=1) + b"\x00" * (50 * 1024 * 1024 + 1)
+    response = _post(client, big)
+    assert response.status_code == 400
+    assert ERR_TOO_LARGE.format(size="50.0 MiB", limit="50 MiB") in response.content.decode()
 
 
 def test_originals_are_only_served_to_their_creator(client, creator, outsider):

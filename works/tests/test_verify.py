@@ -7,21 +7,21 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from conftest import make_image, upload_file
+from licensing.tests.helpers import mine
 from portal.chain.anvil import free_port
 from portal.chain.sender import sender_context
-from works import services
-from works.tests.test_anchoring import mine, register
+from works import anchoring
 
 pytestmark = pytest.mark.anvil
 
 
 @pytest.fixture
-def anchored(chain, creator):
+def anchored(register, chain, creator):
     work = register(creator, seed=70, w3=chain, title="Lighthouse")
     ctx = sender_context(w3=chain)
-    batch = services.batch_send(batch=services.batch_seal(w3=chain), ctx=ctx)
+    batch = anchoring.batch_send(batch=anchoring.batch_seal(w3=chain), ctx=ctx)
     mine(chain)
-    services.batch_refresh(batch=batch, ctx=ctx)
+    anchoring.batch_refresh(batch=batch, ctx=ctx)
     work.refresh_from_db()
     return work
 
@@ -124,7 +124,7 @@ def test_verify_provenance_fails_when_the_chain_is_unreachable(anchored, tmp_pat
     assert "could not ask the chain" in out.getvalue()
 
 
-def test_a_pending_registration_is_reported_but_not_verified(client, chain, creator):
+def test_a_pending_registration_is_reported_but_not_verified(register, client, chain, creator):
     work = register(creator, seed=71, w3=chain)
     response = client.post("/verify", {"sha256": work.sha256})
     page = response.content.decode()

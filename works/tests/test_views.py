@@ -3,7 +3,8 @@
 import pytest
 
 from conftest import make_image, upload_file
-from works import eip712, services
+from portal.chain.eip712 import typed_data_sign
+from works import services
 from works.models import Registration
 
 pytestmark = pytest.mark.anvil
@@ -31,7 +32,7 @@ def test_signing_through_the_endpoint_makes_the_registration_pending(client, cre
     typed = client.get(f"/works/{draft.pk}/typed-data").json()["typedData"]
     response = client.post(
         f"/works/{draft.pk}/sign",
-        data={"signature": eip712.typed_data_sign(typed, creator.account)},
+        data={"signature": typed_data_sign(typed, creator.account)},
         content_type="application/json",
     )
     assert response.status_code == 200
@@ -78,7 +79,7 @@ def test_the_status_partial_polls_while_pending(client, creator, draft, chain):
     client.force_login(creator.user)
     typed = services.registration_typed_data(registration=draft.registration, w3=chain)
     services.registration_sign(
-        registration=draft.registration, signature=eip712.typed_data_sign(typed, creator.account)
+        registration=draft.registration, signature=typed_data_sign(typed, creator.account)
     )
     partial = client.get(f"/works/{draft.pk}/status", HTTP_HX_REQUEST="true").content.decode()
     assert 'hx-trigger="every 3s"' in partial and ">pending<" in partial
@@ -103,7 +104,17 @@ def test_the_dashboard_lists_works_in_a_fixed_number_of_queries(
     assert page.count('class="badge badge-awaiting_signature"') == 3
 
 
-def test_public_previews_are_served_and_originals_are_not(client, draft, creator):
+def test_a_drafts_preview_is_its_owners_until_signed_and_originals_are_never_served(client, draft, creator):
+    assert client.get(draft.preview.url).status_code == 404
+    assert client.get(draft.thumbnail.url).status_code == 404
+    client.force_login(creator.user)
     assert client.get(draft.preview.url).status_code == 200
-    assert client.get(draft.thumbnail.url).status_code == 200
+    assert client.get(draft.thumbnail.url)["Cache-Control"].startswith("private")
     assert client.get(f"/media/{draft.original.name}").status_code == 404
+    typed = services.registration_typed_data(registration=draft.registration)
+    services.registration_sign(
+        registration=draft.registration, signature=typed_data_sign(typed, creator.account)
+    )
+    client.logout()
+    assert client.get(draft.preview.url).status_code == 200
+    assert client.get(draft.thumbnail.url)["Cache-Control"].startswith("public")

@@ -1,32 +1,33 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-interface IMarket {
-    function withdraw() external;
-}
-
-/// @notice Test-only payee that tries to withdraw again from inside the payment it receives.
+/// @notice Test-only payee that calls the market again from inside the payment it receives,
+/// with the same call data it started with (withdraw, or claimAndWithdraw with its claims).
 contract ReentrantPayee {
-    IMarket public immutable market;
+    address public immutable market;
+    bytes private _call;
     uint256 public reentered;
     bool public reentrySucceeded;
 
-    constructor(IMarket market_) {
+    constructor(address market_) {
         market = market_;
     }
 
-    function attack() external {
-        market.withdraw();
+    function attack(bytes calldata data) external {
+        _call = data;
+        (bool ok, bytes memory reason) = market.call(data);
+        if (!ok) {
+            assembly {
+                revert(add(reason, 32), mload(reason))
+            }
+        }
     }
 
     receive() external payable {
         reentered += 1;
         if (reentered == 1) {
-            try market.withdraw() {
-                reentrySucceeded = true;
-            } catch {
-                reentrySucceeded = false;
-            }
+            (bool ok,) = market.call(_call);
+            reentrySucceeded = ok;
         }
     }
 }

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from eth_abi import encode
 from eth_utils import keccak, to_hex
 
+# Leaves of anchoring batches: (registration digest, creator, content sha256, timestamp).
 LEAF_ENCODING = ["bytes32", "address", "bytes32", "uint256"]
+# Leaves of settlements: (index, payee, amount); `index` keys the contract's claimed BitMap.
+SETTLEMENT_LEAF_ENCODING = ["uint256", "address", "uint256"]
 
 
 def leaf_hash(types: list[str], values: list) -> bytes:

@@ -1,0 +1,43 @@
+from django import template
+
+from portal.money import format_eth, wei_to_eth
+
+register = template.Library()
+
+
+@register.filter
+def eth(wei):
+    """A price: 'Free' when zero, else the exact amount in ETH."""
+    if wei in (None, ""):
+        return ""
+    return format_eth(int(wei), zero="Free")
+
+
+@register.filter
+def eth_amount(wei):
+    """An amount of money (earnings, balances): '0 ETH' when zero."""
+    if wei in (None, ""):
+        return ""
+    return format_eth(int(wei))
+
+
+@register.filter
+def eth_plain(wei):
+    """The bare number, for CSV cells and inputs."""
+    if wei in (None, ""):
+        return ""
+    return wei_to_eth(int(wei))
+
+
+@register.filter
+def use_names(mask):
+    from licensing.uses import names_of
+
+    return names_of(int(mask or 0))
+
+
+@register.filter
+def use_labels(mask):
+    from licensing.uses import labels_of
+
+    return labels_of(int(mask or 0))

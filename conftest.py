@@ -165,14 +165,6 @@ def siwe():
 # ---------------------------------------------------------------- chains
 
 
-@pytest.fixture
-def eth_tester_w3():
-    """An in-process chain (eth-tester + py-evm) for unit tests."""
-    from web3 import EthereumTesterProvider, Web3
-
-    return Web3(EthereumTesterProvider())
-
-
 @pytest.fixture(scope="session")
 def anvil_url(tmp_path_factory):
     """A real anvil node for integration tests, one per test session."""

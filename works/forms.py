@@ -4,6 +4,7 @@ from works.validation import InvalidImage, image_check
 
 ERR_ONE_FILE = "Upload one file at a time."
 ERR_TOO_MANY_TAGS = "Use at most 20 tags."
+ERR_SHA256 = "A SHA-256 is 64 hexadecimal characters."
 
 
 class UploadForm(forms.Form):
@@ -52,7 +53,7 @@ class VerifyForm(forms.Form):
         regex=r"^(0x)?[0-9a-fA-F]{64}$",
         required=False,
         label="or its SHA-256",
-        error_messages={"invalid": "A SHA-256 is 64 hexadecimal characters."},
+        error_messages={"invalid": ERR_SHA256},
     )
 
     def clean(self):

@@ -55,6 +55,19 @@ def test_a_bad_filter_is_explained(client, listed):
     response = client.get("/catalogue?min_price=lots")
     assert response.status_code == 400
     assert "Enter an amount in ETH" in response.content.decode()
+    # htmx swaps only 2xx answers: the fragment carries the error so the page shows it.
+    fragment = client.get("/catalogue?min_price=lots", HTTP_HX_REQUEST="true")
+    assert fragment.status_code == 200
+    text = fragment.content.decode()
+    assert 'data-testid="filter-errors"' in text and "Min price (ETH): Enter an amount in ETH" in text
+
+
+def test_the_creator_filter_takes_a_display_name(client, listed, creator):
+    from portal.services import profile_update
+
+    profile_update(user=creator.user, display_name="Ada Lovelace")
+    assert sorted(_titles(client, "creator=ada+lovelace")) == ["Blue heron", "Red fox"]
+    assert _titles(client, "creator=nobody") == []
 
 
 def test_htmx_requests_get_only_the_results_fragment(client, listed):

@@ -143,7 +143,12 @@ def test_buy_pay_index_certificate_and_download(register, client, chain, creator
     assert cert["certificate"]["message"]["licensor"] == creator.address
 
     # The licensed download carries C2PA and XMP that match what was bought: not AI training.
+    from portal.services import profile_update
+
+    profile_update(user=creator.user, display_name="Ada Lovelace")
     data, entries, xmp = _download_rights(client, licence)
+    assert xmp["creator"]["Seq"]["li"] == "Ada Lovelace"
+    assert "Ada Lovelace" in client.get(f"/licences/{licence.pk}/").content.decode()  # the licensor
     manifest = manifest_of(data, "image/jpeg", trust_anchors=c2pa_trust_anchors())
     assert manifest["validation_status"] is None  # valid, and signed by a trusted (platform) CA
     assert entries["cawg.ai_training"]["use"] == "constrained"

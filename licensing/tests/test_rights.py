@@ -35,10 +35,11 @@ def test_work_pages_and_previews_carry_ai_headers(client, works):
         assert response["tdm-reservation"] == "0"
 
 
-def test_the_tdm_policy_is_odrl(client, works):
+def test_the_tdm_policy_is_odrl(client, works, settings):
     reserved, _, paid = works
     policy = client.get(f"/works/{paid.pk}/tdm-policy.json").json()
     assert policy["profile"] == "http://www.w3.org/ns/tdmrep"
+    assert policy["assigner"]["uid"] == f"did:pkh:eip155:{settings.CHAIN_ID}:{paid.creator_address}"
     assert policy["permission"][0]["duty"][0]["action"] == "compensate"
     assert "prohibition" in client.get(f"/works/{reserved.pk}/tdm-policy.json").json()
 
@@ -61,5 +62,29 @@ def test_work_pages_have_schema_org_json_ld(client, works):
     assert data["acquireLicensePage"].endswith(f"/works/{paid.pk}/#offers")
     assert data["creditText"] == paid.creator_address and data["creator"]["name"] == paid.creator_address
     assert "©" in data["copyrightNotice"]
+    assert data["offers"][0] == {
+        "@type": "Offer",
+        "name": "AI training licence (paid, per work)",
+        "price": "0.01",
+        "priceCurrency": "ETH",
+    }
     terms = client.get(f"/works/{paid.pk}/terms.json").json()
     assert terms["offers"][0]["terms"]["ai_training"] == "paid"
+
+
+def test_the_display_name_is_used_wherever_the_creator_is_named(client, works, creator):
+    from portal.services import profile_update
+
+    _, _, paid = works
+    profile_update(user=creator.user, display_name="Ada Lovelace")
+    page = client.get(f"/works/{paid.pk}/").content.decode()
+    assert "Ada Lovelace" in page
+    data = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S).group(1))
+    assert data["creator"]["name"] == "Ada Lovelace" and data["creditText"] == "Ada Lovelace"
+    with paid.original.open("rb") as handle:
+        from conftest import upload_file
+
+        verify = client.post("/verify", {"file": upload_file(handle.read())}).content.decode()
+    assert "Ada Lovelace" in verify
+    assert client.get(f"/works/{paid.pk}/provenance.json").json()["creator_name"] == "Ada Lovelace"
+    assert client.get(f"/works/{paid.pk}/tdm-policy.json").json()["assigner"]["vcard:fn"] == "Ada Lovelace"

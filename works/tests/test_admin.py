@@ -1,5 +1,6 @@
 import pytest
 
+from works import services
 from works.models import Registration
 
 pytestmark = pytest.mark.anvil
@@ -34,6 +35,6 @@ def test_a_moderator_rejects_and_cannot_reject_twice(register, client, chain, cr
     response = client.post(
         "/admin/works/registration/", {"action": "reject", "_selected_action": [held.pk]}, follow=True
     )
-    assert "Only registrations held for review can be released or rejected." in response.content.decode()
+    assert services.ERR_NOT_HELD in response.content.decode()
     held.refresh_from_db()
     assert held.status == Registration.Status.REJECTED

@@ -5,6 +5,7 @@ from PIL import Image
 
 from conftest import make_image, upload_file
 from works.fingerprints import pdq_distance
+from works.forms import ERR_ONE_FILE
 from works.models import Registration, Work
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +85,7 @@ def test_too_many_files_are_refused(client, creator, settings):
         {"file": [upload_file(make_image(seed=1)), upload_file(make_image(seed=2))], "title": "Two"},
     )
     assert response.status_code == 400
-    assert "Upload one file at a time." in response.content.decode()
+    assert ERR_ONE_FILE in response.content.decode()
     assert _stored_files(settings) == []
 
 

@@ -75,3 +75,13 @@ def test_it_refuses_a_webp_whose_riff_size_lies():
     data = bytearray(make_image(fmt="WEBP"))
     data[4:8] = struct.pack("<I", len(data) * 2)
     assert _refused(bytes(data), "a.webp") in (validation.ERR_TRUNCATED, validation.ERR_NOT_IMAGE)
+
+
+@pytest.mark.parametrize("fmt,name", [("PNG", "bomb.png"), ("JPEG", "bomb.jpg"), ("WEBP", "bomb.webp")])
+def test_a_pillow_decompression_bomb_is_named_with_its_real_size(monkeypatch, fmt, name):
+    """Pillow refuses before telling the size; the message still gives it (not '?×?')."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (2000, 1000)).save(buffer, format=fmt)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 400_000)  # 2 MP is a "bomb" beyond 800 kP
+    message = _refused(buffer.getvalue(), name)
+    assert "2000×1000" in message and "(2 megapixels)" in message and "?" not in message

@@ -11,6 +11,8 @@ from licensing.tests.helpers import mine
 from portal.chain.anvil import free_port
 from portal.chain.sender import sender_context
 from works import anchoring
+from works.forms import ERR_SHA256
+from works.management.commands.verify_provenance import ERR_NOT_REGISTERED, ERR_NOT_VERIFIED
 
 pytestmark = pytest.mark.anvil
 
@@ -66,7 +68,7 @@ def test_the_verify_page_lists_near_matches_with_their_distance(client, anchored
 def test_the_verify_page_explains_bad_input(client, db):
     response = client.post("/verify", {"sha256": "abc"})
     assert response.status_code == 400
-    assert "A SHA-256 is 64 hexadecimal characters." in response.content.decode()
+    assert ERR_SHA256 in response.content.decode()
     assert "Choose a file or paste a SHA-256." in client.post("/verify", {}).content.decode()
 
 
@@ -92,7 +94,7 @@ def test_verify_provenance_exits_zero_when_everything_checks_out(anchored, tmp_p
 def test_verify_provenance_fails_for_an_unknown_file(anchored, tmp_path):
     path = tmp_path / "other.jpg"
     path.write_bytes(make_image(seed=999))
-    with pytest.raises(CommandError, match="No registration of this file."):
+    with pytest.raises(CommandError, match=ERR_NOT_REGISTERED):
         call_command("verify_provenance", str(path), stdout=io.StringIO())
 
 
@@ -101,7 +103,7 @@ def test_verify_provenance_fails_when_the_chain_does_not_confirm(anchored, tmp_p
     document["root"] = document["leaf"]["hash"] = "0x" + "ab" * 32  # a root the contract never saw
     doc_path = tmp_path / "provenance.json"
     doc_path.write_text(json.dumps(document))
-    with pytest.raises(CommandError, match="Not verified."):
+    with pytest.raises(CommandError, match=ERR_NOT_VERIFIED):
         call_command(
             "verify_provenance",
             str(_file(anchored, tmp_path)),
@@ -113,7 +115,7 @@ def test_verify_provenance_fails_when_the_chain_does_not_confirm(anchored, tmp_p
 
 def test_verify_provenance_fails_when_the_chain_is_unreachable(anchored, tmp_path):
     out = io.StringIO()
-    with pytest.raises(CommandError, match="Not verified."):
+    with pytest.raises(CommandError, match=ERR_NOT_VERIFIED):
         call_command(
             "verify_provenance",
             str(_file(anchored, tmp_path)),

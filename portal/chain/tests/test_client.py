@@ -4,15 +4,6 @@ from django.test import override_settings
 from portal.chain.client import ChainUnavailable, chain_check, web3_for_url
 
 
-def test_eth_tester_chain_mines_a_transfer(eth_tester_w3):
-    sender, receiver = eth_tester_w3.eth.accounts[:2]
-    before = eth_tester_w3.eth.get_balance(receiver)
-    tx = eth_tester_w3.eth.send_transaction({"from": sender, "to": receiver, "value": 12345})
-    receipt = eth_tester_w3.eth.wait_for_transaction_receipt(tx)
-    assert receipt.status == 1
-    assert eth_tester_w3.eth.get_balance(receiver) == before + 12345
-
-
 @pytest.mark.anvil
 def test_anvil_answers_with_the_configured_chain_id(anvil_url):
     with override_settings(CHAIN_RPC_URL=anvil_url, CHAIN_ID=31337):

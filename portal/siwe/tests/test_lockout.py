@@ -2,6 +2,7 @@ import pytest
 from eth_account import Account
 
 from conftest import personal_sign, siwe_message
+from portal.siwe.views import ERR_LOCKED_OUT
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ def test_repeated_failures_lock_the_client_out(client, siwe, settings, wallet):
     message = siwe_message(address=wallet.address, nonce=siwe.nonce(client))
     response = siwe.verify(client, message, personal_sign(wallet, message))
     assert response.status_code == 429
-    assert response.json()["error"] == "Too many failed sign-ins from this address; try again later."
+    assert response.json()["error"] == ERR_LOCKED_OUT
 
 
 def test_verify_is_rate_limited(client, siwe, settings, wallet):

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 
 from conftest import personal_sign, siwe_message
 from portal.siwe import services
+from portal.siwe.views import ERR_TOO_LARGE
 
 pytestmark = pytest.mark.django_db
 
@@ -206,7 +207,7 @@ def test_it_rejects_a_one_megabyte_message(client, siwe, wallet):
     big = siwe_message(address=wallet.address, nonce="abcdefgh1234", statement="x" * (1024 * 1024))
     response = siwe.verify(client, big, "0x" + "00" * 65)
     assert response.status_code == 413
-    assert response.json()["error"] == "The request is too large to be a sign-in message."
+    assert response.json()["error"] == ERR_TOO_LARGE
 
 
 def test_it_rejects_an_impossible_date(client, siwe, wallet):

@@ -16,6 +16,9 @@ from works.fingerprints import sha256_of
 from works.selectors import provenance_document, registrations_for_sha256
 from works.verification import provenance_check
 
+ERR_NOT_REGISTERED = "No registration of this file."
+ERR_NOT_VERIFIED = "Not verified."
+
 
 class Command(BaseCommand):
     help = "Verify a file's registration: signature, Merkle proof and on-chain root."
@@ -42,7 +45,7 @@ class Command(BaseCommand):
         else:
             documents = [provenance_document(work=r.work) for r in registrations_for_sha256(sha256=sha256)]
         if not documents:
-            raise CommandError("No registration of this file.")
+            raise CommandError(ERR_NOT_REGISTERED)
 
         w3 = web3_for_url(rpc or settings.CHAIN_RPC_URL)
         verified = False
@@ -61,5 +64,5 @@ class Command(BaseCommand):
                 f"block {doc.get('block_number')}, {doc.get('block_timestamp')})"
             )
         if not verified:
-            raise CommandError("Not verified.")
+            raise CommandError(ERR_NOT_VERIFIED)
         self.stdout.write(self.style.SUCCESS("\nVerified: signature, proof and on-chain root all check out."))

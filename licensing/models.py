@@ -239,6 +239,7 @@ class CatalogueEntry(models.Model):
     updated_at = models.DateTimeField(auto_now=True, help_text="versions the cached catalogue card")
 
     class Meta:
+        verbose_name_plural = "catalogue entries"
         indexes = [
             models.Index(fields=["-listed_at", "-work"], name="cat_recent"),
             models.Index(fields=["min_fee_wei", "work"], name="cat_price"),

@@ -17,7 +17,7 @@ from licensing.terms import AI_FREE, AI_PAID, AI_PROHIBITED, PRESETS, Terms
 from portal.chain.contracts import MARKET, contract
 from portal.chain.eip712 import typed_data_sign
 from portal.chain.keys import platform_signer
-from portal.errors import PortalError
+from portal.errors import ERR_NO_WALLET, PortalError
 from portal.money import format_eth
 from royalties.splits import SplitLine, contract_payees, split_resolve
 from works.models import Registration, Work
@@ -29,7 +29,6 @@ ERR_HELD = "This work is held for review; offers open once a moderator releases 
 ERR_DUPLICATE_OFFER = "This work already has an active offer with exactly these terms."
 ERR_OFFER_INACTIVE = "This offer has been withdrawn; pick another."
 ERR_OWN_WORK = "You created this work; there is nothing to license from yourself."
-ERR_NO_WALLET = "Sign in with your wallet to buy a licence."
 ERR_FROZEN = "This work cannot be licensed right now."
 ERR_ALREADY_LICENSED = (
     "You already hold this licence (licence #{pk}, covering {uses}); there is nothing more to buy."

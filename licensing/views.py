@@ -77,6 +77,7 @@ def catalogue(request):
         "query_key": request.GET.urlencode(),
         "cards": selectors.catalogue_cards(entries=page.object_list),
         "media_url": settings.MEDIA_URL,
+        "errors_in_results": bool(request.htmx),  # the full page shows them beside the fields
     }
     if request.htmx:
         # htmx does not swap 4xx answers: the partial carries the form's errors with a 200.

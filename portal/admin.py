@@ -2,6 +2,10 @@ from django.contrib import admin
 
 from portal.models import Profile
 
+admin.site.site_header = "Creator IP Portal · moderation"
+admin.site.site_title = "Creator IP Portal moderation"
+admin.site.index_title = "Disputes, holds, licences and the chain"
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Records of what was agreed, paid or seen on chain: never added, edited or deleted here."""

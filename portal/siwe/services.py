@@ -20,6 +20,7 @@ from eth_account.messages import encode_defunct
 from eth_utils import is_checksum_address, to_checksum_address
 from siwe import SiweMessage
 
+from portal.errors import PortalError
 from portal.siwe.models import SiweNonce
 
 ERR_MALFORMED = "The message is not a valid Sign-In with Ethereum (EIP-4361) message: {detail}."
@@ -44,11 +45,8 @@ _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _HEX_SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}")
 
 
-class SiweError(Exception):
-    def __init__(self, message, *, status=400):
-        super().__init__(message)
-        self.message = message
-        self.status = status
+class SiweError(PortalError):
+    code = "siwe_refused"
 
 
 @dataclass(frozen=True)

@@ -25,3 +25,15 @@ def test_an_unreachable_chain_is_explained():
     url = f"http://127.0.0.1:{free_port()}"
     with override_settings(CHAIN_RPC_URL=url), pytest.raises(ChainUnavailable, match="No chain answers"):
         chain_check(web3_for_url(url, timeout=1))
+
+
+@pytest.mark.django_db
+def test_a_missing_deployment_names_the_setting_for_that_contract(anvil_url, settings):
+    from portal.chain.contracts import MARKET, REGISTRY, ContractNotDeployed, contract_address
+
+    settings.LICENSE_MARKET_ADDRESS = settings.PROVENANCE_REGISTRY_ADDRESS = ""
+    w3 = web3_for_url(anvil_url)
+    with pytest.raises(ContractNotDeployed, match="LICENSE_MARKET_ADDRESS"):
+        contract_address(w3=w3, name=MARKET)
+    with pytest.raises(ContractNotDeployed, match="PROVENANCE_REGISTRY_ADDRESS"):
+        contract_address(w3=w3, name=REGISTRY)

@@ -25,6 +25,15 @@ def require_service(available: bool, what: str) -> None:
     pytest.skip(f"{what} is not available")
 
 
+@pytest.fixture
+def postgres(db):
+    """Skip on SQLite locally; fail in CI (REQUIRE_SERVICES=1) when the database is not PostgreSQL."""
+    from django.db import connection
+
+    require_service(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL)")
+    return connection
+
+
 # ---------------------------------------------------------------- personas
 
 
@@ -61,6 +70,11 @@ def co_creator(db, django_user_model):
 @pytest.fixture
 def buyer(db, django_user_model):
     return _persona("buyer", django_user_model)
+
+
+@pytest.fixture
+def upstream_creator(db, django_user_model):
+    return _persona("upstream creator", django_user_model)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from portal.chain.eip712 import typed_data_sign
 from portal.chain.keys import platform_signer
 from portal.errors import ERR_NO_WALLET, PortalError
 from portal.money import format_eth
+from royalties.services import split_sheet_mark_used
 from royalties.splits import SplitLine, contract_payees, split_resolve
 from works.models import Registration, Work
 
@@ -238,6 +239,7 @@ def quote_create(
     chain_id = w3.eth.chain_id
     price = sum(line.price_wei for line in lines)
     split = split_resolve(work=work, gross=price)
+    split_sheet_mark_used(work=work)
     payees, amounts = contract_payees(split)
     quote_id = "0x" + secrets.token_hex(32)
     expiry = now + settings.QUOTE_TTL_SECONDS

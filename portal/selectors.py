@@ -14,3 +14,13 @@ def profile_for_user(*, user) -> Profile:
         return user.profile
     except Profile.DoesNotExist:
         return Profile(user=user)
+
+
+def wallet_address_for_request(request) -> str | None:
+    """The signed-in user's address, asked once per request (the context processor shares it)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    if not hasattr(request, "_wallet_address"):
+        request._wallet_address = wallet_address_for_user(user=user)
+    return request._wallet_address

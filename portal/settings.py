@@ -129,6 +129,11 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "portal.staticfinders.NpmFinder",  # Chart.js from node_modules (npm ci), no CDN
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -295,6 +300,8 @@ QUOTE_TTL_SECONDS = env.int("QUOTE_TTL_SECONDS", default=900)
 INDEXER_TICK_SECONDS = env.float("INDEXER_TICK_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE["index-events"] = {"task": "chain.index_tick", "schedule": INDEXER_TICK_SECONDS}
 CELERY_BEAT_SCHEDULE["licensing-tick"] = {"task": "licensing.tick", "schedule": INDEXER_TICK_SECONDS}
+RECONCILE_SECONDS = env.float("RECONCILE_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["reconcile"] = {"task": "royalties.reconcile", "schedule": RECONCILE_SECONDS}
 
 # The chain-event indexer reads these contracts' logs, and hands each event to the subscribers
 # that name it, each through its own delivery row (portal/chain/events.py). `undo` reverses a
@@ -306,6 +313,12 @@ CHAIN_SUBSCRIBERS = {
         "events": ["LicensePurchased"],
         "handler": "licensing.handlers.on_purchase",
         "undo": "licensing.handlers.on_purchase_orphaned",
+    },
+    "ledger": {
+        "contract": "LicenseMarket",
+        "events": ["Credited", "Withdrawn"],
+        "handler": "royalties.handlers.on_market_event",
+        "undo": "royalties.handlers.on_market_event_orphaned",
     },
 }
 C2PA_DIR = Path(env.str("C2PA_DIR", default=str(VAR_DIR / "c2pa")))

@@ -30,6 +30,7 @@ urlpatterns = [
     path("auth/", include("portal.siwe.urls")),
     path("", include("works.urls")),
     path("", include("licensing.urls")),
+    path("", include("royalties.urls")),
     path("favicon.ico", views.favicon, name="favicon"),
     path("robots.txt", views.robots_txt, name="robots_txt"),
     # Previews and thumbnails only, each checked against its work's visibility; originals live

@@ -10,7 +10,7 @@ from django.views.static import serve
 from licensing import rights
 from licensing.selectors import licence_counts
 from portal.forms import ProfileForm
-from portal.selectors import profile_for_user, wallet_address_for_user
+from portal.selectors import profile_for_user, wallet_address_for_request, wallet_address_for_user
 from portal.services import profile_update
 from works.models import Work
 from works.selectors import works_for_owner
@@ -24,15 +24,22 @@ def home(request):
 
 @login_required
 def dashboard(request):
-    works = works_for_owner(user=request.user)
-    counts = licence_counts(user=request.user)
+    from royalties.selectors import earnings_totals, sheets_awaiting
+    from works.models import DerivationLink
+
+    address = wallet_address_for_request(request)
     return render(
         request,
         "portal/dashboard.html",
         {
             "profile": profile_for_user(user=request.user),
-            "works": works,
-            "licence_counts": counts,
+            "works": works_for_owner(user=request.user),
+            "licence_counts": licence_counts(user=request.user),
+            "earnings": earnings_totals(address=address) if address else None,
+            "sheets_awaiting": sheets_awaiting(address=address) if address else [],
+            "derivation_requests": DerivationLink.objects.filter(
+                parent__owner=request.user, status=DerivationLink.Status.PENDING
+            ).select_related("parent", "child"),
         },
     )
 

@@ -1,1 +1,250 @@
-from django.db import models  # noqa: F401
+"""Split sheets (who shares a work's revenue) and the double-entry ledger (where every wei went).
+
+The ledger is append-only: entries and lines are never updated or deleted (the model and its
+queryset refuse; on PostgreSQL a trigger refuses too); a correction is a reversing entry. Every
+entry balances to zero per currency (checked when posting; on PostgreSQL a statement trigger
+checks every insert) and carries a unique idempotency key: chain id, tx hash, log index (+ the
+event's generation after a reorg), so an event posted twice is posted once.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+from portal.fields import WeiField
+
+BPS = 10_000
+
+
+class SplitSheet(models.Model):
+    """A version of a work's co-creator split. The owner proposes; every listed party accepts by
+    signing an EIP-712 `SplitAcceptance` with their wallet; then it replaces the previous
+    accepted sheet. Until then the previous accepted sheet applies. Never edited: a change is
+    a new version."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "waiting for every party to accept"
+        ACCEPTED = "accepted", "in force"
+        SUPERSEDED = "superseded", "replaced by a later version"
+        WITHDRAWN = "withdrawn", "withdrawn by the owner"
+        DECLINED = "declined", "declined by a party"
+
+    work = models.ForeignKey("works.Work", on_delete=models.CASCADE, related_name="split_sheets")
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROPOSED, db_index=True)
+    owner_address = models.CharField(max_length=42, help_text="the work's creator: takes the remainder")
+    sheet_hash = models.CharField(max_length=66, help_text="keccak256 of the canonical sheet")
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    first_used_at = models.DateTimeField(null=True, blank=True, help_text="first quote priced with it")
+
+    class Meta:
+        ordering = ["work", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["work", "version"], name="one_sheet_per_version"),
+            models.UniqueConstraint(
+                fields=["work"], condition=models.Q(status="accepted"), name="one_accepted_sheet_per_work"
+            ),
+        ]
+
+    def __str__(self):
+        return f"split sheet v{self.version} of work {self.work_id} ({self.status})"
+
+    def get_absolute_url(self):
+        return reverse("royalties:splits", args=[self.work_id])
+
+    @property
+    def owner_bps(self) -> int:
+        return BPS - sum(p.bps for p in self.parties.all())
+
+
+class SplitParty(models.Model):
+    sheet = models.ForeignKey(SplitSheet, on_delete=models.CASCADE, related_name="parties")
+    address = models.CharField(max_length=42)
+    role = models.CharField(max_length=60, help_text="e.g. illustrator, colourist")
+    bps = models.PositiveIntegerField()
+    typed_data = models.JSONField(null=True, blank=True, help_text="the SplitAcceptance as signed")
+    signature = models.CharField(max_length=132, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["sheet", "address"], name="one_place_per_party"),
+            models.CheckConstraint(condition=models.Q(bps__gt=0, bps__lte=BPS), name="party_bps_in_range"),
+        ]
+
+    def __str__(self):
+        return f"{self.address} {self.role} {self.bps} bps"
+
+
+class LedgerAccount(models.Model):
+    """One account per (kind, address, currency). Amounts are signed wei: a payee's credited
+    balance is the sum of its CREDITED lines, and so on."""
+
+    class Kind(models.TextChoices):
+        BUYER_PAID = "buyer_paid", "paid by a buyer into the market"
+        CREDITED = "credited", "credited to a payee, withdrawable on LicenseMarket"
+        ALLOCATED = "allocated", "allocated to a payee in a settlement, not yet claimed"
+        WITHDRAWN = "withdrawn", "withdrawn by a payee to their wallet"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    address = models.CharField(max_length=42, db_index=True)
+    currency = models.CharField(max_length=8, default="ETH")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "address", "currency"], name="one_account_per_party"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind}:{self.address}:{self.currency}"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise LedgerImmutable("ledger rows are never updated; post a reversing entry")
+
+    def delete(self):
+        raise LedgerImmutable("ledger rows are never deleted; post a reversing entry")
+
+
+class LedgerImmutable(Exception):
+    pass
+
+
+class AppendOnly(models.Model):
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise LedgerImmutable("ledger rows are never updated; post a reversing entry")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerImmutable("ledger rows are never deleted; post a reversing entry")
+
+
+class JournalEntry(AppendOnly):
+    class Kind(models.TextChoices):
+        SALE = "sale", "a licence sale credited to its payees"
+        SETTLEMENT = "settlement", "a settlement allocated to its payees"
+        CLAIM = "claim", "an allocation claimed into a balance"
+        ESCROW_RELEASE = "escrow_release", "an escrowed allocation released"
+        WITHDRAWAL = "withdrawal", "a payee withdrew their balance"
+        REVERSAL = "reversal", "reverses an entry (its block was reorganised away)"
+
+    key = models.CharField(max_length=200, unique=True, help_text="idempotency key: chain:tx:log[#gen][:leg]")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    chain_event = models.ForeignKey(
+        "chain.ChainEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="journal_entries"
+    )
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+    tx_hash = models.CharField(max_length=66, blank=True, db_index=True)
+    occurred_at = models.DateTimeField(db_index=True, help_text="the block's time")
+    memo = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "journal entries"
+
+    def __str__(self):
+        return f"{self.kind} {self.key}"
+
+
+class JournalLine(AppendOnly):
+    """One leg of an entry, with what makes it traceable: the work the share comes from, the
+    work that was sold, the role, the basis points, the sale's gross and who bought."""
+
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="lines")
+    amount = WeiField()
+    currency = models.CharField(max_length=8, default="ETH")
+    occurred_at = models.DateTimeField()
+    earning = models.BooleanField(default=False, help_text="income of the account's party (a sale's share)")
+    role = models.CharField(max_length=24, blank=True)
+    party_role = models.CharField(max_length=60, blank=True)
+    bps = models.PositiveIntegerField(null=True, blank=True)
+    work = models.ForeignKey("works.Work", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    sold_work = models.ForeignKey(
+        "works.Work", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    gross = WeiField(null=True, blank=True)
+    counterparty = models.CharField(max_length=42, blank=True, help_text="the buyer")
+    uses = models.PositiveSmallIntegerField(null=True, blank=True)
+    reference = models.CharField(max_length=80, blank=True, help_text="quote id, settlement id:index…")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["account", "earning", "-occurred_at", "-id"], name="ledger_line_feed"),
+            models.Index(fields=["sold_work", "account"], name="ledger_line_work"),
+        ]
+
+    def __str__(self):
+        return f"{self.account} {self.amount}"
+
+
+class EarningsDay(models.Model):
+    """Pre-aggregated earnings of one account on one day (UTC), kept by the posting service, so
+    totals and charts read a few rows whatever the number of lines. Derived data: rebuilt from
+    the lines by `royalties.ledger.earnings_days_rebuild` if ever in doubt."""
+
+    account = models.ForeignKey(LedgerAccount, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField()
+    amount = WeiField(default=0)
+    lines = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "day"], name="one_total_per_day")]
+
+    def __str__(self):
+        return f"{self.account} {self.day}: {self.amount}"
+
+
+class Withdrawal(models.Model):
+    """A withdrawal a payee's wallet sent, reported by the page; confirmed from the chain event."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "sent, waiting for the chain"
+        CONFIRMED = "confirmed", "confirmed"
+        REVERTED = "reverted", "reverted"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="withdrawals")
+    address = models.CharField(max_length=42, db_index=True)
+    tx_hash = models.CharField(max_length=66, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUBMITTED)
+    amount = WeiField(null=True, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.address} {self.tx_hash} ({self.status})"
+
+
+class ReconciliationRun(models.Model):
+    """One comparison of the ledger with LicenseMarket at one block. Mismatches are recorded
+    with both figures and never corrected here."""
+
+    block_number = models.BigIntegerField()
+    ok = models.BooleanField()
+    checked = models.PositiveIntegerField(help_text="payee balances compared")
+    mismatches = models.JSONField(default=list)
+    note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"reconciliation at block {self.block_number}: {'agree' if self.ok else 'MISMATCH'}"

@@ -5,7 +5,8 @@ rounding and the remainder rule are defined:
 
 1. Platform fee: `gross * PLATFORM_FEE_BPS // 10_000` (rounded down).
 2. Upstream: each ancestor of the work takes its derivative revenue share (basis points of the
-   work's revenue after the platform fee, rounded down), stacked up the tree.
+   work's revenue after the platform fee, rounded down), stacked up the tree; an ancestor's
+   share is split by that ancestor's own accepted sheet (its co-creators, its owner the rest).
 3. The creator pool (what is left) is split by the work's accepted split sheet: each
    co-creator takes their basis points of the pool, rounded down; the owner takes the rest,
    so every wei of rounding dust goes to the owner and the lines always sum to `gross`.
@@ -74,24 +75,41 @@ def split_resolve(*, work, gross: int) -> list[SplitLine]:
     for ancestor, bps in _ancestors(work):
         amount = net * bps // BPS
         upstream_total += amount
-        lines.append(
-            SplitLine(ancestor.creator_address, ROLE_UPSTREAM, bps, amount, ancestor.pk, ancestor.title)
-        )
+        lines.extend(_sheet_lines(ancestor, amount, ROLE_UPSTREAM, bps))
     pool = net - upstream_total
     if pool < 0:  # refused at registration; kept as a guard so no line is ever negative
         raise ValueError(f"upstream shares of work {work.pk} exceed its revenue")
 
-    owner_bps, co_total = BPS, 0
-    co_lines = []
-    for address, bps, party in _shares(work):
-        amount = pool * bps // BPS
-        co_total += amount
-        owner_bps -= bps
-        co_lines.append(SplitLine(address, "co_creator", bps, amount, work.pk, party))
-    lines.insert(0, SplitLine(work.creator_address, ROLE_OWNER, owner_bps, pool - co_total, work.pk))
-    lines[1:1] = co_lines
-    assert sum(line.amount for line in lines) == gross  # noqa: S101 - an invariant, tested
+    lines[0:0] = _sheet_lines(work, pool, ROLE_OWNER, BPS)
+    if sum(line.amount for line in lines) != gross or any(line.amount < 0 for line in lines):
+        raise ValueError(f"split of work {work.pk} does not add up to {gross}")  # guarded by tests
     return lines
+
+
+def _sheet_lines(work, amount: int, owner_role: str, share_bps: int) -> list[SplitLine]:
+    """`amount` split by the work's accepted sheet: each co-creator their basis points (rounded
+    down), the owner the rest. Upstream, the roles say so ("upstream", "upstream_co_creator")
+    and the title of the ancestor is kept on each line."""
+    upstream = owner_role == ROLE_UPSTREAM
+    owner_bps, taken, co_lines = BPS, 0, []
+    for address, bps, party in _shares(work):
+        share = amount * bps // BPS
+        taken += share
+        owner_bps -= bps
+        co_lines.append(
+            SplitLine(
+                address, "upstream_co_creator" if upstream else "co_creator", bps, share, work.pk, party
+            )
+        )
+    owner = SplitLine(
+        work.creator_address,
+        owner_role,
+        share_bps if upstream else owner_bps,
+        amount - taken,
+        work.pk,
+        work.title if upstream else "",
+    )
+    return [owner, *co_lines]
 
 
 def contract_payees(lines: list[SplitLine]) -> tuple[list[str], list[int]]:

@@ -19,9 +19,37 @@ class UploadForm(forms.Form):
         max_length=500, required=False, help_text="Comma-separated, e.g. ink, portrait, 2026"
     )
 
-    def __init__(self, *args, files_sent: int = 0, **kwargs):
+    parents = forms.ModelMultipleChoiceField(
+        queryset=None,
+        required=False,
+        label="Derived from",
+        help_text=(
+            "Works you hold a licence to that allows derivatives. "
+            "Each earns its share of every sale of this one."
+        ),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, files_sent: int = 0, user=None, **kwargs):
+        from licensing.derivatives import derivable_parents_for
+        from works.models import Work
+
         super().__init__(*args, **kwargs)
         self.files_sent = files_sent
+        self.user = user
+        self.fields["parents"].queryset = derivable_parents_for(user=user) if user else Work.objects.none()
+        self.parent_specs = []
+
+    def clean_parents(self):
+        from licensing.derivatives import DerivationError, derivation_check
+
+        parents = list(self.cleaned_data.get("parents") or [])
+        if parents:
+            try:
+                self.parent_specs = derivation_check(user=self.user, parents=parents)
+            except DerivationError as exc:
+                raise forms.ValidationError(exc.message)
+        return parents
 
     def clean_file(self):
         if self.files_sent > 1:

@@ -232,3 +232,35 @@ class FingerprintChange(models.Model):
 
     def __str__(self):
         return f"{'+' if self.added else '-'}{self.work_id}"
+
+
+class DerivationLink(models.Model):
+    """`child` derives from `parent` under `licence` (the child's creator's licence to the parent,
+    whose terms allow derivatives). Every sale of the child pays the parent `share_bps` of the
+    child's revenue, stacked up the tree (royalties.splits). Signed into the child's registration
+    (`parents`); waits for the parent owner's approval when the parent's terms ask for it."""
+
+    class Status(models.TextChoices):
+        APPROVED = "approved", "approved"
+        PENDING = "pending", "waiting for the parent's creator to approve"
+        REFUSED = "refused", "refused by the parent's creator"
+
+    child = models.ForeignKey(Work, on_delete=models.CASCADE, related_name="parent_links")
+    parent = models.ForeignKey(Work, on_delete=models.PROTECT, related_name="child_links")
+    licence = models.ForeignKey("licensing.Licence", on_delete=models.PROTECT, related_name="derivations")
+    share_bps = models.PositiveIntegerField(help_text="the parent's derivative revenue share, basis points")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.APPROVED)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["child", "parent"], name="one_link_per_parent"),
+            models.CheckConstraint(condition=~models.Q(child=models.F("parent")), name="no_self_derivation"),
+            models.CheckConstraint(
+                condition=models.Q(share_bps__lte=10_000), name="share_at_most_100_percent"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.child_id} derives from {self.parent_id} ({self.status})"

@@ -71,6 +71,42 @@ def near_matches(*, sha256: str, pdq: str, exclude_id: int | None = None) -> lis
     return sorted(matches, key=lambda m: (m["distance"], m["work_id"]))
 
 
+def lineage(*, work: Work, viewer) -> dict:
+    """What the work page shows of the derivation tree and of the work's money, for this viewer:
+    parents (with their share), public derivatives, approval requests for the owner, and whether
+    the viewer is a party (owner, co-creator, moderator) who may see the split and earnings."""
+    from royalties.selectors import work_earnings, work_parties
+    from works.models import DerivationLink, is_moderator
+
+    parents = list(DerivationLink.objects.filter(child=work).select_related("parent__owner__profile"))
+    children = DerivationLink.objects.filter(parent=work, child__in=Work.objects.public()).select_related(
+        "child"
+    )
+    is_owner = viewer is not None and viewer.is_authenticated and viewer.pk == work.owner_id
+    requests = []
+    if is_owner:
+        requests = list(
+            DerivationLink.objects.filter(parent=work, status=DerivationLink.Status.PENDING).select_related(
+                "child__owner__profile"
+            )
+        )
+    address = None
+    if viewer is not None and viewer.is_authenticated:
+        from portal.selectors import wallet_address_for_user
+
+        address = wallet_address_for_user(user=viewer)
+    is_party = (
+        is_owner or is_moderator(viewer) or (address is not None and address in work_parties(work=work))
+    )
+    return {
+        "parent_links": parents,
+        "child_links": list(children),
+        "derivation_requests": requests,
+        "is_party": is_party and work.is_public,
+        "work_earnings": work_earnings(work=work) if is_party and work.is_public else [],
+    }
+
+
 def fingerprint_upload(uploaded) -> tuple[str, str | None]:
     """(sha256, PDQ or None when the file is not an image we accept) of an uploaded file."""
     sha256 = sha256_of(uploaded)
@@ -113,6 +149,16 @@ def provenance_document(*, work: Work) -> dict:
             "hash": registration.leaf or None,
             "format": "OpenZeppelin StandardMerkleTree standard-v1: keccak256(keccak256(abi.encode(value)))",
         },
+        "parents": [
+            {
+                "work_id": link.parent_id,
+                "sha256": link.parent.sha256,
+                "title": link.parent.title,
+                "share_bps": link.share_bps,
+                "status": link.status,
+            }
+            for link in work.parent_links.select_related("parent").order_by("parent_id")
+        ],
         "proof": registration.proof,
         "root": batch.root if batch and batch.tree else None,
         "chain_id": batch.chain_id if batch else None,

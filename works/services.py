@@ -27,6 +27,12 @@ ERR_NOT_AWAITING = "This registration is already signed ({status})."
 ERR_WRONG_SIGNER = "The signature was made by {signer}, not by your signed-in wallet {expected}."
 ERR_BAD_SIGNATURE = "The signature is not a valid EIP-712 signature of this registration."
 ERR_NOT_HELD = "Only registrations held for review can be released or rejected."
+ERR_PARENTS_PENDING = (
+    "The creator of “{title}” has not approved this derivative yet; you can sign once every parent has."
+)
+ERR_PARENT_REFUSED = (
+    "The creator of “{title}” refused this derivative; remove it as a parent to register the work."
+)
 HOLD_REASON = (
     "This image matches a work already registered by another creator, so a moderator will review "
     "it before it is anchored."
@@ -148,6 +154,15 @@ def work_parents(*, work: Work) -> list[Work]:
 def registration_sign(*, registration: Registration, signature: str, w3: Web3 | None = None) -> Registration:
     """Store the creator's signature; the registration becomes pending, or held for review when
     a public work of another creator matches it now. Only signed, public works hold others."""
+    from works.models import DerivationLink
+
+    for link in (
+        DerivationLink.objects.filter(child=registration.work)
+        .exclude(status=DerivationLink.Status.APPROVED)
+        .select_related("parent")
+    ):
+        message = ERR_PARENT_REFUSED if link.status == DerivationLink.Status.REFUSED else ERR_PARENTS_PENDING
+        raise RegistrationError(message.format(title=link.parent.title), code="parent_not_approved")
     typed = registration_typed_data(registration=registration, w3=w3)
     try:
         signer = typed_data_signer(typed, signature)

@@ -2,11 +2,13 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import FileResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from licensing import rights
+from licensing.derivatives import derivation_links_create
 from licensing.selectors import offers_for_work
 from licensing.services import OFFERABLE
 from portal.chain.client import get_web3
@@ -24,21 +26,26 @@ ERR_SIGN_BODY = 'Send JSON {"signature": "0x..."}.'
 @require_http_methods(["GET", "POST"])
 def upload(request):
     form = UploadForm(
-        request.POST or None, request.FILES or None, files_sent=len(request.FILES.getlist("file"))
+        request.POST or None,
+        request.FILES or None,
+        files_sent=len(request.FILES.getlist("file")),
+        user=request.user,
     )
     if request.method == "POST" and form.is_valid():
         address = wallet_address_for_user(user=request.user)
         if not address:
             form.add_error(None, ERR_NO_WALLET)
         else:
-            work = services.work_upload(
-                user=request.user,
-                creator_address=address,
-                file=form.cleaned_data["file"],
-                title=form.cleaned_data["title"],
-                description=form.cleaned_data["description"],
-                tags=form.cleaned_data["tags"],
-            )
+            with transaction.atomic():
+                work = services.work_upload(
+                    user=request.user,
+                    creator_address=address,
+                    file=form.cleaned_data["file"],
+                    title=form.cleaned_data["title"],
+                    description=form.cleaned_data["description"],
+                    tags=form.cleaned_data["tags"],
+                )
+                derivation_links_create(work=work, specs=form.parent_specs)
             messages.success(request, "Uploaded. Now sign the registration with your wallet.")
             return redirect(work)
     return render(request, "works/upload.html", {"form": form}, status=400 if form.errors else 200)
@@ -49,6 +56,7 @@ def detail(request, pk):
     is_owner = request.user.is_authenticated and work.owner_id == request.user.pk
     offers = offers_for_work(work=work, viewer=request.user) if work.is_public else []
     version_of = work.version_of if work.version_of and work.version_of.is_visible_to(request.user) else None
+    lineage = selectors.lineage(work=work, viewer=request.user)
     response = render(
         request,
         "works/detail.html",
@@ -58,6 +66,7 @@ def detail(request, pk):
             "is_owner": is_owner,
             "offers": offers,
             "version_of": version_of,
+            **lineage,
             "can_offer": work.registration.status in OFFERABLE,
             "json_ld": rights.json_ld(request=request, work=work, offers=offers) if work.is_public else "",
         },

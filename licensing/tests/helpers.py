@@ -51,3 +51,29 @@ def index(w3) -> int:
     stored = events_index(contract_name=MARKET, w3=w3)
     deliveries_run()
     return stored
+
+
+def buy(w3, offer, persona, *, mask=1, confirm=True):
+    """persona buys `offer` (the uses in `mask`) with their wallet; the indexer sees it."""
+    from django.conf import settings
+
+    quote = services.quote_create(
+        offer=offer, buyer=persona.user, buyer_address=persona.address, w3=w3, uses_mask=mask
+    )
+    receipt = send_tx(w3, persona.account, services.quote_transaction(quote=quote, w3=w3))
+    assert receipt.status == 1, receipt
+    if confirm:
+        mine(w3, settings.CHAIN_CONFIRMATIONS)
+        index(w3)
+    return quote, receipt
+
+
+def withdraw(w3, persona):
+    from portal.chain.contracts import MARKET, contract
+
+    market = contract(w3=w3, name=MARKET)
+    return send_tx(
+        w3,
+        persona.account,
+        {"to": market.address, "data": market.encode_abi("withdraw", args=[]), "value": 0},
+    )

@@ -90,7 +90,9 @@ def test_the_dashboard_lists_works_in_a_fixed_number_of_queries(
 ):
     client.force_login(creator.user)
     client.get("/dashboard/")
-    with django_assert_num_queries(6):  # session, user, wallet address, profile, works, licence counts
+    # session, user, wallet address, profile, works, licence counts, earnings days, split sheets
+    # awaiting the user's acceptance, derivatives awaiting their approval
+    with django_assert_num_queries(9):
         client.get("/dashboard/")
     for seed in range(3):
         services.work_upload(
@@ -99,7 +101,7 @@ def test_the_dashboard_lists_works_in_a_fixed_number_of_queries(
             file=upload_file(make_image(seed=90 + seed)),
             title=f"W{seed}",
         )
-    with django_assert_num_queries(6):  # the same six, whatever the number of works
+    with django_assert_num_queries(9):  # the same nine, whatever the number of works
         page = client.get("/dashboard/").content.decode()
     assert page.count('class="badge badge-awaiting_signature"') == 3
 

@@ -11,6 +11,7 @@ from portal.chain.contracts import MARKET
 from portal.chain.events import deliveries_run, delivery_retry_now, events_index
 from portal.chain.models import ChainCursor, ChainEvent, EventDelivery
 from portal.chain.tests import handlers
+from royalties.models import JournalEntry
 
 pytestmark = pytest.mark.anvil
 LICENCES = {
@@ -82,7 +83,8 @@ def test_the_licence_matches_the_payment_and_its_certificate_verifies(paid, buye
         "Credited",
         "LicensePurchased",
     ]
-    assert EventDelivery.objects.get().status == EventDelivery.Status.DONE  # one subscriber, one event
+    assert EventDelivery.objects.get(subscriber="licences").status == EventDelivery.Status.DONE
+    assert set(EventDelivery.objects.filter(subscriber="ledger").values_list("status", flat=True)) == {"done"}
 
 
 def test_a_second_read_of_the_same_blocks_changes_nothing(paid):
@@ -91,11 +93,9 @@ def test_a_second_read_of_the_same_blocks_changes_nothing(paid):
     assert index(w3) == 3
     ChainCursor.objects.update(block_number=0, block_hash="")  # a restart that lost the cursor
     assert index(w3) == 0
-    assert (
-        Licence.objects.count() == 1
-        and ChainEvent.objects.count() == 3
-        and EventDelivery.objects.count() == 1
-    )
+    assert Licence.objects.count() == 1 and ChainEvent.objects.count() == 3
+    assert EventDelivery.objects.count() == 3  # licences: LicensePurchased; ledger: two Credited
+    assert JournalEntry.objects.count() == 2  # one sale entry per Credited, not doubled
 
 
 def test_a_reorg_below_the_cursor_rewinds_and_reads_again_without_doubling(paid):

@@ -1,0 +1,120 @@
+"""The ledger's chain-event subscriber (declared in settings.CHAIN_SUBSCRIBERS as "ledger").
+
+Money enters the ledger only from confirmed LicenseMarket events, never from a browser:
+- Credited(quoteId, payee, amount): the buyer paid `amount` to `payee`; one line per split
+  line of the quote for that payee (creator, co-creator, upstream, platform), so roles survive
+  although the event carries none.
+- Withdrawn(payee, amount): the payee's balance went to their wallet.
+Each event posts one entry keyed by the event's key (chain:tx:log[#generation]); `undo` posts
+the reversing entry when a reorg orphans the event.
+"""
+
+import logging
+
+from django.utils import timezone
+from web3 import Web3
+
+from royalties.ledger import EntrySpec, Leg, ledger_post, ledger_reverse
+from royalties.models import JournalEntry, LedgerAccount, Withdrawal
+
+logger = logging.getLogger(__name__)
+Kind = LedgerAccount.Kind
+UNKNOWN_BUYER = "0x0000000000000000000000000000000000000000"
+
+
+def on_market_event(event):
+    handler = HANDLERS.get(event.name)
+    if handler is not None:
+        handler(event)
+
+
+def on_market_event_orphaned(event):
+    for entry in JournalEntry.objects.filter(chain_event=event).exclude(kind=JournalEntry.Kind.REVERSAL):
+        if not JournalEntry.objects.filter(reverses=entry).exists():
+            ledger_reverse(entry=entry, occurred_at=timezone.now(), memo=f"reorg: {event.key} orphaned")
+    if event.name == "Withdrawn":
+        Withdrawal.objects.filter(tx_hash=event.tx_hash.lower(), status=Withdrawal.Status.CONFIRMED).update(
+            status=Withdrawal.Status.SUBMITTED, confirmed_at=None
+        )
+
+
+def _credited(event):
+    from licensing.models import Quote
+
+    args = event.args
+    payee, amount = Web3.to_checksum_address(args["payee"]), int(args["amount"])
+    quote = Quote.objects.select_related("offer").filter(quote_id=args["quoteId"]).first()
+    common = {"reference": args["quoteId"]}
+    if quote is None:
+        logger.error("Credited for unknown quote %s in %s", args["quoteId"], event.tx_hash)
+        buyer, credit_legs = UNKNOWN_BUYER, [Leg(Kind.CREDITED, payee, amount, earning=True, meta=common)]
+    else:
+        buyer = quote.buyer_address
+        sale = {
+            **common,
+            "sold_work_id": quote.offer.work_id,
+            "gross": int(quote.price_wei),
+            "counterparty": buyer,
+            "uses": quote.uses,
+        }
+        mine = [line for line in quote.split if Web3.to_checksum_address(line["address"]) == payee]
+        if sum(int(line["amount"]) for line in mine) == amount:
+            credit_legs = [
+                Leg(
+                    Kind.CREDITED,
+                    payee,
+                    int(line["amount"]),
+                    earning=True,
+                    meta={
+                        **sale,
+                        "role": line["role"],
+                        "party_role": line.get("party", ""),
+                        "bps": line["bps"],
+                        "work_id": line["work_id"],
+                    },
+                )
+                for line in mine
+                if int(line["amount"])
+            ]
+        else:  # the chain is the truth: record what was credited, flag that roles are unknown
+            logger.error("Credited %s to %s does not match quote %s", amount, payee, quote.quote_id)
+            credit_legs = [
+                Leg(Kind.CREDITED, payee, amount, earning=True, meta={**sale, "role": "unmatched"})
+            ]
+    if not amount:
+        return
+    ledger_post(
+        EntrySpec(
+            key=event.key,
+            kind=JournalEntry.Kind.SALE,
+            occurred_at=event.block_timestamp,
+            chain_event_id=event.pk,
+            tx_hash=event.tx_hash,
+            legs=[Leg(Kind.BUYER_PAID, buyer, -amount, meta={**common, "counterparty": payee}), *credit_legs],
+            memo=f"sale: quote {args['quoteId'][:18]}…",
+        )
+    )
+
+
+def _withdrawn(event):
+    payee, amount = Web3.to_checksum_address(event.args["payee"]), int(event.args["amount"])
+    ledger_post(
+        EntrySpec(
+            key=event.key,
+            kind=JournalEntry.Kind.WITHDRAWAL,
+            occurred_at=event.block_timestamp,
+            chain_event_id=event.pk,
+            tx_hash=event.tx_hash,
+            legs=[Leg(Kind.CREDITED, payee, -amount), Leg(Kind.WITHDRAWN, payee, amount)],
+            memo="withdrawal",
+        )
+    )
+    Withdrawal.objects.filter(tx_hash=event.tx_hash.lower()).exclude(
+        status=Withdrawal.Status.CONFIRMED
+    ).update(status=Withdrawal.Status.CONFIRMED, amount=amount, confirmed_at=event.block_timestamp, reason="")
+
+
+HANDLERS = {
+    "Credited": _credited,
+    "Withdrawn": _withdrawn,
+}

@@ -1,0 +1,216 @@
+"""Writes for royalties: split sheets and their acceptance, withdrawals reported by a wallet.
+The ledger itself is written by royalties/ledger.py, fed by royalties/handlers.py."""
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from web3 import Web3
+
+from portal.chain.eip712 import typed_data_signer
+from portal.errors import PortalError
+from royalties import eip712
+from royalties.models import BPS, SplitParty, SplitSheet, Withdrawal
+
+ERR_NOT_OWNER = "Only the work's creator can change its split sheet."
+ERR_ADDRESS = "“{address}” is not a wallet address (0x and 40 hexadecimal digits)."
+ERR_DUPLICATE = "{address} is listed twice."
+ERR_OWNER_LISTED = "You take the remainder as the work's creator; do not list your own address."
+ERR_BPS = "Each share must be more than 0 % and the shares together at most 100 %."
+ERR_TOO_MANY = "A split sheet lists at most {n} co-creators."
+ERR_ROLE = "Give each co-creator a role (e.g. illustrator, colourist)."
+ERR_NOT_PROPOSED = "This split sheet is no longer waiting for acceptance ({status})."
+ERR_NOT_A_PARTY = "Your wallet {address} is not listed on this split sheet."
+ERR_ALREADY_ACCEPTED = "You have already accepted this split sheet."
+ERR_BAD_SIGNATURE = "The signature is not a valid EIP-712 signature of this split by {address}."
+ERR_TX_HASH = "That is not a transaction hash."
+ERR_WORK_STATE = "Sign the work's registration first: split sheets are for registered, public works."
+MAX_PARTIES = 20
+
+
+class RoyaltiesError(PortalError):
+    code = "royalties_refused"
+
+
+def _sheet_parties(sheet: SplitSheet) -> list[tuple[str, str, int]]:
+    return [(p.address, p.role, p.bps) for p in sheet.parties.all()]
+
+
+def split_sheet_propose(*, work, user, parties: list[tuple[str, str, int]]) -> SplitSheet:
+    """A new version of the work's split: waits for every listed party to accept, replacing any
+    earlier proposal that was still waiting. No co-creators: in force at once."""
+    if work.owner_id != user.pk:
+        raise RoyaltiesError(ERR_NOT_OWNER, status=403)
+    if not work.is_public:
+        raise RoyaltiesError(ERR_WORK_STATE)
+    if len(parties) > MAX_PARTIES:
+        raise RoyaltiesError(ERR_TOO_MANY.format(n=MAX_PARTIES))
+    clean, seen = [], set()
+    for address, role, bps in parties:
+        if not Web3.is_address(address or ""):
+            raise RoyaltiesError(ERR_ADDRESS.format(address=address))
+        address = Web3.to_checksum_address(address)
+        if address in seen:
+            raise RoyaltiesError(ERR_DUPLICATE.format(address=address))
+        if address == work.creator_address:
+            raise RoyaltiesError(ERR_OWNER_LISTED)
+        if not (role or "").strip():
+            raise RoyaltiesError(ERR_ROLE)
+        if int(bps) <= 0:
+            raise RoyaltiesError(ERR_BPS)
+        seen.add(address)
+        clean.append((address, role.strip()[:60], int(bps)))
+    if sum(bps for _, _, bps in clean) > BPS:
+        raise RoyaltiesError(ERR_BPS)
+    with transaction.atomic():
+        SplitSheet.objects.filter(work=work, status=SplitSheet.Status.PROPOSED).update(
+            status=SplitSheet.Status.WITHDRAWN
+        )
+        version = (SplitSheet.objects.filter(work=work).aggregate(v=Max("version"))["v"] or 0) + 1
+        sheet = SplitSheet.objects.create(
+            work=work,
+            version=version,
+            owner_address=work.creator_address,
+            sheet_hash=eip712.sheet_hash(
+                work_id=work.pk, version=version, owner=work.creator_address, parties=clean
+            ),
+            proposed_by=user,
+        )
+        SplitParty.objects.bulk_create(
+            [SplitParty(sheet=sheet, address=a, role=r, bps=b) for a, r, b in clean]
+        )
+        if not clean:
+            _put_in_force(sheet)
+    sheet.refresh_from_db()
+    return sheet
+
+
+def _put_in_force(sheet: SplitSheet) -> None:
+    SplitSheet.objects.filter(work_id=sheet.work_id, status=SplitSheet.Status.ACCEPTED).exclude(
+        pk=sheet.pk
+    ).update(status=SplitSheet.Status.SUPERSEDED)
+    SplitSheet.objects.filter(pk=sheet.pk).update(
+        status=SplitSheet.Status.ACCEPTED, accepted_at=timezone.now()
+    )
+
+
+def split_acceptance_typed_data(*, sheet: SplitSheet, party: SplitParty) -> dict:
+    if party.typed_data:
+        return party.typed_data
+    work = sheet.work
+    return eip712.acceptance_typed_data(
+        chain_id=settings.CHAIN_ID,
+        work_id=work.pk,
+        content_hash=work.sha256,
+        version=sheet.version,
+        sheet_hash=sheet.sheet_hash,
+        owner=sheet.owner_address,
+        party=party.address,
+        role=party.role,
+        bps=party.bps,
+    )
+
+
+def _party_for(sheet: SplitSheet, address: str | None) -> SplitParty:
+    party = sheet.parties.filter(address=address).first() if address else None
+    if party is None:
+        raise RoyaltiesError(ERR_NOT_A_PARTY.format(address=address or "(none)"), status=403)
+    return party
+
+
+def split_sheet_accept(*, sheet: SplitSheet, address: str | None, signature: str) -> SplitSheet:
+    """Store a party's signed acceptance; the last one puts the sheet in force."""
+    party = _party_for(sheet, address)
+    if sheet.status != SplitSheet.Status.PROPOSED:
+        raise RoyaltiesError(ERR_NOT_PROPOSED.format(status=sheet.get_status_display()), status=409)
+    if party.accepted_at:
+        raise RoyaltiesError(ERR_ALREADY_ACCEPTED, status=409)
+    typed = split_acceptance_typed_data(sheet=sheet, party=party)
+    try:
+        signer = typed_data_signer(typed, signature)
+    except Exception:
+        signer = None
+    if signer != party.address:
+        raise RoyaltiesError(ERR_BAD_SIGNATURE.format(address=party.address))
+    with transaction.atomic():
+        locked = SplitSheet.objects.select_for_update().get(pk=sheet.pk)
+        if locked.status != SplitSheet.Status.PROPOSED:
+            raise RoyaltiesError(ERR_NOT_PROPOSED.format(status=locked.get_status_display()), status=409)
+        SplitParty.objects.filter(pk=party.pk, accepted_at__isnull=True).update(
+            typed_data=typed, signature=signature, accepted_at=timezone.now()
+        )
+        if not locked.parties.filter(accepted_at__isnull=True).exists():
+            _put_in_force(locked)
+    sheet.refresh_from_db()
+    return sheet
+
+
+def split_sheet_decline(*, sheet: SplitSheet, address: str | None) -> SplitSheet:
+    party = _party_for(sheet, address)
+    if sheet.status != SplitSheet.Status.PROPOSED:
+        raise RoyaltiesError(ERR_NOT_PROPOSED.format(status=sheet.get_status_display()), status=409)
+    with transaction.atomic():
+        SplitParty.objects.filter(pk=party.pk).update(declined_at=timezone.now())
+        SplitSheet.objects.filter(pk=sheet.pk, status=SplitSheet.Status.PROPOSED).update(
+            status=SplitSheet.Status.DECLINED
+        )
+    sheet.refresh_from_db()
+    return sheet
+
+
+def split_sheet_withdraw(*, sheet: SplitSheet, user) -> SplitSheet:
+    if sheet.work.owner_id != user.pk:
+        raise RoyaltiesError(ERR_NOT_OWNER, status=403)
+    if (
+        SplitSheet.objects.filter(pk=sheet.pk, status=SplitSheet.Status.PROPOSED).update(
+            status=SplitSheet.Status.WITHDRAWN
+        )
+        != 1
+    ):
+        sheet.refresh_from_db()
+        raise RoyaltiesError(ERR_NOT_PROPOSED.format(status=sheet.get_status_display()), status=409)
+    sheet.refresh_from_db()
+    return sheet
+
+
+def split_sheet_mark_used(*, work) -> None:
+    """A quote was priced with the work's accepted sheet: from now on it is on record as used."""
+    SplitSheet.objects.filter(
+        work=work, status=SplitSheet.Status.ACCEPTED, first_used_at__isnull=True
+    ).update(first_used_at=timezone.now())
+
+
+def withdrawal_report(*, user, address: str, tx_hash: str) -> Withdrawal:
+    if not (isinstance(tx_hash, str) and len(tx_hash) == 66 and tx_hash.startswith("0x")):
+        raise RoyaltiesError(ERR_TX_HASH)
+    try:
+        int(tx_hash, 16)
+    except ValueError:
+        raise RoyaltiesError(ERR_TX_HASH)
+    withdrawal, _ = Withdrawal.objects.get_or_create(
+        tx_hash=tx_hash.lower(), defaults={"user": user, "address": address}
+    )
+    if withdrawal.user_id != user.pk:
+        raise RoyaltiesError(ERR_TX_HASH)
+    return withdrawal
+
+
+def withdrawals_check(*, address: str, w3=None) -> None:
+    """Reverted withdrawals say why; confirmed ones come from the Withdrawn event."""
+    from web3.exceptions import TransactionNotFound
+
+    from portal.chain.client import get_web3
+    from portal.chain.contracts import MARKET
+    from portal.chain.reverts import revert_reason
+
+    w3 = w3 or get_web3()
+    for withdrawal in Withdrawal.objects.filter(address=address, status=Withdrawal.Status.SUBMITTED):
+        try:
+            receipt = w3.eth.get_transaction_receipt(withdrawal.tx_hash)
+        except TransactionNotFound:
+            continue
+        if receipt["status"] == 0:
+            reason = revert_reason(w3, withdrawal.tx_hash, contract_name=MARKET)
+            Withdrawal.objects.filter(pk=withdrawal.pk, status=Withdrawal.Status.SUBMITTED).update(
+                status=Withdrawal.Status.REVERTED, reason=reason[:300]
+            )

@@ -1,0 +1,348 @@
+import contextlib
+import csv
+import json
+from datetime import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from licensing.derivatives import DerivationError
+from licensing.derivatives import derivation_decide as decide
+from portal.chain.contracts import MARKET, contract
+from portal.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, ERR_NO_WALLET, PortalError
+from portal.money import wei_to_eth
+from portal.selectors import wallet_address_for_user
+from royalties import selectors, services
+from royalties.forms import EarningsFilterForm, SplitPartyFormSet, parties_from
+from royalties.models import SplitSheet
+from works.models import DerivationLink, is_moderator
+from works.shortcuts import get_visible_work_or_404
+
+ERR_NOTHING_TO_WITHDRAW = "There is nothing to withdraw yet."
+ERR_TX_BODY = 'Send JSON {"txHash": "0x..."}.'
+ERR_SIGN_BODY = 'Send JSON {"signature": "0x..."}.'
+
+
+def _address_or_404(request):
+    address = wallet_address_for_user(user=request.user)
+    if not address:
+        raise Http404(ERR_NO_WALLET)
+    return address
+
+
+def _filters(request, account_ids):
+    form = EarningsFilterForm(request.GET or None, works=selectors.earning_works(account_ids=account_ids))
+    data = form.cleaned_data if form.is_valid() else {}
+    return form, data.get("start"), data.get("end"), data.get("work")
+
+
+def _cursor(request):
+    raw = request.GET.get("before", "")
+    try:
+        at, pk = raw.split("_")
+        return datetime.fromisoformat(at), int(pk)
+    except ValueError:
+        return None
+
+
+def _available(address):
+    """What the payee can withdraw now, read live from the contract (None: chain down)."""
+    from portal.chain.client import get_web3
+
+    try:
+        w3 = get_web3()
+        return contract(w3=w3, name=MARKET).functions.balanceOf(address).call()
+    except CHAIN_ERRORS:
+        return None
+
+
+@login_required
+def earnings(request):
+    address = _address_or_404(request)
+    account_ids = selectors.earning_account_ids(address=address)
+    form, start, end, work_id = _filters(request, account_ids)
+    lines = selectors.earnings_lines(
+        account_ids=account_ids, start=start, end=end, work_id=work_id, before=_cursor(request)
+    )
+    query = request.GET.copy()
+    query.pop("before", None)
+    next_cursor = ""
+    if len(lines) == selectors.PAGE_SIZE:
+        last = lines[-1]
+        next_cursor = f"{last.occurred_at.isoformat()}_{last.pk}"
+    days = selectors.earnings_by_day(account_ids=account_ids, start=start, end=end)
+    confirmed, pending = selectors.withdrawals_for(address=address)
+    totals = selectors.earnings_totals(account_ids=account_ids, start=start, end=end)
+    if work_id:
+        totals.in_period = selectors.earnings_lines_sum(
+            account_ids=account_ids, start=start, end=end, work_id=work_id
+        )
+    return render(
+        request,
+        "royalties/earnings.html",
+        {
+            "address": address,
+            "form": form,
+            "totals": totals,
+            "available": _available(address),
+            "lines": lines,
+            "next_cursor": next_cursor,
+            "query": query.urlencode(),
+            "chart": {
+                "labels": [d.isoformat() for d, _ in days],
+                # Amounts cross to the chart as exact decimal strings; Chart.js plots them.
+                "values": [wei_to_eth(v) for _, v in days],
+            },
+            "withdrawals": confirmed,
+            "pending_withdrawals": pending,
+        },
+    )
+
+
+@login_required
+def statement(request):
+    """The CSV statement of a period: every line, with a total row equal to the page's total."""
+    address = _address_or_404(request)
+    account_ids = selectors.earning_account_ids(address=address)
+    _, start, end, work_id = _filters(request, account_ids)
+
+    class Echo:
+        def write(self, value):
+            return value
+
+    writer = csv.writer(Echo())
+    header = [
+        "date (UTC)",
+        "transaction",
+        "work sold",
+        "share from work",
+        "licensee",
+        "uses",
+        "gross (wei)",
+        "gross (ETH)",
+        "role",
+        "basis points",
+        "your share (wei)",
+        "your share (ETH)",
+        "entry",
+    ]
+
+    def rows():
+        from licensing.uses import labels_of
+
+        total = 0
+        yield writer.writerow(
+            [f"Earnings statement for {address}", f"from {start or 'the start'}", f"to {end or 'today'}"]
+        )
+        yield writer.writerow(header)
+        for line in selectors.earnings_lines_all(
+            account_ids=account_ids, start=start, end=end, work_id=work_id
+        ):
+            total += line.amount
+            yield writer.writerow(
+                [
+                    line.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    line.entry.tx_hash,
+                    line.sold_work.title if line.sold_work else "",
+                    line.work.title if line.work else "",
+                    line.counterparty,
+                    "; ".join(labels_of(line.uses or 0)),
+                    "" if line.gross is None else str(line.gross),
+                    "" if line.gross is None else wei_to_eth(line.gross),
+                    line.role + (f" ({line.party_role})" if line.party_role else ""),
+                    "" if line.bps is None else line.bps,
+                    str(line.amount),
+                    wei_to_eth(line.amount),
+                    line.entry.kind,
+                ]
+            )
+        yield writer.writerow(
+            ["TOTAL", "", "", "", "", "", "", "", "", "", str(total), wei_to_eth(total), ""]
+        )
+
+    name = f"earnings-{address[:10]}-{start or 'start'}-{end or 'today'}.csv"
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@login_required
+def withdraw_tx(request):
+    address = _address_or_404(request)
+    from portal.chain.client import get_web3
+
+    try:
+        w3 = get_web3()
+        market = contract(w3=w3, name=MARKET)
+        balance = market.functions.balanceOf(address).call()
+    except CHAIN_ERRORS:
+        return JsonResponse({"error": ERR_CHAIN_DOWN}, status=503)
+    if not balance:
+        return JsonResponse({"error": ERR_NOTHING_TO_WITHDRAW}, status=409)
+    tx = {
+        "from": address,
+        "to": market.address,
+        "data": market.encode_abi("withdraw", args=[]),
+        "value": "0x0",
+    }
+    return JsonResponse({"tx": {**tx, "chainId": hex(w3.eth.chain_id)}, "amount": str(balance)})
+
+
+@login_required
+@require_POST
+def withdraw_submitted(request):
+    address = _address_or_404(request)
+    try:
+        tx_hash = json.loads(request.body)["txHash"]
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"error": ERR_TX_BODY}, status=400)
+    try:
+        services.withdrawal_report(user=request.user, address=address, tx_hash=tx_hash)
+    except PortalError as exc:
+        return JsonResponse({"error": exc.message}, status=exc.status)
+    return JsonResponse({"status": "submitted"})
+
+
+@login_required
+def withdraw_status(request):
+    address = _address_or_404(request)
+    with contextlib.suppress(*CHAIN_ERRORS):  # the page still shows what the ledger knows
+        services.withdrawals_check(address=address)
+    confirmed, pending = selectors.withdrawals_for(address=address)
+    return render(
+        request,
+        "royalties/partials/withdrawals.html",
+        {"withdrawals": confirmed, "pending_withdrawals": pending, "available": _available(address)},
+    )
+
+
+# ------------------------------------------------------------------ split sheets
+
+
+def _work_for_party(request, pk):
+    work = get_visible_work_or_404(request, pk)
+    address = wallet_address_for_user(user=request.user) if request.user.is_authenticated else None
+    is_owner = request.user.is_authenticated and work.owner_id == request.user.pk
+    if not (
+        is_owner or is_moderator(request.user) or (address and address in selectors.work_parties(work=work))
+    ):
+        raise Http404("No such work.")
+    return work, address, is_owner
+
+
+@login_required
+def splits(request, pk):
+    work, address, is_owner = _work_for_party(request, pk)
+    formset = SplitPartyFormSet(request.POST if request.method == "POST" else None, prefix="party")
+    if request.method == "POST":
+        if not is_owner:
+            raise Http404("No such work.")
+        if formset.is_valid():
+            try:
+                sheet = services.split_sheet_propose(
+                    work=work, user=request.user, parties=parties_from(formset)
+                )
+            except PortalError as exc:
+                messages.error(request, exc.message)
+            else:
+                if sheet.status == SplitSheet.Status.ACCEPTED:
+                    messages.success(
+                        request, f"Version {sheet.version} is in force: you take the whole creator share."
+                    )
+                else:
+                    messages.success(
+                        request,
+                        f"Version {sheet.version} proposed: it applies once every co-creator accepts.",
+                    )
+                return redirect("royalties:splits", pk=work.pk)
+    sheets = selectors.sheets_for_work(work=work)
+    return render(
+        request,
+        "royalties/splits.html",
+        {
+            "work": work,
+            "sheets": sheets,
+            "address": address,
+            "is_owner": is_owner,
+            "formset": formset,
+            "earnings": selectors.work_earnings(work=work),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _sheet(request, pk, version):
+    work, address, is_owner = _work_for_party(request, pk)
+    sheet = get_object_or_404(SplitSheet.objects.select_related("work"), work=work, version=version)
+    return sheet, address, is_owner
+
+
+@login_required
+def split_typed_data(request, pk, version):
+    sheet, address, _ = _sheet(request, pk, version)
+    party = sheet.parties.filter(address=address).first()
+    if party is None:
+        return JsonResponse({"error": services.ERR_NOT_A_PARTY.format(address=address)}, status=403)
+    return JsonResponse(
+        {"address": address, "typedData": services.split_acceptance_typed_data(sheet=sheet, party=party)}
+    )
+
+
+@login_required
+@require_POST
+def split_accept(request, pk, version):
+    sheet, address, _ = _sheet(request, pk, version)
+    try:
+        signature = json.loads(request.body)["signature"]
+        if not isinstance(signature, str):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"error": ERR_SIGN_BODY}, status=400)
+    try:
+        sheet = services.split_sheet_accept(sheet=sheet, address=address, signature=signature)
+    except PortalError as exc:
+        return JsonResponse({"error": exc.message}, status=exc.status)
+    return JsonResponse({"status": sheet.status, "label": sheet.get_status_display()})
+
+
+@login_required
+@require_POST
+def split_decline(request, pk, version):
+    sheet, address, _ = _sheet(request, pk, version)
+    try:
+        services.split_sheet_decline(sheet=sheet, address=address)
+        messages.success(request, "You declined the split sheet; the creator has been told by its status.")
+    except PortalError as exc:
+        messages.error(request, exc.message)
+    return redirect("royalties:splits", pk=pk)
+
+
+@login_required
+@require_POST
+def split_withdraw(request, pk, version):
+    sheet, _, _ = _sheet(request, pk, version)
+    try:
+        services.split_sheet_withdraw(sheet=sheet, user=request.user)
+        messages.success(request, f"Version {sheet.version} withdrawn.")
+    except PortalError as exc:
+        messages.error(request, exc.message)
+    return redirect("royalties:splits", pk=pk)
+
+
+@login_required
+@require_POST
+def derivation_decide(request, pk):
+    link = get_object_or_404(
+        DerivationLink.objects.select_related("parent", "child"), pk=pk, parent__owner=request.user
+    )
+    approve = request.POST.get("decision") == "approve"
+    try:
+        decide(link=link, user=request.user, approve=approve)
+        verdict = "approved" if approve else "refused"
+        messages.success(request, f"“{link.child.title}” {verdict} as a derivative of your work.")
+    except DerivationError as exc:
+        messages.error(request, exc.message)
+    return redirect(link.parent)

@@ -103,6 +103,23 @@ def earnings_totals(
     )
 
 
+def earnings_overview(*, account_ids, start: date | None = None, end: date | None = None):
+    """(totals, [(day, amount)] of the period) from one read of the day aggregates."""
+    rows = list(EarningsDay.objects.filter(account_id__in=account_ids).values_list("day", "amount", "lines"))
+    cutoff = timezone.now().date() - timedelta(days=29)
+    in_period = [r for r in rows if (start is None or r[0] >= start) and (end is None or r[0] <= end)]
+    by_day: dict[date, int] = {}
+    for day, amount, _ in in_period:
+        by_day[day] = by_day.get(day, 0) + amount
+    totals = EarningsTotals(
+        all_time=sum(r[1] for r in rows),
+        last_30_days=sum(r[1] for r in rows if r[0] >= cutoff),
+        in_period=sum(r[1] for r in in_period),
+        lines=sum(r[2] for r in in_period),
+    )
+    return totals, sorted(by_day.items())
+
+
 def earnings_by_day(
     *, account_ids, start: date | None = None, end: date | None = None
 ) -> list[tuple[date, int]]:
@@ -177,12 +194,8 @@ def earning_works(*, account_ids) -> list[tuple[int, str]]:
     """(id, title) of works this party earned from, for the filter."""
     from works.models import Work
 
-    ids = set(
-        JournalLine.objects.filter(account_id__in=account_ids, earning=True)
-        .values_list("sold_work_id", flat=True)
-        .distinct()
-    )
-    return list(Work.objects.filter(pk__in=ids - {None}).order_by("title").values_list("pk", "title"))
+    sold = JournalLine.objects.filter(account_id__in=account_ids, earning=True).values("sold_work_id")
+    return list(Work.objects.filter(pk__in=sold).order_by("title").values_list("pk", "title"))
 
 
 def withdrawals_for(*, address: str):

@@ -1,7 +1,7 @@
 import contextlib
 import csv
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,7 +14,7 @@ from licensing.derivatives import derivation_decide as decide
 from portal.chain.contracts import MARKET, contract
 from portal.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, ERR_NO_WALLET, PortalError
 from portal.money import wei_to_eth
-from portal.selectors import wallet_address_for_user
+from portal.selectors import wallet_address_for_request, wallet_address_for_user
 from royalties import selectors, services
 from royalties.forms import EarningsFilterForm, SplitPartyFormSet, parties_from
 from royalties.models import SplitSheet
@@ -27,7 +27,7 @@ ERR_SIGN_BODY = 'Send JSON {"signature": "0x..."}.'
 
 
 def _address_or_404(request):
-    address = wallet_address_for_user(user=request.user)
+    address = wallet_address_for_request(request)
     if not address:
         raise Http404(ERR_NO_WALLET)
     return address
@@ -39,12 +39,19 @@ def _filters(request, account_ids):
     return form, data.get("start"), data.get("end"), data.get("work")
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _cursor_text(line) -> str:
+    """(occurred_at, id) of the last line shown, as URL-safe integers."""
+    return f"{(line.occurred_at - EPOCH) // timedelta(microseconds=1)}_{line.pk}"
+
+
 def _cursor(request):
-    raw = request.GET.get("before", "")
     try:
-        at, pk = raw.split("_")
-        return datetime.fromisoformat(at), int(pk)
-    except ValueError:
+        micros, pk = request.GET.get("before", "").split("_")
+        return EPOCH + timedelta(microseconds=int(micros)), int(pk)
+    except (ValueError, OverflowError):
         return None
 
 
@@ -71,11 +78,9 @@ def earnings(request):
     query.pop("before", None)
     next_cursor = ""
     if len(lines) == selectors.PAGE_SIZE:
-        last = lines[-1]
-        next_cursor = f"{last.occurred_at.isoformat()}_{last.pk}"
-    days = selectors.earnings_by_day(account_ids=account_ids, start=start, end=end)
+        next_cursor = _cursor_text(lines[-1])
+    totals, days = selectors.earnings_overview(account_ids=account_ids, start=start, end=end)
     confirmed, pending = selectors.withdrawals_for(address=address)
-    totals = selectors.earnings_totals(account_ids=account_ids, start=start, end=end)
     if work_id:
         totals.in_period = selectors.earnings_lines_sum(
             account_ids=account_ids, start=start, end=end, work_id=work_id

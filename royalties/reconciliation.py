@@ -12,7 +12,7 @@
 
 import logging
 
-from portal.chain.contracts import MARKET, contract
+from portal.chain.contracts import MARKET, contract, deployment_block
 from portal.chain.models import ChainCursor, EventDelivery
 from portal.fields import wei_sum
 from royalties.models import JournalLine, LedgerAccount, ReconciliationRun
@@ -41,7 +41,7 @@ def reconcile(*, w3=None) -> ReconciliationRun | None:
     w3 = w3 or get_web3()
     market = contract(w3=w3, name=MARKET)
     cursor = ChainCursor.objects.filter(chain_id=w3.eth.chain_id, contract=market.address).first()
-    if cursor is None or cursor.block_number < 0:
+    if cursor is None or cursor.block_number < deployment_block(w3=w3, name=MARKET):
         return ReconciliationRun.objects.create(block_number=-1, ok=True, checked=0, note=NOTE_NO_CURSOR)
     waiting = EventDelivery.objects.filter(
         event__contract=market.address, status__in=[EventDelivery.Status.PENDING, EventDelivery.Status.UNDO]

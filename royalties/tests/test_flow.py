@@ -191,3 +191,39 @@ def test_reconciliation_waits_while_deliveries_are_behind(sale, buyer, creator):
     events_index(contract_name=MARKET, w3=w3)  # stored, not yet delivered
     run = reconcile(w3=w3)
     assert run.ok and run.checked == 0 and "still waiting" in run.note
+
+
+def test_a_sale_reorganised_away_after_it_was_posted_is_reversed_to_the_wei(
+    private_chain, creator, co_creator, buyer, settings
+):
+    from conftest import register_work
+    from royalties.models import JournalEntry
+
+    w3 = private_chain
+    fund(w3, buyer.address)
+    work = register_work(creator, seed=1700, w3=w3, title="Short-lived")
+    sheet = services.split_sheet_propose(
+        work=work, user=creator.user, parties=[(co_creator.address, "inker", 5000)]
+    )
+    typed = services.split_acceptance_typed_data(sheet=sheet, party=sheet.parties.get())
+    services.split_sheet_accept(
+        sheet=sheet, address=co_creator.address, signature=typed_data_sign(typed, co_creator.account)
+    )
+    offer = licensing.offer_create(work=work, terms=PRESETS["commercial_use"][1], preset="commercial_use")
+    mine(w3, 3)  # keep the contracts' own blocks out of the reorg
+    _, receipt = buy(w3, offer, buyer)
+    assert _credited(co_creator.address) > 0
+
+    depth = w3.eth.block_number - receipt.blockNumber + 1
+    w3.provider.make_request("anvil_reorg", [depth, []])  # the sale's block and the ones after it are gone
+    mine(w3, 2)
+    index(w3)
+
+    for address in (creator.address, co_creator.address, platform_fee_address()):
+        assert _credited(address) == 0
+    reversals = JournalEntry.objects.filter(kind="reversal")
+    assert reversals.count() == JournalEntry.objects.filter(kind="sale").count() == 3
+    assert entries_unbalanced() == []
+    page_lines = JournalLine.objects.filter(account__address=co_creator.address, earning=True)
+    assert sorted(line.amount for line in page_lines)[0] < 0  # the reversal shows on the earnings page
+    assert reconcile(w3=w3).ok

@@ -24,3 +24,13 @@ def record(event):
 
 def record_undo(event):
     seen.append(f"undo:{event.name}:{event.generation}")
+
+
+def flaky_ledger(event):
+    """The real ledger handler, failing first while `failures_left` says so."""
+    from royalties.handlers import on_market_event
+
+    if failures_left["count"] > 0:
+        failures_left["count"] -= 1
+        raise IntegrityError("the ledger is failing for a while (simulated)")
+    on_market_event(event)

@@ -3,11 +3,14 @@
 Django's DecimalField is exact on PostgreSQL, but SQLite keeps a decimal as INTEGER (64-bit) or
 REAL and Django reads it back through a 15-significant-digit context: 0.010000000000000001 ETH
 came back as 0.01 ETH, and anything above 9.2 ETH lost its low digits. `WeiField` stores
-`numeric(78, 0)` on PostgreSQL (every uint256 fits) and zero-padded text on SQLite, so that
-equality and, for amounts that are not negative, ordering and range filters stay exact.
+`numeric(78, 0)` on PostgreSQL (every uint256 fits) and length-prefixed text on SQLite, so that
+equality, ordering and range filters stay exact.
 
 Sums: PostgreSQL sums numeric exactly; SQLite would sum text as REAL, so `wei_sum` adds in
 Python there. Never call `Sum()` on a WeiField directly.
+
+On SQLite the text is compact and order-preserving (see `sqlite_text`): a length prefix then
+the digits, so equality, ordering and range filters compare as numbers.
 """
 
 from decimal import Decimal, InvalidOperation
@@ -17,13 +20,31 @@ from django.core import checks, exceptions
 from django.db import models
 
 WEI_DIGITS = 78
-_SQLITE_WIDTH = WEI_DIGITS + 1  # room for a sign
 
 
-def _sqlite_text(value: int) -> str:
+_DIGITS_OUT = str.maketrans("0123456789", "9876543210")
+
+
+def sqlite_text(value: int) -> str:
+    """How a WeiField value is stored on SQLite: compact text whose order is numeric order.
+
+    "#" + two digits of length + the digits for 0 and up ("#16" + "1000000000000000" for
+    10**15); "!" + (99 - length) + the nines' complement of the digits for negative values,
+    so that more negative sorts first. "!" < "#", so every negative sorts before every positive.
+    """
     if value < 0:
-        return "-" + str(-value).zfill(WEI_DIGITS)
-    return str(value).zfill(_SQLITE_WIDTH)
+        digits = str(-value)
+        return f"!{99 - len(digits):02d}{digits.translate(_DIGITS_OUT)}"
+    digits = str(value)
+    return f"#{len(digits):02d}{digits}"
+
+
+def _from_sqlite_text(text: str) -> int:
+    if text[:1] == "#":
+        return int(text[3:])
+    if text[:1] == "!":
+        return -int(text[3:].translate(_DIGITS_OUT))
+    return parse_wei(text)  # rows written before this encoding: plain or zero-padded digits
 
 
 def parse_wei(value) -> int:
@@ -76,6 +97,8 @@ class WeiField(models.Field):
     def from_db_value(self, value, expression, connection):
         if value is None:
             return None
+        if isinstance(value, str):
+            return _from_sqlite_text(value)
         return parse_wei(value)
 
     def to_python(self, value):
@@ -100,7 +123,7 @@ class WeiField(models.Field):
         if value is None:
             return None
         if connection.vendor == "sqlite":
-            return _sqlite_text(value)
+            return sqlite_text(value)
         return Decimal(value)
 
     def formfield(self, **kwargs):

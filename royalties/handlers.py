@@ -11,7 +11,6 @@ the reversing entry when a reorg orphans the event.
 
 import logging
 
-from django.utils import timezone
 from web3 import Web3
 
 from royalties.ledger import EntrySpec, Leg, ledger_post, ledger_reverse
@@ -31,7 +30,8 @@ def on_market_event(event):
 def on_market_event_orphaned(event):
     for entry in JournalEntry.objects.filter(chain_event=event).exclude(kind=JournalEntry.Kind.REVERSAL):
         if not JournalEntry.objects.filter(reverses=entry).exists():
-            ledger_reverse(entry=entry, occurred_at=timezone.now(), memo=f"reorg: {event.key} orphaned")
+            # Dated like the entry it cancels: the sale never happened, so its day nets to zero.
+            ledger_reverse(entry=entry, occurred_at=entry.occurred_at, memo=f"reorg: {event.key} orphaned")
     if event.name == "Withdrawn":
         Withdrawal.objects.filter(tx_hash=event.tx_hash.lower(), status=Withdrawal.Status.CONFIRMED).update(
             status=Withdrawal.Status.SUBMITTED, confirmed_at=None

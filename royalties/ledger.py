@@ -6,8 +6,8 @@
 3. Lines and the day totals of the accounts they touch are written in the same transaction.
 4. Corrections are reversing entries (`ledger_reverse`); nothing is ever updated or deleted.
 
-`ledger_post_many` posts any number of entries set-based (one INSERT per table, COPY-sized
-batches), for settlements with millions of lines and for the benchmark.
+`ledger_post_many` posts any number of entries set-based (multi-row INSERTs on SQLite, COPY on
+PostgreSQL), for settlements with millions of lines and for the benchmark.
 """
 
 import contextlib
@@ -17,8 +17,8 @@ from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
 
-from portal.fields import wei_sum
-from royalties.models import EarningsDay, JournalEntry, JournalLine, LedgerAccount
+from portal.fields import sqlite_text, wei_sum
+from royalties.models import EarningsDay, EarningsWork, JournalEntry, JournalLine, LedgerAccount
 
 Kind = LedgerAccount.Kind
 ERR_UNBALANCED = "entry {key} does not balance: {totals}"
@@ -81,33 +81,96 @@ def accounts_for(keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], 
     return found
 
 
-def _add_days(deltas: dict[tuple[int, object], list[int]]) -> None:
-    """Add (amount, count) to each (account, day) total: read, add in Python (exact on every
-    database), write back, in the caller's transaction."""
+def _add_totals(model, keys: tuple[str, ...], deltas: dict[tuple, list[int]]) -> None:
+    """Add (amount, count) to each aggregate row keyed by (account, *keys): read, add in Python
+    (exact on every database), write back, in the caller's transaction. Plain rows and prepared
+    statements throughout: a settlement touches tens of thousands of these rows."""
     if not deltas:
         return
-    accounts = {account for account, _ in deltas}
-    days = {day for _, day in deltas}
-    existing = {
-        (row.account_id, row.day): row
-        for row in EarningsDay.objects.select_for_update().filter(account_id__in=accounts, day__in=days)
-    }
+    if connection.vendor == "postgresql":
+        _upsert_totals_postgresql(model, keys, deltas)
+        return
+    amount_field = model._meta.get_field("amount")
+    accounts = list({key[0] for key in deltas})
+    first = list({key[1] for key in deltas})
+    existing: dict[tuple, tuple[int, int, int]] = {}
+    for i in range(0, len(accounts), 5000):
+        rows = (
+            model.objects.select_for_update()
+            .filter(account_id__in=accounts[i : i + 5000], **{f"{keys[0]}__in": first})
+            .values_list("pk", "account_id", *keys, "amount", "lines")
+        )
+        for pk, account, *rest in rows:
+            *key_values, amount, lines = rest
+            existing[(account, *key_values)] = (pk, amount, lines)
     fresh, changed = [], []
-    for (account, day), (amount, count) in deltas.items():
-        row = existing.get((account, day))
+    for key, (amount, count) in deltas.items():
+        row = existing.get(key)
         if row is None:
-            fresh.append(EarningsDay(account_id=account, day=day, amount=amount, lines=count))
+            fresh.append((*key, amount_field.get_db_prep_value(amount, connection), count))
         else:
-            row.amount += amount
-            row.lines += count
-            changed.append(row)
-    EarningsDay.objects.bulk_create(fresh, batch_size=BATCH)
-    EarningsDay.objects.bulk_update(changed, ["amount", "lines"], batch_size=BATCH)
+            changed.append(
+                (amount_field.get_db_prep_value(row[1] + amount, connection), row[2] + count, row[0])
+            )
+    table = model._meta.db_table
+    columns = ", ".join(["account_id", *[model._meta.get_field(k).column for k in keys], "amount", "lines"])
+    marks = ", ".join(["%s"] * (len(keys) + 3))
+    with connection.cursor() as cursor:
+        if fresh:
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", fresh)  # noqa: S608
+        if changed:
+            cursor.executemany(f"UPDATE {table} SET amount = %s, lines = %s WHERE id = %s", changed)  # noqa: S608
+
+
+_LINE_COLUMNS = [
+    "entry_id",
+    "account_id",
+    "amount",
+    "currency",
+    "occurred_at",
+    "earning",
+    "role",
+    "party_role",
+    "bps",
+    "work_id",
+    "sold_work_id",
+    "gross",
+    "counterparty",
+    "uses",
+    "reference",
+]
+
+
+_PG_TYPES = {"day": "date", "sold_work_id": "bigint", "role": "text", "party_role": "text"}
+
+
+def _upsert_totals_postgresql(model, keys: tuple[str, ...], deltas: dict[tuple, list[int]]) -> None:
+    """One INSERT … ON CONFLICT DO UPDATE over unnested arrays: PostgreSQL adds the numerics
+    exactly, in one statement, whatever the number of rows."""
+    table = model._meta.db_table
+    columns = ["account_id", *[model._meta.get_field(k).column for k in keys]]
+    arrays = [[key[i] for key in deltas] for i in range(len(columns))]
+    amounts = [str(total[0]) for total in deltas.values()]
+    counts = [total[1] for total in deltas.values()]
+    casts = ["bigint", *[_PG_TYPES[k] for k in keys]]
+    unnest = ", ".join(f"%s::{cast}[]" for cast in casts)
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}, amount, lines) "  # noqa: S608 - fixed names
+        f"SELECT * FROM unnest({unnest}, %s::numeric[], %s::int[]) "
+        f"ON CONFLICT ({', '.join(columns)}) DO UPDATE "
+        f"SET amount = {table}.amount + EXCLUDED.amount, lines = {table}.lines + EXCLUDED.lines"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*arrays, amounts, counts])
 
 
 def ledger_post_many(specs: list[EntrySpec]) -> int:
     """Post entries set-based in one transaction; entries whose key exists are skipped.
-    Returns how many entries were written."""
+    Returns how many entries were written.
+
+    Lines go in as plain rows (no model instances): one multi-row INSERT per batch on SQLite,
+    COPY on PostgreSQL. All lines of an entry are in one statement (the PostgreSQL balance
+    trigger checks each statement)."""
     for spec in specs:
         _check_balanced(spec)
     with transaction.atomic():
@@ -141,82 +204,100 @@ def ledger_post_many(specs: list[EntrySpec]) -> int:
             for e in entries:
                 e.pk = ids[e.key]
         days: dict[tuple[int, object], list[int]] = defaultdict(lambda: [0, 0])
-        lines = []
+        works: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+        batches: list[list[tuple]] = [[]]
         for spec, entry in zip(specs, entries, strict=True):
+            if len(batches[-1]) >= BATCH:
+                batches.append([])  # a new statement only between entries, never inside one
+            day = spec.occurred_at.date()
+            rows = batches[-1]
             for leg in spec.legs:
                 account = account_ids[(leg.kind, leg.address, leg.currency)]
-                lines.append(
-                    JournalLine(
-                        entry_id=entry.pk,
-                        account_id=account,
-                        amount=int(leg.amount),
-                        currency=leg.currency,
-                        occurred_at=spec.occurred_at,
-                        earning=leg.earning,
-                        **leg.meta,
+                amount = int(leg.amount)
+                meta = leg.meta
+                role, party_role, sold_work = (
+                    meta.get("role", ""),
+                    meta.get("party_role", ""),
+                    meta.get("sold_work_id"),
+                )
+                gross = meta.get("gross")
+                rows.append(
+                    (
+                        entry.pk,
+                        account,
+                        amount,
+                        leg.currency,
+                        spec.occurred_at,
+                        leg.earning,
+                        role,
+                        party_role,
+                        meta.get("bps"),
+                        meta.get("work_id"),
+                        sold_work,
+                        None if gross is None else int(gross),
+                        meta.get("counterparty", ""),
+                        meta.get("uses"),
+                        meta.get("reference", ""),
                     )
                 )
                 if leg.earning:
-                    total = days[(account, spec.occurred_at.date())]
-                    total[0] += int(leg.amount)
-                    total[1] += 1 if int(leg.amount) > 0 else -1
-        _insert_lines(lines)
-        _add_days(days)
+                    step = 1 if amount > 0 else -1
+                    total = days[(account, day)]
+                    total[0] += amount
+                    total[1] += step
+                    if sold_work is not None:
+                        by_work = works[(account, sold_work, role, party_role)]
+                        by_work[0] += amount
+                        by_work[1] += step
+        for rows in batches:
+            _insert_lines(rows)
+        _add_totals(EarningsDay, ("day",), days)
+        _add_totals(EarningsWork, ("sold_work_id", "role", "party_role"), works)
     return len(specs)
 
 
-def _insert_lines(lines: list[JournalLine]) -> None:
-    """One INSERT per batch; PostgreSQL gets COPY, which the balance trigger checks per statement."""
-    if connection.vendor == "postgresql" and len(lines) > 1000:
-        _copy_lines(lines)
+def _insert_lines(rows: list[tuple]) -> None:
+    if not rows:
         return
-    JournalLine.objects.bulk_create(lines, batch_size=BATCH)
-
-
-_COPY_COLUMNS = [
-    "entry_id",
-    "account_id",
-    "amount",
-    "currency",
-    "occurred_at",
-    "earning",
-    "role",
-    "party_role",
-    "bps",
-    "work_id",
-    "sold_work_id",
-    "gross",
-    "counterparty",
-    "uses",
-    "reference",
-]
-
-
-def _copy_lines(lines: list[JournalLine]) -> None:
     table = JournalLine._meta.db_table
     with connection.cursor() as cursor:
-        copy_sql = f"COPY {table} ({', '.join(_COPY_COLUMNS)}) FROM STDIN"  # noqa: S608 - fixed names
-        with cursor.cursor.copy(copy_sql) as copy:
-            for line in lines:
-                copy.write_row(
-                    (
-                        line.entry_id,
-                        line.account_id,
-                        int(line.amount),
-                        line.currency,
-                        line.occurred_at,
-                        line.earning,
-                        line.role,
-                        line.party_role,
-                        line.bps,
-                        line.work_id,
-                        line.sold_work_id,
-                        None if line.gross is None else int(line.gross),
-                        line.counterparty,
-                        line.uses,
-                        line.reference,
-                    )
+        if connection.vendor == "postgresql":
+            copy_sql = f"COPY {table} ({', '.join(_LINE_COLUMNS)}) FROM STDIN"  # noqa: S608 - fixed names
+            with cursor.cursor.copy(copy_sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        adapt_time = connection.ops.adapt_datetimefield_value
+        times = {at: adapt_time(at) for at in {r[4] for r in rows}}  # once per entry, not per line
+        width = len(_LINE_COLUMNS)
+        per_statement = max(1, 30_000 // width)  # stay under SQLite's bound-parameter limit
+        placeholders = "(" + ",".join(["?"] * width) + ")"
+        insert = f"INSERT INTO {table} ({', '.join(_LINE_COLUMNS)}) VALUES "  # noqa: S608 - fixed names
+        statement = insert + ",".join([placeholders] * per_statement)
+        raw = connection.connection  # the DB-API connection: no placeholder rewriting per call
+        for i in range(0, len(rows), per_statement):
+            chunk = rows[i : i + per_statement]
+            params = []
+            for r in chunk:
+                params += (
+                    r[0],
+                    r[1],
+                    sqlite_text(r[2]),
+                    r[3],
+                    times[r[4]],
+                    r[5],
+                    r[6],
+                    r[7],
+                    r[8],
+                    r[9],
+                    r[10],
+                    None if r[11] is None else sqlite_text(r[11]),
+                    r[12],
+                    r[13],
+                    r[14],
                 )
+            sql = statement if len(chunk) == per_statement else insert + ",".join([placeholders] * len(chunk))
+            raw.execute(sql, params)
 
 
 def ledger_post(spec: EntrySpec) -> JournalEntry:
@@ -282,18 +363,31 @@ def entries_unbalanced() -> list[str]:
 
 
 def earnings_days_rebuild() -> int:
-    """Recompute every day total from the lines (derived data; for repairs and tests)."""
+    """Recompute every day and work total from the lines (derived data; repairs and tests)."""
     days: dict[tuple[int, object], list[int]] = defaultdict(lambda: [0, 0])
-    for account, occurred_at, amount in (
-        JournalLine.objects.filter(earning=True).values_list("account_id", "occurred_at", "amount").iterator()
-    ):
-        total = days[(account, occurred_at.date())]
-        total[0] += amount
-        total[1] += 1 if amount > 0 else -1
+    works: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    lines = JournalLine.objects.filter(earning=True).values_list(
+        "account_id", "occurred_at", "sold_work_id", "amount"
+    )
+    for account, occurred_at, sold_work, amount in lines.iterator():
+        step = 1 if amount > 0 else -1
+        for table, key in ((days, (account, occurred_at.date())), (works, (account, sold_work))):
+            if key[1] is None:
+                continue
+            table[key][0] += amount
+            table[key][1] += step
     with transaction.atomic():
         EarningsDay.objects.all().delete()
+        EarningsWork.objects.all().delete()
         EarningsDay.objects.bulk_create(
             [EarningsDay(account_id=a, day=d, amount=t[0], lines=t[1]) for (a, d), t in days.items()],
+            batch_size=BATCH,
+        )
+        EarningsWork.objects.bulk_create(
+            [
+                EarningsWork(account_id=a, sold_work_id=w, amount=t[0], lines=t[1])
+                for (a, w), t in works.items()
+            ],
             batch_size=BATCH,
         )
     return len(days)

@@ -163,8 +163,15 @@ class JournalLine(AppendOnly):
     """One leg of an entry, with what makes it traceable: the work the share comes from, the
     work that was sold, the role, the basis points, the sale's gross and who bought."""
 
-    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="lines")
-    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="lines")
+    # No per-row foreign-key constraints: on PostgreSQL the statement trigger that checks each
+    # insert's balance checks its references too, set-based (per-row checks cost more than the
+    # COPY itself); entries are append-only and accounts with lines cannot be deleted.
+    entry = models.ForeignKey(
+        JournalEntry, on_delete=models.PROTECT, related_name="lines", db_constraint=False
+    )
+    account = models.ForeignKey(
+        LedgerAccount, on_delete=models.PROTECT, related_name="lines", db_index=False, db_constraint=False
+    )  # indexed first in ledger_line_feed
     amount = WeiField()
     currency = models.CharField(max_length=8, default="ETH")
     occurred_at = models.DateTimeField()
@@ -172,9 +179,25 @@ class JournalLine(AppendOnly):
     role = models.CharField(max_length=24, blank=True)
     party_role = models.CharField(max_length=60, blank=True)
     bps = models.PositiveIntegerField(null=True, blank=True)
-    work = models.ForeignKey("works.Work", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Not indexed: every index slows the posting of millions of lines. Per-work figures come
+    # from EarningsWork; a work filter on the feed walks the payee's own index.
+    work = models.ForeignKey(
+        "works.Work",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     sold_work = models.ForeignKey(
-        "works.Work", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "works.Work",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     gross = WeiField(null=True, blank=True)
     counterparty = models.CharField(max_length=42, blank=True, help_text="the buyer")
@@ -183,8 +206,9 @@ class JournalLine(AppendOnly):
 
     class Meta:
         indexes = [
-            models.Index(fields=["account", "earning", "-occurred_at", "-id"], name="ledger_line_feed"),
-            models.Index(fields=["sold_work", "account"], name="ledger_line_work"),
+            # A payee's feed: the few lines of theirs that are not earnings (claims, withdrawals)
+            # are skipped as the index is walked in order.
+            models.Index(fields=["account", "-occurred_at", "-id"], name="ledger_line_feed"),
         ]
 
     def __str__(self):
@@ -199,13 +223,36 @@ class EarningsDay(models.Model):
     account = models.ForeignKey(LedgerAccount, on_delete=models.CASCADE, related_name="days")
     day = models.DateField()
     amount = WeiField(default=0)
-    lines = models.PositiveIntegerField(default=0)
+    lines = models.IntegerField(default=0, help_text="lines net of reversals")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["account", "day"], name="one_total_per_day")]
 
     def __str__(self):
         return f"{self.account} {self.day}: {self.amount}"
+
+
+class EarningsWork(models.Model):
+    """Pre-aggregated earnings of one account from one sold work in one role (the works filter,
+    per-work totals and each work page's "what it earned, for whom" read these, never the
+    lines)."""
+
+    account = models.ForeignKey(LedgerAccount, on_delete=models.CASCADE, related_name="works")
+    sold_work = models.ForeignKey("works.Work", on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(max_length=24, blank=True)
+    party_role = models.CharField(max_length=60, blank=True)
+    amount = WeiField(default=0)
+    lines = models.IntegerField(default=0, help_text="lines net of reversals")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "sold_work", "role", "party_role"], name="one_total_per_work_and_role"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.account} {self.sold_work_id}: {self.amount}"
 
 
 class Withdrawal(models.Model):

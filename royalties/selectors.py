@@ -8,7 +8,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal.fields import wei_sum
-from royalties.models import EarningsDay, JournalEntry, JournalLine, LedgerAccount, SplitSheet, Withdrawal
+from royalties.models import (
+    EarningsDay,
+    EarningsWork,
+    JournalEntry,
+    JournalLine,
+    LedgerAccount,
+    SplitSheet,
+    Withdrawal,
+)
 
 MAX_DEPTH = 10  # generations of ancestors a work may have
 MAX_PARENTS = 8  # parents a work may declare
@@ -150,19 +158,24 @@ def earnings_lines(
     limit=PAGE_SIZE,
 ):
     """Line items, newest first, keyset-paged on (occurred_at, id): deep pages cost the same as
-    the first. Returns up to `limit` lines with entry, account and works loaded."""
-    qs = JournalLine.objects.filter(account_id__in=account_ids, earning=True)
+    the first. One indexed query per account (a party has at most two: credited, allocated),
+    each reading `limit` rows off the index in order, merged here."""
     low, high = _period_bounds(start, end)
-    if low:
-        qs = qs.filter(occurred_at__gte=low)
-    if high:
-        qs = qs.filter(occurred_at__lt=high)
-    if work_id:
-        qs = qs.filter(Q(sold_work_id=work_id) | Q(work_id=work_id))
-    if before:
-        at, pk = before
-        qs = qs.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, pk__lt=pk))
-    return list(qs.select_related("entry", "work", "sold_work").order_by("-occurred_at", "-pk")[:limit])
+    found = []
+    for account_id in account_ids:
+        qs = JournalLine.objects.filter(account_id=account_id, earning=True)
+        if work_id:
+            qs = qs.filter(sold_work_id=work_id)
+        if low:
+            qs = qs.filter(occurred_at__gte=low)
+        if high:
+            qs = qs.filter(occurred_at__lt=high)
+        if before:
+            at, pk = before
+            qs = qs.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, pk__lt=pk))
+        found += qs.select_related("entry", "work", "sold_work").order_by("-occurred_at", "-pk")[:limit]
+    found.sort(key=lambda line: (line.occurred_at, line.pk), reverse=True)
+    return found[:limit]
 
 
 def earnings_lines_all(*, account_ids, start=None, end=None, work_id=None):
@@ -186,7 +199,7 @@ def earnings_lines_sum(*, account_ids, start=None, end=None, work_id=None) -> in
     if high:
         qs = qs.filter(occurred_at__lt=high)
     if work_id:
-        qs = qs.filter(Q(sold_work_id=work_id) | Q(work_id=work_id))
+        qs = qs.filter(sold_work_id=work_id)
     return wei_sum(qs, "amount")
 
 
@@ -194,8 +207,16 @@ def earning_works(*, account_ids) -> list[tuple[int, str]]:
     """(id, title) of works this party earned from, for the filter."""
     from works.models import Work
 
-    sold = JournalLine.objects.filter(account_id__in=account_ids, earning=True).values("sold_work_id")
+    sold = EarningsWork.objects.filter(account_id__in=account_ids).values("sold_work_id")
     return list(Work.objects.filter(pk__in=sold).order_by("title").values_list("pk", "title"))
+
+
+def earnings_for_work(*, account_ids, work_id) -> int:
+    return sum(
+        EarningsWork.objects.filter(account_id__in=account_ids, sold_work_id=work_id).values_list(
+            "amount", flat=True
+        )
+    )
 
 
 def withdrawals_for(*, address: str):
@@ -218,10 +239,10 @@ def withdrawals_for(*, address: str):
 def work_earnings(*, work) -> list[dict]:
     """What this work earned, per party and role: every sale's lines, reversals included."""
     totals: dict[tuple[str, str, str], int] = {}
-    rows = JournalLine.objects.filter(sold_work=work, earning=True).values_list(
+    rows = EarningsWork.objects.filter(sold_work=work).values_list(
         "account__address", "role", "party_role", "amount"
     )
-    for address, role, party_role, amount in rows.iterator():
+    for address, role, party_role, amount in rows:
         key = (address, role, party_role)
         totals[key] = totals.get(key, 0) + amount
     return [

@@ -94,6 +94,7 @@ def earnings(request):
             "totals": totals,
             "available": _available(address),
             "lines": lines,
+            "rows": _rows(lines),
             "next_cursor": next_cursor,
             "query": query.urlencode(),
             "chart": {
@@ -105,6 +106,42 @@ def earnings(request):
             "pending_withdrawals": pending,
         },
     )
+
+
+def _rows(lines) -> list[dict]:
+    """Each line as the table shows it, formatted once here: a page of 50 rows renders in a
+    fraction of the time the template would take resolving every attribute and filter."""
+    from licensing.models import work_url
+    from licensing.uses import labels_of
+    from portal.money import format_eth
+    from portal.templatetags.portal_tags import bps_percent, role_label
+
+    rows = []
+    for line in lines:
+        role = role_label(line.role) + (f" ({line.party_role})" if line.party_role else "")
+        if line.bps:
+            role += f" · {bps_percent(line.bps)}"
+        rows.append(
+            {
+                "date": line.occurred_at.strftime("%-d %b %Y, %H:%M"),
+                "sold_work": line.sold_work.title if line.sold_work_id else "",
+                "sold_work_url": work_url(line.sold_work_id) if line.sold_work_id else "",
+                "via": line.work.title if line.work_id and line.work_id != line.sold_work_id else "",
+                "counterparty": line.counterparty,
+                "counterparty_short": f"{line.counterparty[:6]}…{line.counterparty[-4:]}"
+                if line.counterparty
+                else "",
+                "uses": ", ".join(labels_of(line.uses or 0)),
+                "gross": "" if line.gross is None else format_eth(line.gross),
+                "role": role,
+                "share": format_eth(line.amount),
+                "negative": line.amount < 0,
+                "tx": line.entry.tx_hash,
+                "tx_short": line.entry.tx_hash[:12] + "…" if line.entry.tx_hash else "",
+                "reversal": line.entry.kind == "reversal",
+            }
+        )
+    return rows
 
 
 @login_required

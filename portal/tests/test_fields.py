@@ -52,3 +52,11 @@ def test_ordering_and_ranges_are_numeric_and_sums_exact():
         LicenceTerms.objects.filter(fee_wei__gt=999, fee_wei__lte=10**18).values_list("fee_wei", flat=True)
     ) == {10**18}
     assert wei_sum(LicenceTerms.objects.all(), "fee_wei") == sum(values)
+
+
+@given(st.integers(min_value=-(2**256), max_value=2**256), st.integers(min_value=-(2**256), max_value=2**256))
+def test_the_sqlite_text_of_an_amount_sorts_as_the_number(a, b):
+    from portal.fields import _from_sqlite_text, sqlite_text
+
+    assert (sqlite_text(a) < sqlite_text(b)) == (a < b)
+    assert _from_sqlite_text(sqlite_text(a)) == a

@@ -124,3 +124,31 @@ def test_day_totals_equal_their_lines_after_many_posts():
     earnings_days_rebuild()
     assert {(r.account_id, r.day): (r.amount, r.lines) for r in EarningsDay.objects.all()} == kept
     assert sum(amount for amount, _ in kept.values()) == sum(range(1, 61))
+
+
+@pytest.mark.postgres
+def test_postgresql_refuses_lines_naming_what_does_not_exist(postgres):
+    entry = ledger_post(_sale("k", 10))
+    table = JournalLine._meta.db_table
+    account = entry.lines.first().account_id
+    for entry_id, account_id, message in (
+        (entry.pk + 999, account, "entry"),
+        (entry.pk, account + 999, "account"),
+    ):
+        with (
+            pytest.raises(IntegrityError, match=f"names an {message} that does not exist"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                f"INSERT INTO {table} (entry_id, account_id, amount, currency, occurred_at, earning, "  # noqa: S608
+                "role, party_role, counterparty, reference) "
+                "VALUES (%s, %s, 0, 'ETH', now(), false, '', '', '', '')",
+                [entry_id, account_id],
+            )
+    with (
+        pytest.raises(IntegrityError, match="has journal lines"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(f"DELETE FROM {LedgerAccount._meta.db_table} WHERE id = %s", [account])  # noqa: S608

@@ -8,7 +8,7 @@
       var chart = JSON.parse(data.textContent);
       new window.Chart(canvas, {
         type: "bar",
-        data: { labels: chart.labels, datasets: [{ label: "ETH", data: chart.values.map(Number), backgroundColor: "#4b3fd1" }] },
+        data: { labels: chart.labels, datasets: [{ label: "ETH", data: chart.values.map(Number), backgroundColor: "#4b3fd1", maxBarThickness: 40 }] },
         options: { plugins: { legend: { display: false }, tooltip: { callbacks: { label: function (ctx) { return chart.values[ctx.dataIndex] + " ETH"; } } } },
                    scales: { y: { beginAtZero: true } } }
       });

@@ -43,6 +43,13 @@ from licensing.models import Licence
 from licensing.terms import PRESETS
 from portal.chain.client import get_web3
 w3 = get_web3()
+# A co-creator takes 30 % of the creator share, accepted with their wallet's signature.
+from royalties import services as royalties
+co = Account.create()
+get_user_model().objects.create(username=co.address)
+sheet = royalties.split_sheet_propose(work=work, user=user, parties=[(co.address, "colourist", 3000)])
+accept = royalties.split_acceptance_typed_data(sheet=sheet, party=sheet.parties.get())
+royalties.split_sheet_accept(sheet=sheet, address=co.address, signature=typed_data_sign(accept, co))
 offer = licensing.offer_create(work=work, terms=PRESETS["commercial_use"][1], preset="commercial_use")
 buyer = Account.create()
 buyer_user = get_user_model().objects.create(username=buyer.address)
@@ -58,6 +65,35 @@ for _ in range(90):
         break
     time.sleep(1)
 print("licensed" if Licence.objects.filter(quote=quote).exists() else "no licence")
+
+# The ledger mirrors the contract for every party; the co-creator withdraws; reconciliation agrees.
+from portal.chain.contracts import MARKET, contract
+from royalties.ledger import balance
+from royalties.models import JournalEntry, ReconciliationRun
+market = contract(w3=w3, name=MARKET)
+for _ in range(60):
+    if JournalEntry.objects.filter(kind="sale").count() >= 3:
+        break
+    time.sleep(1)
+shares = {a.address: balance(kind="credited", address=a.address) for a in (account, co)}
+assert all(shares[a] == market.functions.balanceOf(a).call() > 0 for a in shares), shares
+w3.provider.make_request("anvil_setBalance", [co.address, hex(10**18)])
+withdraw = co.sign_transaction({"to": market.address, "data": market.encode_abi("withdraw", args=[]),
+    "value": 0, "chainId": w3.eth.chain_id, "nonce": 0, "gas": 200000, "maxFeePerGas": 10**10,
+    "maxPriorityFeePerGas": 10**9})
+w3.eth.send_raw_transaction(withdraw.raw_transaction)
+for _ in range(60):
+    if balance(kind="withdrawn", address=co.address) == shares[co.address]:
+        break
+    time.sleep(1)
+print("withdrawn" if balance(kind="withdrawn", address=co.address) == shares[co.address] else "not withdrawn")
+since = ReconciliationRun.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+for _ in range(60):
+    run = ReconciliationRun.objects.filter(pk__gt=since, checked__gt=0).order_by("-pk").first()
+    if run:
+        break
+    time.sleep(1)
+print("reconciled" if run and run.ok else f"reconciliation: {run and run.mismatches}")
 """
 pytestmark = pytest.mark.slow
 
@@ -95,6 +131,7 @@ def test_make_run_serves_the_portal_chain_and_worker(tmp_path):
             "ANCHOR_BATCH_SECONDS": "0",
             "ANCHOR_TICK_SECONDS": "1",
             "INDEXER_TICK_SECONDS": "1",
+            "RECONCILE_SECONDS": "2",
         }
     )
     with open(tmp_path / "make-run.log", "wb") as log:
@@ -149,10 +186,15 @@ def test_make_run_serves_the_portal_chain_and_worker(tmp_path):
             env=env,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=300,
         )
         assert anchored.returncode == 0, anchored.stderr[-3000:]
-        assert anchored.stdout.strip().splitlines()[-2:] == ["confirmed", "licensed"], anchored.stdout
+        assert anchored.stdout.strip().splitlines()[-4:] == [
+            "confirmed",
+            "licensed",
+            "withdrawn",
+            "reconciled",
+        ], anchored.stdout
     finally:
         os.killpg(process.pid, signal.SIGINT)
         try:

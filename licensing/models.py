@@ -231,6 +231,17 @@ class CatalogueEntry(models.Model):
     thumbnail = models.CharField(max_length=255)
     min_fee_wei = WeiField()
     ai_training = models.CharField(max_length=16, help_text="the most permissive AI training among offers")
+    # What an AI company pays per work for each purpose (free, else the cheapest paid offer), and
+    # under which terms: the API's manifest check and training quotes read these.
+    ai_price_wei = WeiField(default=0)
+    ai_terms = models.ForeignKey(
+        LicenceTerms, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    genai_training = models.CharField(max_length=16, default="prohibited")
+    genai_price_wei = WeiField(default=0)
+    genai_terms = models.ForeignKey(
+        LicenceTerms, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     commercial = models.BooleanField()
     derivatives = models.BooleanField()
     presets = models.CharField(max_length=200, help_text="space-separated preset keys of active offers")
@@ -270,3 +281,165 @@ def work_url(pk: int) -> str:
 def _work_url_pattern() -> str:
     # reverse() costs ~0.1 ms; a page lists dozens of works, so reverse once and fill the id in.
     return reverse("works:detail", args=[int(_URL_SENTINEL)])
+
+
+# ---------------------------------------------------------------- AI companies (training)
+
+
+class Purpose(models.TextChoices):
+    TRAINING = "training", "AI training"
+    GENERATIVE = "generative_training", "generative AI training"
+
+
+class WorkTermsChange(models.Model):
+    """Append-only log of changes to a work's AI terms (the changes feed of the API): a creator
+    who switches a work to "AI training prohibited" withdraws consent for new licences at once."""
+
+    class Kind(models.TextChoices):
+        TERMS = "terms_changed", "terms changed"
+        CONSENT_WITHDRAWN = "consent_withdrawn", "AI training consent withdrawn"
+        DELISTED = "delisted", "no longer offered"
+
+    work = models.ForeignKey("works.Work", on_delete=models.CASCADE, related_name="terms_changes")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    training = models.CharField(max_length=16, choices=AI_CHOICES)
+    training_price_wei = WeiField(default=0)
+    generative_training = models.CharField(max_length=16, choices=AI_CHOICES)
+    generative_training_price_wei = WeiField(default=0)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["work", "id"])]
+
+    def __str__(self):
+        return f"{self.kind} on work {self.work_id}"
+
+
+class OrgWork(models.Model):
+    """A work an organisation checked or licensed: its terms changes reach the org's feed."""
+
+    org = models.ForeignKey("orgs.Organisation", on_delete=models.CASCADE, related_name="+")
+    work = models.ForeignKey("works.Work", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org", "work"], name="one_row_per_org_work")]
+
+    def __str__(self):
+        return f"{self.org_id} watches {self.work_id}"
+
+
+class ManifestCheck(models.Model):
+    org = models.ForeignKey("orgs.Organisation", on_delete=models.CASCADE, related_name="manifest_checks")
+    key = models.ForeignKey("orgs.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    items = models.PositiveIntegerField()
+    matched = models.PositiveIntegerField()
+    results = models.JSONField(help_text="the response as sent: one entry per item")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"manifest check {self.pk} ({self.matched}/{self.items})"
+
+    def matched_work_ids(self) -> list[int]:
+        return list(dict.fromkeys(r["match"]["work_id"] for r in self.results if r.get("match")))
+
+
+class TrainingLicence(models.Model):
+    """One work licensed to one organisation for one purpose, paid through a settlement."""
+
+    class Status(models.TextChoices):
+        VALID = "valid", "valid"
+        VOID = "void", "void"
+
+    org = models.ForeignKey("orgs.Organisation", on_delete=models.PROTECT, related_name="training_licences")
+    work = models.ForeignKey("works.Work", on_delete=models.PROTECT, related_name="training_licences")
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    terms = models.ForeignKey(LicenceTerms, on_delete=models.PROTECT, related_name="+")
+    model_name = models.CharField(max_length=200, blank=True)
+    price_wei = WeiField()
+    settlement = models.ForeignKey(
+        "royalties.Settlement", on_delete=models.PROTECT, related_name="training_licences"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.VALID)
+    issued_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["settlement", "work", "purpose"], name="one_licence_per_settled_line"
+            )
+        ]
+        indexes = [models.Index(fields=["org", "work", "purpose"])]
+
+    def __str__(self):
+        return f"{self.get_purpose_display()} of work {self.work_id} for {self.org}"
+
+
+class TrainingRun(models.Model):
+    org = models.ForeignKey("orgs.Organisation", on_delete=models.PROTECT, related_name="training_runs")
+    run_id = models.CharField(max_length=120)
+    model_name = models.CharField(max_length=200)
+    model_version = models.CharField(max_length=80, blank=True)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.TRAINING)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    reported_at = models.DateTimeField(auto_now_add=True)
+    works_reported = models.PositiveIntegerField(default=0)
+    unmatched = models.JSONField(default=list, help_text="identifiers that named no registered work")
+
+    class Meta:
+        ordering = ["-reported_at"]
+        constraints = [models.UniqueConstraint(fields=["org", "run_id"], name="one_report_per_run")]
+
+    def __str__(self):
+        return f"{self.org} run {self.run_id}"
+
+
+class TrainingRunWork(models.Model):
+    class Status(models.TextChoices):
+        LICENSED = "licensed", "licensed"
+        INVOICED = "invoiced", "unlicensed: invoiced"
+        VIOLATION = "violation", "used although the terms prohibit it"
+        FREE = "free", "free under the terms (attribution)"
+        PAID = "paid", "invoiced and paid"
+
+    run = models.ForeignKey(TrainingRun, on_delete=models.CASCADE, related_name="works")
+    work = models.ForeignKey("works.Work", on_delete=models.PROTECT, related_name="training_uses")
+    status = models.CharField(max_length=10, choices=Status.choices)
+    licence = models.ForeignKey(
+        TrainingLicence, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    price_wei = WeiField(default=0, help_text="what the invoice charges for this work")
+    samples = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "work"], name="one_row_per_run_work")]
+        indexes = [models.Index(fields=["work", "run"])]
+
+    def __str__(self):
+        return f"{self.work_id} in {self.run_id}: {self.status}"
+
+
+class Invoice(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "open"
+        PAID = "paid", "paid"
+
+    org = models.ForeignKey("orgs.Organisation", on_delete=models.PROTECT, related_name="invoices")
+    run = models.OneToOneField(TrainingRun, on_delete=models.PROTECT, related_name="invoice")
+    total_wei = WeiField()
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    settlement = models.ForeignKey(
+        "royalties.Settlement", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"invoice {self.pk} of {self.org} ({self.status})"

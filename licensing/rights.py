@@ -105,3 +105,41 @@ def json_ld(*, request, work, offers) -> str:
             for o in offers
         ]
     return json.dumps(data).replace("<", "\\u003c")
+
+
+RSL_NAMESPACE = "https://rslstandard.org/rsl"
+
+
+def rsl_document(*, request, entries) -> bytes:
+    """An RSL 1.0 licence document (https://rslstandard.org/rsl): for each listed work, whether
+    AI training is permitted, free, or paid (and how much, per work),
+    who holds the copyright and where the full terms are; everything else is reserved."""
+    from xml.etree.ElementTree import Element, SubElement, tostring
+
+    from portal.money import wei_to_eth
+
+    root = Element("rsl", {"xmlns": RSL_NAMESPACE})
+    for entry in entries:
+        page = reverse("works:detail", args=[entry.work_id])
+        content = SubElement(root, "content", {"url": page + "*"})
+        licence = SubElement(content, "license")
+        if entry.ai_training == AI_PROHIBITED:
+            SubElement(licence, "prohibits", {"type": "usage"}).text = "ai-train"
+        else:
+            SubElement(licence, "permits", {"type": "usage"}).text = "ai-train"
+            kind = "free" if entry.ai_training == AI_FREE else "training"
+            payment = SubElement(licence, "payment", {"type": kind})
+            if entry.ai_training == AI_PAID:
+                SubElement(payment, "amount", {"currency": "ETH"}).text = wei_to_eth(entry.ai_price_wei)
+                SubElement(payment, "custom").text = request.build_absolute_uri(page + "#offers")
+        SubElement(content, "copyright", {"type": "person"}).text = (
+            entry.creator_name or entry.creator_address
+        )
+        SubElement(content, "terms").text = request.build_absolute_uri(
+            reverse("licensing:work_terms", args=[entry.work_id])
+        )
+    default = SubElement(root, "content", {"url": "/"})
+    reserved = SubElement(default, "license")
+    SubElement(reserved, "prohibits", {"type": "usage"}).text = "ai-train"
+    SubElement(default, "terms").text = request.build_absolute_uri("/ai.txt")
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + tostring(root, encoding="unicode").encode()

@@ -194,3 +194,44 @@ def catalogue_cards(*, entries) -> list[str]:
         cache.set_many(missing, CARD_TTL)
         cards.update(missing)
     return [cards[key] for key in keys]
+
+
+def training_uses_for_work(*, work, address: str | None, limit: int = 100) -> list[dict]:
+    """Every training run that used this work: organisation, model, run, date, its status, and
+    what was paid to `address` for this work in that run's licence or invoice."""
+    from licensing.models import Invoice, TrainingRunWork
+    from royalties.models import SettlementLine
+
+    rows = list(
+        TrainingRunWork.objects.filter(work=work)
+        .select_related("run__org", "licence")
+        .order_by("-run__reported_at")[:limit]
+    )
+    invoices = {
+        i.run_id: i.settlement_id
+        for i in Invoice.objects.filter(run_id__in=[r.run_id for r in rows], status=Invoice.Status.PAID)
+    }
+    settlement_ids = {r.licence.settlement_id for r in rows if r.licence_id} | {
+        s for s in invoices.values() if s
+    }
+    paid: dict[int, int] = {}
+    if address and settlement_ids:
+        for settlement_id, amount in SettlementLine.objects.filter(
+            settlement_id__in=settlement_ids, work=work, payee=address
+        ).values_list("settlement_id", "amount"):
+            paid[settlement_id] = paid.get(settlement_id, 0) + amount
+    uses = []
+    for row in rows:
+        settlement_id = row.licence.settlement_id if row.licence_id else invoices.get(row.run_id)
+        uses.append(
+            {
+                "org": row.run.org.name,
+                "model": f"{row.run.model_name} {row.run.model_version}".strip(),
+                "run_id": row.run.run_id,
+                "reported_at": row.run.reported_at,
+                "status": row.status,
+                "status_label": row.get_status_display(),
+                "paid_to_you": paid.get(settlement_id, 0) if settlement_id else 0,
+            }
+        )
+    return uses

@@ -11,7 +11,15 @@ from django.utils import timezone
 from web3 import Web3
 
 from licensing import eip712, uses
-from licensing.models import CatalogueEntry, Licence, LicenceTerms, Offer, Quote, QuotePayment
+from licensing.models import (
+    CatalogueEntry,
+    Licence,
+    LicenceTerms,
+    Offer,
+    Quote,
+    QuotePayment,
+    WorkTermsChange,
+)
 from licensing.selectors import catalogue_changed
 from licensing.terms import AI_FREE, AI_PAID, AI_PROHIBITED, PRESETS, Terms
 from portal.chain.contracts import MARKET, contract
@@ -68,16 +76,58 @@ def terms_get_or_create(*, terms: Terms, preset: str = "") -> LicenceTerms:
     return row
 
 
+def _purpose_terms(offers, choice_field: str, price_field: str):
+    """(status, price, terms row) for one AI purpose across a work's offers: free if any offer
+    makes it free, else the cheapest paid offer, else prohibited."""
+    best = None
+    for offer in offers:
+        terms = offer.terms.terms
+        choice = getattr(terms, choice_field)
+        if choice == AI_FREE:
+            return AI_FREE, 0, offer.terms
+        if choice == AI_PAID:
+            price = getattr(terms, price_field)
+            if best is None or price < best[1]:
+                best = (AI_PAID, price, offer.terms)
+    return best or (AI_PROHIBITED, 0, None)
+
+
+def _record_terms_change(*, work: Work, before, after) -> None:
+    """Append to the changes feed when what an AI company may do with the work changed."""
+    if before == after:
+        return
+    (old_ai, _, old_gen, _), (new_ai, new_ai_price, new_gen, new_gen_price) = before, after
+    allowed = {AI_FREE, AI_PAID}
+    if (old_ai in allowed and new_ai not in allowed) or (old_gen in allowed and new_gen not in allowed):
+        kind = WorkTermsChange.Kind.CONSENT_WITHDRAWN
+    else:
+        kind = WorkTermsChange.Kind.TERMS
+    WorkTermsChange.objects.create(
+        work=work,
+        kind=kind,
+        training=new_ai,
+        training_price_wei=new_ai_price,
+        generative_training=new_gen,
+        generative_training_price_wei=new_gen_price,
+    )
+
+
 def catalogue_refresh(*, work: Work) -> CatalogueEntry | None:
     """Recompute the work's catalogue row from its active offers (or remove it). A work that is
-    not public (never, or no longer) has no row, whatever its offers."""
+    not public (never, or no longer) has no row, whatever its offers. A change of what AI
+    companies may do with the work is appended to the changes feed."""
     transaction.on_commit(catalogue_changed)
+    previous = CatalogueEntry.objects.filter(work=work).values_list(
+        "ai_training", "ai_price_wei", "genai_training", "genai_price_wei"
+    ).first() or (AI_PROHIBITED, 0, AI_PROHIBITED, 0)
     offers = list(Offer.objects.active().filter(work=work).select_related("terms"))
     if not offers or not Work.objects.public().filter(pk=work.pk).exists():
         CatalogueEntry.objects.filter(work=work).delete()
+        _record_terms_change(work=work, before=tuple(previous), after=(AI_PROHIBITED, 0, AI_PROHIBITED, 0))
         return None
+    ai = _purpose_terms(offers, "ai_training", "ai_training_price_wei")
+    genai = _purpose_terms(offers, "genai_training", "genai_training_price_wei")
     owner_name = work.creator_name
-    ai = max((o.terms.ai_training for o in offers), key=AI_RANK.__getitem__)
     entry, _ = CatalogueEntry.objects.update_or_create(
         work=work,
         defaults={
@@ -87,7 +137,12 @@ def catalogue_refresh(*, work: Work) -> CatalogueEntry | None:
             "search_text": " ".join([work.title, owner_name, work.creator_address, *work.tags]).lower(),
             "thumbnail": work.thumbnail.name,
             "min_fee_wei": min(o.terms.fee_wei for o in offers),
-            "ai_training": ai,
+            "ai_training": ai[0],
+            "ai_price_wei": ai[1],
+            "ai_terms": ai[2],
+            "genai_training": genai[0],
+            "genai_price_wei": genai[1],
+            "genai_terms": genai[2],
             "commercial": any(o.terms.commercial_use for o in offers),
             "derivatives": any(o.terms.derivatives_allowed for o in offers),
             "presets": " ".join(sorted({o.terms.preset for o in offers if o.terms.preset})),
@@ -95,6 +150,7 @@ def catalogue_refresh(*, work: Work) -> CatalogueEntry | None:
             "listed_at": min(o.created_at for o in offers),
         },
     )
+    _record_terms_change(work=work, before=tuple(previous), after=(ai[0], ai[1], genai[0], genai[1]))
     return entry
 
 

@@ -22,4 +22,5 @@ urlpatterns = [
     path("licences/verify", views.certificate_verify, name="certificate_verify"),
     path(".well-known/tdmrep.json", views.tdmrep_json, name="tdmrep"),
     path("ai.txt", views.ai_txt, name="ai_txt"),
+    path("license.xml", views.rsl_license, name="rsl"),
 ]

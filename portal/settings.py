@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "portal",
     "portal.siwe",
     "portal.chain",
+    "portal.orgs",
     "works",
     "licensing",
     "royalties",
@@ -263,6 +265,15 @@ for _folder in (
     _folder.mkdir(parents=True, exist_ok=True)
 
 CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
+
+# E-mail: printed to the console unless an SMTP server is configured (EMAIL_URL, e.g.
+# smtp://user:pass@host:587); notifications also live in the portal.
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Creator IP Portal <noreply@localhost>")
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 AXES_LOCKOUT_CALLABLE = "portal.siwe.views.lockout_response"
 
 # The platform's sending key. The default is anvil's first development account (a public test
@@ -312,13 +323,13 @@ CHAIN_INDEXED_CONTRACTS = ["LicenseMarket"]
 CHAIN_SUBSCRIBERS = {
     "licences": {
         "contract": "LicenseMarket",
-        "events": ["LicensePurchased"],
+        "events": ["LicensePurchased", "Settled"],
         "handler": "licensing.handlers.on_purchase",
         "undo": "licensing.handlers.on_purchase_orphaned",
     },
     "ledger": {
         "contract": "LicenseMarket",
-        "events": ["Credited", "Withdrawn"],
+        "events": ["Credited", "Withdrawn", "Settled", "Claimed", "EscrowReleased"],
         "handler": "royalties.handlers.on_market_event",
         "undo": "royalties.handlers.on_market_event_orphaned",
     },

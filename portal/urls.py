@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 from portal import views
+from portal.api import api
 
 portal_patterns = [
     path("", views.home, name="home"),
@@ -31,12 +32,14 @@ urlpatterns = [
     path("", include("works.urls")),
     path("", include("licensing.urls")),
     path("", include("royalties.urls")),
+    path("", include("portal.orgs.urls")),
     path("favicon.ico", views.favicon, name="favicon"),
     path("robots.txt", views.robots_txt, name="robots_txt"),
     # Previews and thumbnails only, each checked against its work's visibility; originals live
     # outside MEDIA_ROOT.
     re_path(r"^media/(?P<path>(?:previews|thumbnails)/.+)$", views.public_media, name="public_media"),
     path("accounts/", include(account_patterns)),
+    path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
 

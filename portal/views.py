@@ -113,6 +113,8 @@ def robots_txt(request):
         "Disallow: /api/",
         "Disallow: /media/",
         f"# AI training terms of every listed work: {request.build_absolute_uri('/ai.txt')}",
+        "Content-Usage: train-ai=n",
+        f"License: {request.build_absolute_uri('/license.xml')}",
         "",
     ]
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")

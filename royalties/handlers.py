@@ -32,6 +32,16 @@ def on_market_event_orphaned(event):
         if not JournalEntry.objects.filter(reverses=entry).exists():
             # Dated like the entry it cancels: the sale never happened, so its day nets to zero.
             ledger_reverse(entry=entry, occurred_at=entry.occurred_at, memo=f"reorg: {event.key} orphaned")
+    if event.name in ("Claimed", "EscrowReleased"):
+        from royalties.models import SettlementAllocation
+
+        SettlementAllocation.objects.filter(claim_tx=event.tx_hash).update(claimed_at=None, claim_tx="")
+    if event.name == "Settled":
+        from royalties.models import Settlement
+
+        Settlement.objects.filter(chain_event=event).update(
+            status=Settlement.Status.OPEN, chain_event=None, paid_at=None
+        )
     if event.name == "Withdrawn":
         Withdrawal.objects.filter(tx_hash=event.tx_hash.lower(), status=Withdrawal.Status.CONFIRMED).update(
             status=Withdrawal.Status.SUBMITTED, confirmed_at=None
@@ -114,7 +124,16 @@ def _withdrawn(event):
     ).update(status=Withdrawal.Status.CONFIRMED, amount=amount, confirmed_at=event.block_timestamp, reason="")
 
 
+def _settlement_event(event):
+    from royalties.settlement import settlement_event_post
+
+    settlement_event_post(event)
+
+
 HANDLERS = {
     "Credited": _credited,
     "Withdrawn": _withdrawn,
+    "Settled": _settlement_event,
+    "Claimed": _settlement_event,
+    "EscrowReleased": _settlement_event,
 }

@@ -295,3 +295,90 @@ class ReconciliationRun(models.Model):
 
     def __str__(self):
         return f"reconciliation at block {self.block_number}: {'agree' if self.ok else 'MISMATCH'}"
+
+
+class Settlement(models.Model):
+    """One payment for any number of works, paid in one LicenseMarket.settle transaction.
+
+    The platform signs the Merkle root of the (index, payee, amount) allocations; the chain
+    stores it; each payee claims with a proof. `lines` keep the per-work, per-role detail the
+    ledger posts when the Settled event is confirmed."""
+
+    class Purpose(models.TextChoices):
+        TRAINING_LICENCE = "training_licence", "training licence"
+        INVOICE = "invoice", "training-run invoice"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "waiting for payment"
+        PAID = "paid", "paid"
+        EXPIRED = "expired", "expired"
+
+    settlement_id = models.CharField(max_length=66, unique=True)
+    org = models.ForeignKey("orgs.Organisation", on_delete=models.PROTECT, related_name="settlements")
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    training_purpose = models.CharField(max_length=20, blank=True, help_text="training / generative_training")
+    model_name = models.CharField(max_length=200, blank=True)
+    buyer_address = models.CharField(max_length=42)
+    price_wei = WeiField()
+    root = models.CharField(max_length=66)
+    expiry = models.BigIntegerField()
+    typed_data = models.JSONField()
+    signature = models.CharField(max_length=132)
+    market_address = models.CharField(max_length=42)
+    chain_id = models.BigIntegerField()
+    tree = models.JSONField(help_text="StandardMerkleTree dump of the allocations")
+    refused = models.JSONField(default=list, help_text="works refused, with the reason")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN, db_index=True)
+    chain_event = models.ForeignKey(
+        "chain.ChainEvent", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"settlement {self.settlement_id[:10]}… ({self.status})"
+
+
+class SettlementLine(models.Model):
+    """A payee's share of one work in a settlement (what the ledger posts, line by line)."""
+
+    settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="lines")
+    work = models.ForeignKey("works.Work", on_delete=models.PROTECT, related_name="+", db_constraint=False)
+    work_price_wei = WeiField()
+    payee = models.CharField(max_length=42)
+    escrowed = models.BooleanField(default=False, help_text="held in escrow: the work is in dispute")
+    role = models.CharField(max_length=24)
+    party_role = models.CharField(max_length=60, blank=True)
+    bps = models.PositiveIntegerField()
+    amount = WeiField()
+    source_work = models.ForeignKey(
+        "works.Work", on_delete=models.PROTECT, related_name="+", db_constraint=False, db_index=False
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["settlement", "work"])]
+
+    def __str__(self):
+        return f"{self.payee} {self.role} {self.amount} for work {self.work_id}"
+
+
+class SettlementAllocation(models.Model):
+    """A leaf of a settlement's tree: what one payee (or the escrow) may claim."""
+
+    settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="allocations")
+    index = models.PositiveIntegerField()
+    payee = models.CharField(max_length=42, db_index=True)
+    amount = WeiField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim_tx = models.CharField(max_length=66, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["settlement", "index"], name="one_allocation_per_leaf")
+        ]
+
+    def __str__(self):
+        return f"{self.payee} {self.amount} in {self.settlement_id}"

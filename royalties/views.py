@@ -56,14 +56,18 @@ def _cursor(request):
 
 
 def _available(address):
-    """What the payee can withdraw now, read live from the contract (None: chain down)."""
+    """What the payee can withdraw now: the balance read live from the contract plus the paid
+    settlement allocations not yet claimed (Withdraw claims them in the same transaction).
+    None when the chain cannot be asked."""
     from portal.chain.client import get_web3
+    from royalties.settlement import claims_for
 
     try:
         w3 = get_web3()
-        return contract(w3=w3, name=MARKET).functions.balanceOf(address).call()
+        balance = contract(w3=w3, name=MARKET).functions.balanceOf(address).call()
     except CHAIN_ERRORS:
         return None
+    return balance + sum(int(a.amount) for a in claims_for(address=address))
 
 
 @login_required

@@ -56,6 +56,22 @@ class FingerprintIndex:
             ((int(i), int(d)) for d, i in zip(distances, ids, strict=True)), key=lambda m: (m[1], m[0])
         )
 
+    def search_many(self, pdqs: list[str], *, radius: int) -> dict[str, list[tuple[int, int]]]:
+        """Batched search (faiss spreads the queries over the cores): pdq -> (work id, distance)
+        pairs within `radius`, nearest first."""
+        unique = list(dict.fromkeys(pdqs))
+        if not unique or self.index.ntotal == 0:
+            return {p: [] for p in unique}
+        queries = np.frombuffer(b"".join(bytes.fromhex(p) for p in unique), dtype=np.uint8).reshape(
+            len(unique), -1
+        )
+        lims, distances, ids = self.index.range_search(queries, radius + 1)
+        found = {}
+        for n, pdq in enumerate(unique):
+            pairs = zip(ids[lims[n] : lims[n + 1]], distances[lims[n] : lims[n + 1]], strict=True)
+            found[pdq] = sorted(((int(i), int(d)) for i, d in pairs), key=lambda m: (m[1], m[0]))
+        return found
+
     def catch_up(self):
         """Apply the changes logged since the last call (by any process)."""
         from works.models import FingerprintChange

@@ -264,3 +264,19 @@ class DerivationLink(models.Model):
 
     def __str__(self):
         return f"{self.child_id} derives from {self.parent_id} ({self.status})"
+
+
+class WorkPublication(models.Model):
+    """A public location where the creator has published the work (their site, a portfolio,
+    a social post): a dataset row with this URL is this work."""
+
+    work = models.ForeignKey(Work, on_delete=models.CASCADE, related_name="publications")
+    url = models.URLField(max_length=2000)
+    key = models.CharField(max_length=500, db_index=True, help_text="the normalised URL (works.publications)")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["work", "key"], name="one_row_per_publication")]
+
+    def __str__(self):
+        return self.url

@@ -98,7 +98,11 @@ def lineage(*, work: Work, viewer) -> dict:
     is_party = (
         is_owner or is_moderator(viewer) or (address is not None and address in work_parties(work=work))
     )
+    from licensing.selectors import training_uses_for_work
+
+    show_money = is_party and work.is_public
     return {
+        "training_uses": training_uses_for_work(work=work, address=address) if show_money else [],
         "parent_links": parents,
         "child_links": list(children),
         "derivation_requests": requests,

@@ -4,7 +4,8 @@ Indexing (`events_index`, per contract):
 1. Read from the chain outside any database transaction: the head, the block at the cursor (a
    different hash means a reorg below the cursor: rewind), the canonical hash of every block
    holding a stored event above the new cursor (those that changed are orphaned), and the logs
-   up to the last block with CHAIN_CONFIRMATIONS.
+   up to the last block with CHAIN_CONFIRMATIONS. Stored events of the range read that the logs
+   no longer contain are orphaned too (a reorg the cursor could not see).
 2. Write in one short transaction: orphan marks (done deliveries are queued for undo), new
    events stored once on (chain id, tx hash, log index) with one delivery row per subscriber,
    an orphaned event seen again revived, and the cursor moved. If another indexer moved the
@@ -120,6 +121,25 @@ def events_index(*, contract_name: str, w3: Web3 | None = None, max_blocks: int 
                 timestamps[number] = datetime.fromtimestamp(w3.eth.get_block(number)["timestamp"], tz=UTC)
             logs.append((name, log, target.events[name]().process_log(log)["args"]))
         end_hash = _block_hash(w3, end)
+        # The logs just read are the canonical truth for this block range: any event stored for
+        # it that they do not contain (same tx, log index and block) was reorganised away, even
+        # when the cursor cannot tell (a lost cursor, a rewind from scratch).
+        canonical_logs = {
+            (Web3.to_hex(log["transactionHash"]), log["logIndex"], Web3.to_hex(log["blockHash"]))
+            for _, log, _ in logs
+        }
+        stale = ChainEvent.objects.filter(
+            chain_id=chain_id,
+            contract=target.address,
+            orphaned=False,
+            block_number__gt=start_number,
+            block_number__lte=end,
+        ).values_list("pk", "tx_hash", "log_index", "block_hash")
+        orphans += [
+            pk
+            for pk, tx, index, block in stale
+            if (tx, index, block) not in canonical_logs and pk not in orphans
+        ]
     else:
         end, end_hash = start_number, (seen_hash if start_number == seen_number else "")
 

@@ -220,6 +220,7 @@ def test_the_ledger_mirrors_the_contract_through_any_sequence(
             max_examples=30,
             stateful_step_count=25,
             deadline=None,
+            derandomize=True,  # the same 30 sequences every run: CI stays reproducible
             suppress_health_check=list(HealthCheck),
         ),
     )

@@ -235,3 +235,20 @@ def test_events_are_read_outside_any_database_transaction(paid, monkeypatch):
     monkeypatch.setattr(w3.manager, "request_blocking", spy)
     events_index(contract_name=MARKET, w3=w3)
     assert calls and not [method for method, atomic in calls if atomic]
+
+
+def test_a_reorg_while_the_cursor_was_lost_is_still_undone(private_chain, creator, buyer, recorder):
+    """Found by the ledger state machine: with no cursor there is no block hash to compare, so
+    the range re-read itself must notice that a stored event's block is gone."""
+    w3 = private_chain
+    mine(w3, 3)
+    quote, receipt = _paid(w3, creator, buyer, 530)
+    mine(w3, 2)
+    index(w3)
+    assert Licence.objects.get().status == Licence.Status.VALID
+    ChainCursor.objects.all().delete()  # a restart that lost the cursor...
+    w3.provider.make_request("anvil_reorg", [w3.eth.block_number - receipt.blockNumber + 1, []])  # ...and a reorg
+    mine(w3, 3)
+    index(w3)
+    assert Licence.objects.get().status == Licence.Status.VOID
+    assert set(ChainEvent.objects.values_list("orphaned", flat=True)) == {True}

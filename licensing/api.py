@@ -1,0 +1,546 @@
+"""The AI-company API: manifest checks, training licence quotes, licences, training runs,
+invoices, the changes feed and a work's terms. Every object is reached through the requesting
+key's organisation: another organisation's id answers 404."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from django.http import Http404
+from ninja import Field, Path, Query, Router, Schema
+from pydantic import StringConstraints
+
+from licensing import training
+from licensing.models import CatalogueEntry, Invoice, ManifestCheck, Purpose, TrainingLicence, TrainingRun
+from portal.api import ERRORS, require_scope
+from portal.orgs.models import ApiKey
+from royalties.models import Settlement
+from royalties.settlement import settlement_transaction
+
+router = Router()
+Id = Annotated[int, Field(ge=1, le=2**53)]
+Hex64 = Annotated[str, StringConstraints(pattern=r"^(0x)?[0-9a-fA-F]{64}$")]
+Address = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$")]
+Text = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")
+]
+PurposeName = Literal["training", "generative_training"]
+ERR_NO_SUCH = "No such {what} in your organisation."
+
+
+def _get(queryset, pk, what):
+    obj = queryset.filter(pk=pk).first()
+    if obj is None:
+        raise Http404(ERR_NO_SUCH.format(what=what))
+    return obj
+
+
+# ------------------------------------------------------------------ manifest checks
+
+
+class ManifestItem(Schema):
+    ref: Text | None = Field(None, description="your own identifier, echoed back (e.g. the dataset uid)")
+    sha256: Hex64 | None = None
+    url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
+    pdq: Hex64 | None = Field(None, description="PDQ hash, 64 hex digits")
+
+
+class ManifestIn(Schema):
+    items: list[ManifestItem] = Field(..., min_length=1, max_length=training.MAX_ITEMS)
+
+
+class MatchOut(Schema):
+    work_id: int
+    title: str
+    creator_address: str
+    kind: Literal["sha256", "url", "pdq"]
+    distance: int | None
+
+
+class PurposeTermsOut(Schema):
+    status: Literal["prohibited", "free", "paid"]
+    price_wei: str
+    licensed: bool
+    licensed_until: datetime | None
+
+
+class ManifestResult(Schema):
+    index: int
+    ref: str | None
+    match: MatchOut | None
+    terms: dict[str, PurposeTermsOut] | None = None
+    in_dispute: bool | None = None
+    exclude: bool
+
+
+class ManifestCheckOut(Schema):
+    id: int
+    items: int
+    matched: int
+    created_at: datetime
+    results: list[ManifestResult]
+
+
+def _check_out(check: ManifestCheck) -> dict:
+    return {
+        "id": check.pk,
+        "items": check.items,
+        "matched": check.matched,
+        "created_at": check.created_at,
+        "results": check.results,
+    }
+
+
+@router.post(
+    "/manifest-checks",
+    response={200: ManifestCheckOut, **ERRORS},
+    tags=["manifests"],
+    summary="Check up to 10,000 dataset items against the registry",
+)
+def manifest_check_create(request, payload: ManifestIn):
+    require_scope(request, ApiKey.Scope.READ)
+    check = training.manifest_check(
+        org=request.org, key=request.api_key, items=[item.model_dump() for item in payload.items]
+    )
+    return _check_out(check)
+
+
+@router.get("/manifest-checks/{check_id}", response={200: ManifestCheckOut, **ERRORS}, tags=["manifests"])
+def manifest_check_get(request, check_id: Path[Id]):
+    require_scope(request, ApiKey.Scope.READ)
+    return _check_out(_get(ManifestCheck.objects.filter(org=request.org), check_id, "manifest check"))
+
+
+# ------------------------------------------------------------------ training licence quotes
+
+
+class QuoteIn(Schema):
+    purpose: PurposeName
+    model_name: Name
+    buyer_address: Address = Field(..., description="one of the organisation's paying wallets")
+    work_ids: list[Id] | None = Field(None, max_length=training.MAX_ITEMS)
+    manifest_check_id: Id | None = None
+
+
+class TransactionOut(Schema):
+    sender: str = Field(..., description="the wallet that must send it")
+    to: str
+    data: str
+    value: str = Field(..., description="wei, hex")
+    chain_id: str
+
+
+class QuoteLineOut(Schema):
+    work_id: int
+    status: Literal["quoted", "free", "refused"]
+    price_wei: str
+    reason: str
+
+
+class QuoteOut(Schema):
+    settlement_id: str | None
+    purpose: PurposeName
+    model_name: str
+    total_wei: str
+    expiry: int | None
+    status: Literal["open", "paid", "expired", "nothing_to_pay"]
+    lines: list[QuoteLineOut]
+    transaction: TransactionOut | None
+
+
+def _transaction(settlement: Settlement) -> dict | None:
+    if settlement.status != Settlement.Status.OPEN:
+        return None
+    try:
+        tx = settlement_transaction(settlement=settlement)
+    except training.PortalError:
+        return None
+    return {
+        "sender": tx["from"],
+        "to": tx["to"],
+        "data": tx["data"],
+        "value": tx["value"],
+        "chain_id": tx["chainId"],
+    }
+
+
+def _quote_out(settlement, lines, purpose, model_name) -> dict:
+    return {
+        "settlement_id": settlement.settlement_id if settlement else None,
+        "purpose": purpose,
+        "model_name": model_name,
+        "total_wei": str(settlement.price_wei if settlement else 0),
+        "expiry": settlement.expiry if settlement else None,
+        "status": settlement.status if settlement else "nothing_to_pay",
+        "lines": [
+            {
+                "work_id": line.work_id,
+                "status": line.status,
+                "price_wei": str(line.price_wei),
+                "reason": line.reason,
+            }
+            for line in lines
+        ],
+        "transaction": _transaction(settlement) if settlement else None,
+    }
+
+
+@router.post(
+    "/training-quotes",
+    response={200: QuoteOut, **ERRORS},
+    tags=["training licences"],
+    summary="Quote one training licence for many works, paid in one transaction",
+)
+def training_quote_create(request, payload: QuoteIn):
+    require_scope(request, ApiKey.Scope.LICENSE)
+    settlement, lines = training.training_quote(
+        org=request.org,
+        purpose=payload.purpose,
+        model_name=payload.model_name.strip(),
+        buyer_address=payload.buyer_address,
+        work_ids=payload.work_ids,
+        manifest_check_id=payload.manifest_check_id,
+    )
+    return _quote_out(settlement, lines, payload.purpose, payload.model_name.strip())
+
+
+@router.get(
+    "/training-quotes/{settlement_id}", response={200: QuoteOut, **ERRORS}, tags=["training licences"]
+)
+def training_quote_get(request, settlement_id: Path[Hex64]):
+    require_scope(request, ApiKey.Scope.READ)
+    settlement = Settlement.objects.filter(
+        org=request.org, settlement_id=settlement_id.lower(), purpose=Settlement.Purpose.TRAINING_LICENCE
+    ).first()
+    if settlement is None:
+        raise Http404(ERR_NO_SUCH.format(what="quote"))
+    prices = dict(settlement.lines.values_list("work_id", "work_price_wei").distinct())
+    lines = [training.QuoteLine(w, "quoted", price_wei=int(p)) for w, p in prices.items()]
+    lines += [training.QuoteLine(r["work_id"], "refused", reason=r["reason"]) for r in settlement.refused]
+    return _quote_out(settlement, lines, settlement.training_purpose, settlement.model_name)
+
+
+# ------------------------------------------------------------------ licences
+
+
+class LicenceOut(Schema):
+    id: int
+    work_id: int
+    purpose: PurposeName
+    model_name: str
+    price_wei: str
+    status: Literal["valid", "void"]
+    issued_at: datetime
+    expires_at: datetime | None
+    settlement_id: str
+
+
+def _licence_out(row: TrainingLicence) -> dict:
+    return {
+        "id": row.pk,
+        "work_id": row.work_id,
+        "purpose": row.purpose,
+        "model_name": row.model_name,
+        "price_wei": str(row.price_wei),
+        "status": row.status,
+        "issued_at": row.issued_at,
+        "expires_at": row.expires_at,
+        "settlement_id": row.settlement.settlement_id,
+    }
+
+
+class Page(Schema):
+    after: int = Field(0, ge=0, le=2**53, description="the last id of the previous page")
+    limit: int = Field(100, ge=1, le=500)
+
+
+@router.get("/licences", response={200: list[LicenceOut], **ERRORS}, tags=["training licences"])
+def licences_list(request, page: Query[Page]):
+    require_scope(request, ApiKey.Scope.READ)
+    rows = (
+        TrainingLicence.objects.filter(org=request.org, pk__gt=page.after)
+        .select_related("settlement")
+        .order_by("pk")[: page.limit]
+    )
+    return [_licence_out(row) for row in rows]
+
+
+@router.get("/licences/{licence_id}", response={200: LicenceOut, **ERRORS}, tags=["training licences"])
+def licence_get(request, licence_id: Path[Id]):
+    require_scope(request, ApiKey.Scope.READ)
+    return _licence_out(
+        _get(
+            TrainingLicence.objects.filter(org=request.org).select_related("settlement"),
+            licence_id,
+            "licence",
+        )
+    )
+
+
+# ------------------------------------------------------------------ training runs and invoices
+
+
+class RunWorksIn(Schema):
+    ids: list[Id] | None = Field(None, max_length=100_000)
+    sha256: list[Hex64] | None = Field(None, max_length=100_000)
+    manifest_check_id: Id | None = None
+
+
+class RunIn(Schema):
+    run_id: Name
+    model_name: Name
+    model_version: Text = ""
+    purpose: PurposeName = "training"
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    works: RunWorksIn
+    samples: (
+        dict[
+            Annotated[str, StringConstraints(pattern=r"^[0-9]{1,15}$")], Annotated[int, Field(ge=0, le=2**62)]
+        ]
+        | None
+    ) = Field(None, description="samples per work id")
+
+
+class RunWorkOut(Schema):
+    work_id: int
+    status: Literal["licensed", "invoiced", "violation", "free", "paid"]
+    price_wei: str
+    samples: int | None
+
+
+class InvoiceLineOut(Schema):
+    work_id: int
+    price_wei: str
+
+
+class InvoiceOut(Schema):
+    id: int
+    run_id: str
+    total_wei: str
+    status: Literal["open", "paid"]
+    created_at: datetime
+    paid_at: datetime | None
+    settlement_id: str | None
+    lines: list[InvoiceLineOut]
+
+
+class RunOut(Schema):
+    id: int
+    run_id: str
+    model_name: str
+    model_version: str
+    purpose: PurposeName
+    reported_at: datetime
+    counts: dict[str, int]
+    unmatched: list[str]
+    works: list[RunWorkOut]
+    invoice: InvoiceOut | None
+
+
+def _invoice_out(invoice: Invoice) -> dict:
+    lines = invoice.run.works.exclude(price_wei=0)
+    return {
+        "id": invoice.pk,
+        "run_id": invoice.run.run_id,
+        "total_wei": str(invoice.total_wei),
+        "status": invoice.status,
+        "created_at": invoice.created_at,
+        "paid_at": invoice.paid_at,
+        "settlement_id": invoice.settlement.settlement_id if invoice.settlement_id else None,
+        "lines": [{"work_id": row.work_id, "price_wei": str(row.price_wei)} for row in lines],
+    }
+
+
+def _run_out(run: TrainingRun) -> dict:
+    rows = list(run.works.all())
+    counts = {status: 0 for status in ("licensed", "invoiced", "violation", "free", "paid")}
+    for row in rows:
+        counts[row.status] += 1
+    invoice = Invoice.objects.filter(run=run).select_related("run", "settlement").first()
+    return {
+        "id": run.pk,
+        "run_id": run.run_id,
+        "model_name": run.model_name,
+        "model_version": run.model_version,
+        "purpose": run.purpose,
+        "reported_at": run.reported_at,
+        "counts": counts,
+        "unmatched": run.unmatched,
+        "works": [
+            {"work_id": r.work_id, "status": r.status, "price_wei": str(r.price_wei), "samples": r.samples}
+            for r in rows
+        ],
+        "invoice": _invoice_out(invoice) if invoice else None,
+    }
+
+
+@router.post(
+    "/runs",
+    response={200: RunOut, 201: RunOut, **ERRORS},
+    tags=["training runs"],
+    summary="Report a training run (idempotent on run_id)",
+)
+def run_create(request, payload: RunIn):
+    require_scope(request, ApiKey.Scope.REPORT)
+    run, created = training.run_report(
+        org=request.org,
+        run_id=payload.run_id.strip(),
+        model_name=payload.model_name.strip(),
+        model_version=payload.model_version,
+        purpose=payload.purpose,
+        started_at=payload.started_at,
+        ended_at=payload.ended_at,
+        work_ids=payload.works.ids,
+        sha256s=payload.works.sha256,
+        manifest_check_id=payload.works.manifest_check_id,
+        samples=payload.samples,
+    )
+    return (201 if created else 200), _run_out(run)
+
+
+@router.get("/runs", response={200: list[RunOut], **ERRORS}, tags=["training runs"])
+def runs_list(request, page: Query[Page]):
+    require_scope(request, ApiKey.Scope.READ)
+    runs = TrainingRun.objects.filter(org=request.org, pk__gt=page.after).order_by("pk")[
+        : min(page.limit, 50)
+    ]
+    return [_run_out(run) for run in runs]
+
+
+@router.get("/runs/{run_pk}", response={200: RunOut, **ERRORS}, tags=["training runs"])
+def run_get(request, run_pk: Path[Id]):
+    require_scope(request, ApiKey.Scope.READ)
+    return _run_out(_get(TrainingRun.objects.filter(org=request.org), run_pk, "training run"))
+
+
+@router.get("/invoices", response={200: list[InvoiceOut], **ERRORS}, tags=["invoices"])
+def invoices_list(request, page: Query[Page]):
+    require_scope(request, ApiKey.Scope.READ)
+    rows = (
+        Invoice.objects.filter(org=request.org, pk__gt=page.after)
+        .select_related("run", "settlement")
+        .order_by("pk")
+    )
+    return [_invoice_out(row) for row in rows[: min(page.limit, 100)]]
+
+
+@router.get("/invoices/{invoice_id}", response={200: InvoiceOut, **ERRORS}, tags=["invoices"])
+def invoice_get(request, invoice_id: Path[Id]):
+    require_scope(request, ApiKey.Scope.READ)
+    return _invoice_out(
+        _get(
+            Invoice.objects.filter(org=request.org).select_related("run", "settlement"), invoice_id, "invoice"
+        )
+    )
+
+
+class PaymentIn(Schema):
+    buyer_address: Address
+
+
+class PaymentOut(Schema):
+    settlement_id: str
+    total_wei: str
+    expiry: int
+    transaction: TransactionOut | None
+
+
+@router.post("/invoices/{invoice_id}/payment", response={200: PaymentOut, **ERRORS}, tags=["invoices"])
+def invoice_pay(request, invoice_id: Path[Id], payload: PaymentIn):
+    require_scope(request, ApiKey.Scope.LICENSE)
+    invoice = _get(
+        Invoice.objects.filter(org=request.org).select_related("run", "settlement"), invoice_id, "invoice"
+    )
+    settlement = training.invoice_payment(invoice=invoice, buyer_address=payload.buyer_address)
+    return {
+        "settlement_id": settlement.settlement_id,
+        "total_wei": str(settlement.price_wei),
+        "expiry": settlement.expiry,
+        "transaction": _transaction(settlement),
+    }
+
+
+# ------------------------------------------------------------------ changes and terms
+
+
+class ChangeOut(Schema):
+    id: int
+    work_id: int
+    kind: Literal["terms_changed", "consent_withdrawn", "delisted"]
+    training: Literal["prohibited", "free", "paid"]
+    training_price_wei: str
+    generative_training: Literal["prohibited", "free", "paid"]
+    generative_training_price_wei: str
+    at: datetime
+
+
+class ChangesOut(Schema):
+    changes: list[ChangeOut]
+    next_cursor: int
+
+
+@router.get(
+    "/changes",
+    response={200: ChangesOut, **ERRORS},
+    tags=["changes"],
+    summary="Terms changes and consent withdrawals of works you checked or licensed",
+)
+def changes(request, page: Query[Page]):
+    require_scope(request, ApiKey.Scope.READ)
+    rows = training.changes_for(org=request.org, after=page.after, limit=page.limit)
+    return {
+        "changes": [
+            {
+                "id": row.pk,
+                "work_id": row.work_id,
+                "kind": row.kind,
+                "training": row.training,
+                "training_price_wei": str(row.training_price_wei),
+                "generative_training": row.generative_training,
+                "generative_training_price_wei": str(row.generative_training_price_wei),
+                "at": row.at,
+            }
+            for row in rows
+        ],
+        "next_cursor": rows[-1].pk if rows else page.after,
+    }
+
+
+class WorkTermsOut(Schema):
+    work_id: int
+    title: str
+    creator_address: str
+    sha256: str
+    in_dispute: bool
+    training: PurposeTermsOut
+    generative_training: PurposeTermsOut
+
+
+@router.get("/works/{work_id}/terms", response={200: WorkTermsOut, **ERRORS}, tags=["works"])
+def work_terms(request, work_id: Path[Id]):
+    from works.models import Work
+
+    require_scope(request, ApiKey.Scope.READ)
+    work = Work.objects.public().filter(pk=work_id).first()
+    if work is None:
+        raise Http404("No public work with this id.")
+    entry = CatalogueEntry.objects.filter(work=work).first()
+    held = training.held_licences(org=request.org, work_ids=[work.pk])
+    out = {
+        "work_id": work.pk,
+        "title": work.title,
+        "creator_address": work.creator_address,
+        "sha256": work.sha256,
+        "in_dispute": work.pk in training._disputed([work.pk]),
+    }
+    for purpose in (Purpose.TRAINING, Purpose.GENERATIVE):
+        status, price, _ = training.purpose_terms(entry, purpose)
+        licence = held.get((work.pk, purpose.value))
+        out[purpose.value] = {
+            "status": status,
+            "price_wei": str(price),
+            "licensed": licence is not None,
+            "licensed_until": licence.expires_at if licence else None,
+        }
+    return out

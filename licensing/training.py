@@ -1,0 +1,485 @@
+"""AI companies: check a manifest against the registry, buy training licences for many works in
+one settlement, report training runs (licensed, invoiced, violations, free), pay invoices, and
+follow terms changes. Reads the denormalised AI terms of each listed work (CatalogueEntry)."""
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from licensing.models import (
+    CatalogueEntry,
+    Invoice,
+    ManifestCheck,
+    OrgWork,
+    Purpose,
+    TrainingLicence,
+    TrainingRun,
+    TrainingRunWork,
+    WorkTermsChange,
+)
+from licensing.terms import AI_FREE, AI_PAID, AI_PROHIBITED
+from portal.errors import PortalError
+from royalties.models import Settlement
+from works.models import Work
+
+MAX_ITEMS = 10_000
+ERR_TOO_MANY = "A manifest check takes at most 10,000 items; split the manifest."
+ERR_EMPTY = "Send at least one item."
+ERR_NO_WORKS = "Name the works: work ids, sha256 values or a manifest check id."
+ERR_UNKNOWN_CHECK = "No manifest check {id} in this organisation."
+ERR_PROHIBITED = "The creator's terms prohibit {purpose}."
+ERR_NOT_OFFERED = "This work is not offered for licensing (all rights reserved)."
+ERR_NOT_FOUND = "No public work with this id."
+ERR_HELD = "Already licensed to your organisation until {until}."
+ERR_DISPUTED = "This work's registration is in dispute; it cannot be licensed until a moderator decides."
+ERR_WALLET = "{address} is not one of your organisation's paying wallets."
+ERR_INVOICE_PAID = "This invoice is already paid."
+_HEX64 = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+
+
+class TrainingError(PortalError):
+    code = "training_refused"
+
+
+def normalise_hash(value) -> str | None:
+    if not isinstance(value, str) or not _HEX64.match(value):
+        return None
+    return value.lower().removeprefix("0x")
+
+
+def purpose_terms(entry: CatalogueEntry | None, purpose: str) -> tuple[str, int, object]:
+    if entry is None:
+        return AI_PROHIBITED, 0, None
+    if purpose == Purpose.GENERATIVE:
+        return entry.genai_training, int(entry.genai_price_wei), entry.genai_terms_id
+    return entry.ai_training, int(entry.ai_price_wei), entry.ai_terms_id
+
+
+def held_licences(*, org, work_ids) -> dict[tuple[int, str], TrainingLicence]:
+    """The org's valid training licences for these works: (work id, purpose) -> licence."""
+    now = timezone.now()
+    rows = (
+        TrainingLicence.objects.filter(org=org, work_id__in=work_ids, status=TrainingLicence.Status.VALID)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by("expires_at")
+    )
+    return {(row.work_id, row.purpose): row for row in rows}
+
+
+def _disputed(work_ids) -> set[int]:
+    try:
+        from disputes.selectors import works_in_registration_dispute
+    except ImportError:
+        return set()
+    return works_in_registration_dispute(work_ids=work_ids)
+
+
+# ------------------------------------------------------------------ manifest check
+
+
+def _url_keys(url: str) -> list[str]:
+    from works.publications import url_key
+
+    key = url_key(url)
+    return [key] if key else []
+
+
+def manifest_check(*, org, key, items: list[dict]) -> ManifestCheck:
+    """Match each item (sha256, url or PDQ) to a public registered work; report its AI terms and
+    whether this organisation already holds a licence for each purpose. Pure reads, then one
+    row that keeps the answer (for quoting and reporting against it)."""
+    from works.fingerprint_index import fingerprint_index
+    from works.fingerprints import pdq_distance
+    from works.publications import works_for_url_keys
+
+    if not items:
+        raise TrainingError(ERR_EMPTY, code="invalid_request")
+    if len(items) > MAX_ITEMS:
+        raise TrainingError(ERR_TOO_MANY, code="too_many_items")
+    from django.conf import settings
+
+    shas = {h for item in items if (h := normalise_hash(item.get("sha256")))}
+    public = Work.objects.public()
+    by_sha = dict(public.filter(sha256__in=shas).values_list("sha256", "pk")) if shas else {}
+    url_keys = {k for item in items if item.get("url") for k in _url_keys(item["url"])}
+    by_url = works_for_url_keys(url_keys) if url_keys else {}
+    pdqs = [normalise_hash(item.get("pdq")) for item in items]
+    near = fingerprint_index().search_many([p for p in pdqs if p], radius=settings.WORKS_PDQ_THRESHOLD)
+    matches: list[tuple[int, str, int | None] | None] = []
+    for item, pdq in zip(items, pdqs, strict=True):
+        sha = normalise_hash(item.get("sha256"))
+        if sha and sha in by_sha:
+            matches.append((by_sha[sha], "sha256", None))
+            continue
+        url_match = (
+            next((by_url[k] for k in _url_keys(item["url"]) if k in by_url), None)
+            if item.get("url")
+            else None
+        )
+        if url_match:
+            matches.append((url_match, "url", None))
+            continue
+        if pdq and near.get(pdq):
+            work_id, distance = near[pdq][0]
+            matches.append((work_id, "pdq", distance))
+            continue
+        matches.append(None)
+    work_ids = {m[0] for m in matches if m}
+    works = {
+        w.pk: w for w in Work.objects.filter(pk__in=work_ids).only("pk", "creator_address", "pdq", "title")
+    }
+    entries = {e.work_id: e for e in CatalogueEntry.objects.filter(work_id__in=work_ids)}
+    held = held_licences(org=org, work_ids=work_ids)
+    disputed = _disputed(work_ids)
+    results = []
+    for index, (item, match) in enumerate(zip(items, matches, strict=True)):
+        result = {"index": index, "ref": item.get("ref"), "match": None, "exclude": False}
+        if match is None:
+            results.append(result)
+            continue
+        work_id, kind, distance = match
+        work = works[work_id]
+        if kind == "pdq" and distance is None:
+            distance = pdq_distance(pdqs[index], work.pdq)
+        entry = entries.get(work_id)
+        terms = {}
+        for purpose in (Purpose.TRAINING, Purpose.GENERATIVE):
+            status, price, _ = purpose_terms(entry, purpose)
+            licence = held.get((work_id, purpose.value))
+            terms[purpose.value] = {
+                "status": status,
+                "price_wei": str(price) if status == AI_PAID else "0",
+                "licensed": licence is not None,
+                "licensed_until": (
+                    licence.expires_at.isoformat() if licence and licence.expires_at else None
+                ),
+            }
+        result["match"] = {
+            "work_id": work_id,
+            "title": work.title,
+            "creator_address": work.creator_address,
+            "kind": kind,
+            "distance": distance,
+        }
+        result["terms"] = terms
+        result["in_dispute"] = work_id in disputed
+        result["exclude"] = terms[Purpose.TRAINING.value]["status"] == AI_PROHIBITED or work_id in disputed
+        results.append(result)
+    with transaction.atomic():
+        check = ManifestCheck.objects.create(
+            org=org, key=key, items=len(items), matched=sum(1 for m in matches if m), results=results
+        )
+        OrgWork.objects.bulk_create([OrgWork(org=org, work_id=w) for w in work_ids], ignore_conflicts=True)
+    return check
+
+
+# ------------------------------------------------------------------ training licence quotes
+
+
+@dataclass
+class QuoteLine:
+    work_id: int
+    status: str  # "quoted" | "free" | "refused"
+    price_wei: int = 0
+    reason: str = ""
+
+
+def _resolve_works(
+    *, org, work_ids=None, sha256s=None, manifest_check_id=None
+) -> tuple[list[int], list[str]]:
+    """Work ids named by ids, sha256 values or a manifest check of this org; and the identifiers
+    that named nothing."""
+    ids: list[int] = []
+    unmatched: list[str] = []
+    if manifest_check_id is not None:
+        check = ManifestCheck.objects.filter(org=org, pk=manifest_check_id).first()
+        if check is None:
+            raise TrainingError(ERR_UNKNOWN_CHECK.format(id=manifest_check_id), status=404, code="not_found")
+        ids += check.matched_work_ids()
+    if work_ids:
+        ids += [int(i) for i in work_ids]
+    if sha256s:
+        normal = {h: normalise_hash(h) for h in sha256s}
+        found = dict(
+            Work.objects.public()
+            .filter(sha256__in=[v for v in normal.values() if v])
+            .values_list("sha256", "pk")
+        )
+        for raw, sha in normal.items():
+            if sha in found:
+                ids.append(found[sha])
+            else:
+                unmatched.append(raw)
+    if not ids and not unmatched:
+        raise TrainingError(ERR_NO_WORKS, code="invalid_request")
+    return list(dict.fromkeys(ids)), unmatched
+
+
+def training_quote(
+    *, org, purpose: str, model_name: str, buyer_address: str, work_ids=None, manifest_check_id=None
+):
+    """One settlement for every licensable work; refused works are listed with the reason."""
+    from royalties.settlement import settlement_create
+
+    _check_wallet(org, buyer_address)
+    ids, _ = _resolve_works(org=org, work_ids=work_ids, manifest_check_id=manifest_check_id)
+    works = {w.pk: w for w in Work.objects.public().filter(pk__in=ids).select_related("registration")}
+    entries = {e.work_id: e for e in CatalogueEntry.objects.filter(work_id__in=ids)}
+    held = held_licences(org=org, work_ids=ids)
+    disputed = _disputed(ids)
+    label = Purpose(purpose).label
+    lines: list[QuoteLine] = []
+    for work_id in ids:
+        if work_id not in works:
+            lines.append(QuoteLine(work_id, "refused", reason=ERR_NOT_FOUND))
+            continue
+        status, price, _ = purpose_terms(entries.get(work_id), purpose)
+        licence = held.get((work_id, purpose))
+        if work_id in disputed:
+            lines.append(QuoteLine(work_id, "refused", reason=ERR_DISPUTED))
+        elif status == AI_PROHIBITED:
+            lines.append(
+                QuoteLine(
+                    work_id,
+                    "refused",
+                    reason=ERR_PROHIBITED.format(purpose=label) if entries.get(work_id) else ERR_NOT_OFFERED,
+                )
+            )
+        elif licence is not None:
+            until = (
+                licence.expires_at.date().isoformat() if licence.expires_at else "its terms end (perpetual)"
+            )
+            lines.append(QuoteLine(work_id, "refused", reason=ERR_HELD.format(until=until)))
+        elif status == AI_FREE:
+            lines.append(QuoteLine(work_id, "free"))
+        else:
+            lines.append(QuoteLine(work_id, "quoted", price_wei=price))
+    priced = [(works[line.work_id], line.price_wei) for line in lines if line.status == "quoted"]
+    refused = [{"work_id": line.work_id, "reason": line.reason} for line in lines if line.status == "refused"]
+    settlement = None
+    if priced:
+        settlement = settlement_create(
+            org=org,
+            buyer_address=buyer_address,
+            purpose=Settlement.Purpose.TRAINING_LICENCE,
+            lines=priced,
+            refused=refused,
+            training_purpose=purpose,
+            model_name=model_name,
+        )
+    return settlement, lines
+
+
+def _check_wallet(org, address: str) -> None:
+    from web3 import Web3
+
+    if (
+        not Web3.is_address(address or "")
+        or not org.wallets.filter(address=Web3.to_checksum_address(address)).exists()
+    ):
+        raise TrainingError(ERR_WALLET.format(address=address), code="wallet_not_allowed")
+
+
+def licences_issue_from_settlement(*, settlement: Settlement, event) -> int:
+    """Settled (confirmed): the org holds a training licence for every work of a licence
+    settlement; an invoice settlement marks its invoice and run lines paid."""
+    if settlement.purpose == Settlement.Purpose.INVOICE:
+        invoice = Invoice.objects.filter(settlement=settlement).first()
+        if invoice is not None:
+            Invoice.objects.filter(pk=invoice.pk).update(
+                status=Invoice.Status.PAID, paid_at=event.block_timestamp
+            )
+            TrainingRunWork.objects.filter(
+                run_id=invoice.run_id, status=TrainingRunWork.Status.INVOICED
+            ).update(status=TrainingRunWork.Status.PAID)
+        return 0
+    entries = {
+        e.work_id: e for e in CatalogueEntry.objects.filter(work_id__in=settlement.lines.values("work_id"))
+    }
+    prices = dict(settlement.lines.values_list("work_id", "work_price_wei").distinct())
+    rows = []
+    for work_id, price in prices.items():
+        _, _, terms_id = purpose_terms(entries.get(work_id), settlement.training_purpose)
+        if terms_id is None:  # delisted since the quote: the terms it was sold under still hold
+            terms_id = _terms_at_quote(settlement, work_id)
+        duration = None
+        if terms_id:
+            from licensing.models import LicenceTerms
+
+            duration = LicenceTerms.objects.get(pk=terms_id).terms.duration_days
+        rows.append(
+            TrainingLicence(
+                org=settlement.org,
+                work_id=work_id,
+                purpose=settlement.training_purpose,
+                terms_id=terms_id,
+                model_name=settlement.model_name,
+                price_wei=price,
+                settlement=settlement,
+                issued_at=event.block_timestamp,
+                expires_at=event.block_timestamp + timedelta(days=duration) if duration else None,
+            )
+        )
+    created = TrainingLicence.objects.bulk_create(rows, ignore_conflicts=True, batch_size=5000)
+    OrgWork.objects.bulk_create(
+        [OrgWork(org=settlement.org, work_id=w) for w in prices], ignore_conflicts=True
+    )
+    return len(created)
+
+
+def _terms_at_quote(settlement, work_id):
+    from licensing.models import LicenceTerms
+
+    return (
+        LicenceTerms.objects.filter(offers__work_id=work_id)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def licences_void_from_settlement(*, settlement: Settlement) -> None:
+    TrainingLicence.objects.filter(settlement=settlement).update(status=TrainingLicence.Status.VOID)
+    Invoice.objects.filter(settlement=settlement).update(status=Invoice.Status.OPEN, paid_at=None)
+
+
+# ------------------------------------------------------------------ training runs and invoices
+
+
+def run_report(
+    *,
+    org,
+    run_id: str,
+    model_name: str,
+    model_version: str = "",
+    purpose: str = Purpose.TRAINING,
+    started_at=None,
+    ended_at=None,
+    work_ids=None,
+    sha256s=None,
+    manifest_check_id=None,
+    samples=None,
+) -> tuple[TrainingRun, bool]:
+    """Record a training run; idempotent on (org, run_id): a second report returns the first.
+
+    Each work used is licensed (a valid licence for the purpose), free (terms allow it freely:
+    recorded with attribution), invoiced (paid terms, no licence: a line of the run's invoice),
+    or a violation (the terms prohibit it: the creator is told)."""
+    existing = TrainingRun.objects.filter(org=org, run_id=run_id).first()
+    if existing is not None:
+        return existing, False
+    ids, unmatched = _resolve_works(
+        org=org, work_ids=work_ids, sha256s=sha256s, manifest_check_id=manifest_check_id
+    )
+    public_ids = set(Work.objects.public().filter(pk__in=ids).values_list("pk", flat=True))
+    unmatched += [str(i) for i in ids if i not in public_ids]
+    ids = [i for i in ids if i in public_ids]
+    entries = {e.work_id: e for e in CatalogueEntry.objects.filter(work_id__in=ids)}
+    held = held_licences(org=org, work_ids=ids)
+    samples = {int(k): int(v) for k, v in (samples or {}).items() if str(k).isdigit()}
+    rows, total = [], 0
+    for work_id in ids:
+        status, price, _ = purpose_terms(entries.get(work_id), purpose)
+        licence = held.get((work_id, purpose))
+        if licence is not None:
+            row = TrainingRunWork(work_id=work_id, status=TrainingRunWork.Status.LICENSED, licence=licence)
+        elif status == AI_FREE:
+            row = TrainingRunWork(work_id=work_id, status=TrainingRunWork.Status.FREE)
+        elif status == AI_PAID:
+            row = TrainingRunWork(work_id=work_id, status=TrainingRunWork.Status.INVOICED, price_wei=price)
+            total += price
+        else:
+            row = TrainingRunWork(work_id=work_id, status=TrainingRunWork.Status.VIOLATION)
+        row.samples = samples.get(work_id)
+        rows.append(row)
+    from django.db import IntegrityError
+
+    try:
+        with transaction.atomic():
+            run = TrainingRun.objects.create(
+                org=org,
+                run_id=run_id[:120],
+                model_name=model_name[:200],
+                model_version=(model_version or "")[:80],
+                purpose=purpose,
+                started_at=started_at,
+                ended_at=ended_at,
+                works_reported=len(ids),
+                unmatched=unmatched[:1000],
+            )
+            for row in rows:
+                row.run = run
+            TrainingRunWork.objects.bulk_create(rows, batch_size=5000)
+            if total:
+                Invoice.objects.create(org=org, run=run, total_wei=total)
+            OrgWork.objects.bulk_create([OrgWork(org=org, work_id=w) for w in ids], ignore_conflicts=True)
+    except IntegrityError:  # the same run reported twice at once: the first one stands
+        return TrainingRun.objects.get(org=org, run_id=run_id[:120]), False
+    _tell_creators_of_violations(run)
+    return run, True
+
+
+def _tell_creators_of_violations(run: TrainingRun) -> None:
+    from portal.notifications import notify
+
+    violations = run.works.filter(status=TrainingRunWork.Status.VIOLATION).select_related("work__owner")
+    for row in violations:
+        notify(
+            user=row.work.owner,
+            kind="training_violation",
+            text=(
+                f"{run.org.name} reports training “{run.model_name}” on “{row.work.title}”, "
+                "which your terms prohibit."
+            ),
+            url=row.work.get_absolute_url() + "#training",
+        )
+
+
+def invoice_payment(*, invoice: Invoice, buyer_address: str):
+    """The settlement that pays an open invoice (created once; a fresh one after expiry)."""
+    from royalties.settlement import settlement_create
+
+    if invoice.status == Invoice.Status.PAID:
+        raise TrainingError(ERR_INVOICE_PAID, status=409, code="invoice_paid")
+    _check_wallet(invoice.org, buyer_address)
+    current = invoice.settlement
+    now = timezone.now().timestamp()
+    if (
+        current is not None
+        and current.status == Settlement.Status.OPEN
+        and current.expiry > now + 60
+        and current.buyer_address == buyer_address
+    ):
+        return current
+    lines = [
+        (row.work, int(row.price_wei))
+        for row in invoice.run.works.filter(status=TrainingRunWork.Status.INVOICED).select_related("work")
+    ]
+    settlement = settlement_create(
+        org=invoice.org,
+        buyer_address=buyer_address,
+        purpose=Settlement.Purpose.INVOICE,
+        lines=lines,
+        training_purpose=invoice.run.purpose,
+        model_name=invoice.run.model_name,
+    )
+    Invoice.objects.filter(pk=invoice.pk).update(settlement=settlement)
+    invoice.refresh_from_db()
+    return settlement
+
+
+# ------------------------------------------------------------------ changes feed
+
+
+def changes_for(*, org, after: int = 0, limit: int = 500) -> list[WorkTermsChange]:
+    """Terms changes and consent withdrawals of works this org checked or licensed."""
+    watched = OrgWork.objects.filter(org=org).values("work_id")
+    return list(
+        WorkTermsChange.objects.filter(pk__gt=after, work_id__in=watched).order_by("pk")[
+            : max(1, min(limit, 1000))
+        ]
+    )

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from portal.orgs import views
+
+app_name = "orgs"
+
+urlpatterns = [
+    path("orgs/", views.index, name="index"),
+    path("orgs/<slug:slug>/", views.detail, name="detail"),
+    path("orgs/<slug:slug>/members", views.member_add, name="member_add"),
+    path("orgs/<slug:slug>/members/<int:pk>/remove", views.member_remove, name="member_remove"),
+    path("orgs/<slug:slug>/wallets", views.wallet_add, name="wallet_add"),
+    path("orgs/<slug:slug>/keys", views.key_create, name="key_create"),
+    path("orgs/<slug:slug>/keys/<int:pk>/revoke", views.key_revoke, name="key_revoke"),
+    path("orgs/<slug:slug>/runs/<int:pk>/", views.run_detail, name="run"),
+    path("orgs/<slug:slug>/invoices/<int:pk>/", views.invoice_detail, name="invoice"),
+    path("orgs/<slug:slug>/invoices/<int:pk>/status", views.invoice_status, name="invoice_status"),
+    path("orgs/<slug:slug>/invoices/<int:pk>/tx", views.invoice_tx, name="invoice_tx"),
+    path("orgs/<slug:slug>/invoices/<int:pk>/submitted", views.invoice_submitted, name="invoice_submitted"),
+]

@@ -1,0 +1,309 @@
+"""One-transaction settlements: pay any number of works at once, every payee claims later.
+
+1. `settlement_create` prices nothing itself: it takes (work, price) lines, splits each with
+   `split_resolve` (co-creators, upstream, platform fee), sends the shares of a work in dispute
+   to the contract's ESCROW instead of its owner, aggregates one allocation per payee, builds
+   the OpenZeppelin StandardMerkleTree of (index, payee, amount) leaves and signs the root.
+2. The buyer's wallet calls `LicenseMarket.settle` with the exact price: one transaction, flat
+   gas, whatever the number of works (bench/settlement_gas.py).
+3. When the `Settled` event is confirmed, the ledger records every line (per work, per role) as
+   allocated to its payee; `Claimed` moves a payee's allocation to their withdrawable balance;
+   `EscrowReleased` moves an escrowed allocation to whoever a moderator named.
+"""
+
+import secrets
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from web3 import Web3
+
+from licensing import eip712
+from portal.chain.contracts import MARKET, contract
+from portal.chain.eip712 import typed_data_sign
+from portal.chain.keys import platform_signer
+from portal.chain.merkle import SETTLEMENT_LEAF_ENCODING, StandardMerkleTree
+from portal.errors import PortalError
+from royalties.ledger import EntrySpec, Leg, ledger_post, ledger_post_many
+from royalties.models import JournalEntry, LedgerAccount, Settlement, SettlementAllocation, SettlementLine
+from royalties.splits import split_resolve
+
+Kind = LedgerAccount.Kind
+ERR_NOTHING = "Nothing to settle: every work was refused."
+ERR_NOT_OPEN = "This settlement can no longer be paid ({status})."
+ERR_EXPIRED = "This settlement expired; ask for a fresh quote."
+ESCROW_ADDRESS = Web3.to_checksum_address("0x" + Web3.keccak(text="creator-ip-portal.escrow").hex()[-40:])
+
+
+class SettlementError(PortalError):
+    code = "settlement_refused"
+
+
+def escrow_address() -> str:
+    """The ESCROW constant of LicenseMarket (address(uint160(uint256(keccak256(...)))))."""
+    return ESCROW_ADDRESS
+
+
+def _disputed_work_ids(work_ids) -> set[int]:
+    """Works whose registration is disputed: their revenue is held in escrow (issue 11 fills it)."""
+    try:
+        from disputes.selectors import works_in_registration_dispute
+    except ImportError:
+        return set()
+    return works_in_registration_dispute(work_ids=work_ids)
+
+
+def settlement_create(
+    *,
+    org,
+    buyer_address: str,
+    purpose: str,
+    lines: list[tuple[object, int]],
+    refused=(),
+    training_purpose="",
+    model_name="",
+    w3: Web3 | None = None,
+) -> Settlement:
+    """A signed settlement for (work, price) lines, paid by `buyer_address`."""
+    from portal.chain.client import get_web3
+
+    lines = [(work, int(price)) for work, price in lines if int(price) > 0]
+    if not lines:
+        raise SettlementError(ERR_NOTHING)
+    w3 = w3 or get_web3()
+    market = contract(w3=w3, name=MARKET)
+    disputed = _disputed_work_ids([work.pk for work, _ in lines])
+    detail = []
+    for work, price in lines:
+        for line in split_resolve(work=work, gross=price):
+            escrowed = work.pk in disputed and line.role != "platform"
+            detail.append((work, price, line, escrowed))
+    totals: dict[str, int] = defaultdict(int)
+    for _, _, line, escrowed in detail:
+        totals[ESCROW_ADDRESS if escrowed else line.address] += line.amount
+    payees = [(address, amount) for address, amount in totals.items() if amount]
+    tree = StandardMerkleTree.of(
+        [[i, a, amount] for i, (a, amount) in enumerate(payees)], SETTLEMENT_LEAF_ENCODING
+    )
+    price = sum(amount for _, amount in payees)
+    settlement_id = "0x" + secrets.token_hex(32)
+    expiry = int(timezone.now().timestamp()) + settings.QUOTE_TTL_SECONDS
+    typed = eip712.settlement_typed_data(
+        chain_id=w3.eth.chain_id,
+        market=market.address,
+        settlement_id=settlement_id,
+        root=Web3.to_hex(tree.root),
+        buyer=buyer_address,
+        price=price,
+        expiry=expiry,
+    )
+    with transaction.atomic():
+        settlement = Settlement.objects.create(
+            settlement_id=settlement_id,
+            org=org,
+            purpose=purpose,
+            training_purpose=training_purpose,
+            model_name=model_name[:200],
+            buyer_address=buyer_address,
+            price_wei=price,
+            root=Web3.to_hex(tree.root),
+            expiry=expiry,
+            typed_data=typed,
+            signature=typed_data_sign(typed, platform_signer()),
+            market_address=market.address,
+            chain_id=w3.eth.chain_id,
+            tree=tree.dump(),
+            refused=list(refused),
+        )
+        SettlementAllocation.objects.bulk_create(
+            [
+                SettlementAllocation(settlement=settlement, index=i, payee=address, amount=amount)
+                for i, (address, amount) in enumerate(payees)
+            ],
+            batch_size=5000,
+        )
+        SettlementLine.objects.bulk_create(
+            [
+                SettlementLine(
+                    settlement=settlement,
+                    work=work,
+                    work_price_wei=price,
+                    payee=ESCROW_ADDRESS if escrowed else line.address,
+                    escrowed=escrowed,
+                    role=line.role,
+                    party_role=line.party,
+                    bps=line.bps,
+                    amount=line.amount,
+                    source_work_id=line.work_id,
+                )
+                for work, price, line, escrowed in detail
+                if line.amount
+            ],
+            batch_size=5000,
+        )
+    return settlement
+
+
+def settlement_transaction(*, settlement: Settlement, w3: Web3 | None = None) -> dict:
+    """The transaction the buyer's wallet sends: settle(settlement, signature) with the price."""
+    from portal.chain.client import get_web3
+
+    if settlement.status != Settlement.Status.OPEN:
+        raise SettlementError(ERR_NOT_OPEN.format(status=settlement.get_status_display()), status=409)
+    if settlement.expiry < timezone.now().timestamp():
+        raise SettlementError(ERR_EXPIRED, status=410, code="settlement_expired")
+    w3 = w3 or get_web3()
+    market = contract(w3=w3, name=MARKET)
+    m = settlement.typed_data["message"]
+    args = (
+        bytes.fromhex(m["settlementId"][2:]),
+        bytes.fromhex(m["root"][2:]),
+        m["buyer"],
+        int(m["price"]),
+        int(m["expiry"]),
+    )
+    return {
+        "from": settlement.buyer_address,
+        "to": market.address,
+        "data": market.encode_abi("settle", args=[args, bytes.fromhex(settlement.signature[2:])]),
+        "value": hex(int(settlement.price_wei)),
+        "chainId": hex(settlement.chain_id),
+    }
+
+
+def claims_for(*, address: str) -> list[SettlementAllocation]:
+    """Paid, unclaimed allocations of a payee (what Withdraw claims first)."""
+    return list(
+        SettlementAllocation.objects.filter(
+            payee=address, claimed_at__isnull=True, settlement__status=Settlement.Status.PAID
+        ).select_related("settlement")
+    )
+
+
+def claim_args(allocation: SettlementAllocation) -> tuple:
+    """(settlementId, index, amount, proof) for LicenseMarket.claim / claimAndWithdraw."""
+    tree = allocation.settlement.tree
+    leaves = StandardMerkleTree(
+        tree=[bytes.fromhex(node[2:]) for node in tree["tree"]],
+        values=[{"value": v["value"], "treeIndex": v["treeIndex"]} for v in tree["values"]],
+        leaf_encoding=tree["leafEncoding"],
+    )
+    position = next(i for i, v in enumerate(tree["values"]) if int(v["value"][0]) == allocation.index)
+    return (
+        bytes.fromhex(allocation.settlement.settlement_id[2:]),
+        allocation.index,
+        int(allocation.amount),
+        leaves.proof(position),
+    )
+
+
+# ------------------------------------------------------------------ ledger, from chain events
+
+
+def settlement_event_post(event) -> None:
+    """The ledger side of Settled / Claimed / EscrowReleased (idempotent on the event key)."""
+    if event.name == "Settled":
+        _settled(event)
+    elif event.name == "Claimed":
+        _claimed(event)
+    elif event.name == "EscrowReleased":
+        _escrow_released(event)
+
+
+def _settled(event) -> None:
+    args = event.args
+    settlement = Settlement.objects.filter(settlement_id=args["settlementId"]).first()
+    if (
+        settlement is None
+        or int(args["price"]) != int(settlement.price_wei)
+        or args["root"] != settlement.root
+    ):
+        raise SettlementError(f"Settled {args['settlementId']} does not match a settlement of ours")
+    buyer = Web3.to_checksum_address(args["buyer"])
+    legs = [
+        Leg(Kind.BUYER_PAID, buyer, -int(settlement.price_wei), meta={"reference": settlement.settlement_id})
+    ]
+    for line in settlement.lines.all().iterator(chunk_size=5000):
+        legs.append(
+            Leg(
+                Kind.ALLOCATED,
+                line.payee,
+                int(line.amount),
+                earning=not line.escrowed,
+                meta={
+                    "role": line.role,
+                    "party_role": line.party_role,
+                    "bps": line.bps,
+                    "work_id": line.source_work_id,
+                    "sold_work_id": line.work_id,
+                    "gross": int(line.work_price_wei),
+                    "counterparty": buyer,
+                    "uses": 2 if settlement.training_purpose == "training" else 4,
+                    "reference": settlement.settlement_id,
+                },
+            )
+        )
+    ledger_post_many(
+        [
+            EntrySpec(
+                key=event.key,
+                kind=JournalEntry.Kind.SETTLEMENT,
+                occurred_at=event.block_timestamp,
+                legs=legs,
+                chain_event_id=event.pk,
+                tx_hash=event.tx_hash,
+                memo=f"{settlement.get_purpose_display()} for {settlement.org}",
+            )
+        ]
+    )
+    Settlement.objects.filter(pk=settlement.pk).update(
+        status=Settlement.Status.PAID, chain_event=event, paid_at=event.block_timestamp
+    )
+
+
+def _claimed(event) -> None:
+    args = event.args
+    payee, amount = Web3.to_checksum_address(args["payee"]), int(args["amount"])
+    ledger_post(
+        EntrySpec(
+            key=event.key,
+            kind=JournalEntry.Kind.CLAIM,
+            occurred_at=event.block_timestamp,
+            legs=[Leg(Kind.ALLOCATED, payee, -amount), Leg(Kind.CREDITED, payee, amount)],
+            chain_event_id=event.pk,
+            tx_hash=event.tx_hash,
+            memo=f"claim {args['settlementId'][:10]}…#{args['index']}",
+        )
+    )
+    SettlementAllocation.objects.filter(
+        settlement__settlement_id=args["settlementId"], index=int(args["index"])
+    ).update(claimed_at=event.block_timestamp, claim_tx=event.tx_hash)
+
+
+def _escrow_released(event) -> None:
+    args = event.args
+    to, amount = Web3.to_checksum_address(args["to"]), int(args["amount"])
+    ledger_post(
+        EntrySpec(
+            key=event.key,
+            kind=JournalEntry.Kind.ESCROW_RELEASE,
+            occurred_at=event.block_timestamp,
+            legs=[
+                Leg(Kind.ALLOCATED, ESCROW_ADDRESS, -amount),
+                Leg(
+                    Kind.CREDITED,
+                    to,
+                    amount,
+                    earning=True,
+                    meta={"role": "escrow_release", "reference": args["settlementId"]},
+                ),
+            ],
+            chain_event_id=event.pk,
+            tx_hash=event.tx_hash,
+            memo=f"escrow released to {to}",
+        )
+    )
+    SettlementAllocation.objects.filter(
+        settlement__settlement_id=args["settlementId"], index=int(args["index"])
+    ).update(claimed_at=event.block_timestamp, claim_tx=event.tx_hash)

@@ -88,6 +88,57 @@ def ai_company(db, django_user_model):
 
 
 @pytest.fixture
+def ai_member(db, django_user_model):
+    return _persona("ai-member", django_user_model)
+
+
+@pytest.fixture
+def rival(db, django_user_model):
+    """The admin of another AI company."""
+    return _persona("rival", django_user_model)
+
+
+@pytest.fixture
+def org(ai_company, ai_member):
+    """An AI company: `ai_company` is its admin and pays from their wallet; `ai_member` a member."""
+    from portal.orgs import services
+    from portal.orgs.models import Membership
+
+    organisation = services.org_create(
+        name="Acme AI", user=ai_company.user, wallet_address=ai_company.address
+    )
+    Membership.objects.create(org=organisation, user=ai_member.user, role=Membership.Role.MEMBER)
+    return organisation
+
+
+@pytest.fixture
+def rival_org(rival):
+    from portal.orgs import services
+
+    return services.org_create(name="Rival Labs", user=rival.user, wallet_address=rival.address)
+
+
+@pytest.fixture
+def api_key(org, ai_company):
+    """api_key(*scopes, org=..., rate=...) -> the whole key, for `Authorization: Bearer`."""
+    from portal.orgs import services
+
+    def make(*scopes, organisation=None, rate=1000, by=None):
+        organisation = organisation or org
+        by = by or organisation.memberships.filter(role="admin").first().user
+        _, key = services.api_key_create(
+            org=organisation,
+            by=by,
+            name="test",
+            scopes=list(scopes or ("read", "license", "report")),
+            rate_per_minute=rate,
+        )
+        return key
+
+    return make
+
+
+@pytest.fixture
 def wallet():
     """A fresh key that has never signed in."""
     return Account.create()

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from django.http import Http404
 from ninja import Field, Path, Query, Router, Schema
+from ninja.responses import Status
 from pydantic import StringConstraints
 
 from licensing import training
@@ -396,7 +397,7 @@ def run_create(request, payload: RunIn):
         manifest_check_id=payload.works.manifest_check_id,
         samples=payload.samples,
     )
-    return (201 if created else 200), _run_out(run)
+    return Status(201 if created else 200, _run_out(run))
 
 
 @router.get("/runs", response={200: list[RunOut], **ERRORS}, tags=["training runs"])

@@ -140,9 +140,22 @@ def _not_found(request, exc):
     return _error(request, 404, "not_found", str(exc) or "Not found.")
 
 
+HTTP_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
 @api.exception_handler(HttpError)
 def _http_error(request, exc):
-    return _error(request, exc.status_code, "error", str(exc))
+    # django-ninja's own refusals, e.g. a body that is not JSON ("Cannot parse request body")
+    return _error(request, exc.status_code, HTTP_CODES.get(exc.status_code, "error"), str(exc))
 
 
 @api.exception_handler(OSError)

@@ -3,7 +3,9 @@
 URLs are compared by a normalised key: scheme dropped (http and https are the same place),
 host lower-cased without "www.", default ports dropped, the path without trailing slashes,
 tracking parameters (utm_*, fbclid, gclid, …) removed and the rest sorted. The portal's own
-pages and media match by path on any host (a dataset scraped from a mirror still names them).
+pages and media match by path on the portal's own hosts (PORTAL_BASE_URL and ALLOWED_HOSTS);
+anywhere else a URL matches only when the creator declared it as a publication (a "/works/5"
+on some other site is not this portal's work 5).
 """
 
 import re
@@ -45,6 +47,20 @@ def portal_path(key: str) -> str:
     return key[slash:].split("?", 1)[0] if slash >= 0 else "/"
 
 
+def portal_hosts() -> set[str]:
+    """The hosts (as url_key writes them) the portal's own pages are served from."""
+    from django.conf import settings
+
+    hosts = set()
+    for name in [settings.PORTAL_BASE_URL, *settings.ALLOWED_HOSTS]:
+        if name in ("*", "") or name.startswith("."):
+            continue
+        key = url_key(name if "://" in name else "http://" + name)
+        if key:
+            hosts.add(key.split("/", 1)[0])
+    return hosts
+
+
 def works_for_url_keys(keys) -> dict[str, int]:
     """key -> public work id, for keys that name a public work: a declared publication, the
     work's page, or its preview or thumbnail."""
@@ -58,7 +74,10 @@ def works_for_url_keys(keys) -> dict[str, int]:
         found.setdefault(key, work_id)
     by_media: dict[str, str] = {}
     by_page: dict[int, str] = {}
+    ours = portal_hosts()
     for key in keys - set(found):
+        if key.split("/", 1)[0] not in ours:
+            continue
         path = portal_path(key)
         if m := _MEDIA.match(path):
             by_media[m.group(1)] = key

@@ -218,3 +218,28 @@ def registration_reject(*, registration: Registration) -> Registration:
         raise RegistrationError(ERR_NOT_HELD)
     registration.refresh_from_db()
     return registration
+
+
+ERR_BAD_URL = "“{url}” is not a web address (http:// or https://)."
+ERR_MAX_PUBLICATIONS = "A work can list at most {limit} places it is published."
+MAX_PUBLICATIONS = 50
+
+
+def publication_add(*, work: Work, url: str):
+    """Declare a public place where the work is published: dataset rows with this URL (or the
+    same URL with tracking parameters, www., http/https or a trailing slash) match the work."""
+    from works.models import WorkPublication
+    from works.publications import url_key
+
+    url = (url or "").strip()
+    key = url_key(url) if url.lower().startswith(("http://", "https://")) else None
+    if key is None or len(key) > 500:
+        raise PortalError(ERR_BAD_URL.format(url=url[:200]), status=400, code="invalid_url")
+    if work.publications.count() >= MAX_PUBLICATIONS:
+        raise PortalError(ERR_MAX_PUBLICATIONS.format(limit=MAX_PUBLICATIONS), status=400, code="too_many")
+    publication, _ = WorkPublication.objects.get_or_create(work=work, key=key, defaults={"url": url})
+    return publication
+
+
+def publication_remove(*, work: Work, publication_id: int) -> None:
+    work.publications.filter(pk=publication_id).delete()

@@ -247,7 +247,9 @@ def test_a_reorg_while_the_cursor_was_lost_is_still_undone(private_chain, creato
     index(w3)
     assert Licence.objects.get().status == Licence.Status.VALID
     ChainCursor.objects.all().delete()  # a restart that lost the cursor...
-    w3.provider.make_request("anvil_reorg", [w3.eth.block_number - receipt.blockNumber + 1, []])  # ...and a reorg
+    w3.provider.make_request(
+        "anvil_reorg", [w3.eth.block_number - receipt.blockNumber + 1, []]
+    )  # ...and a reorg
     mine(w3, 3)
     index(w3)
     assert Licence.objects.get().status == Licence.Status.VOID

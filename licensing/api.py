@@ -118,7 +118,9 @@ def manifest_check_get(request, check_id: Path[Id]):
 class QuoteIn(Schema):
     purpose: PurposeName
     model_name: Name
-    buyer_address: Address = Field(..., description="one of the organisation's paying wallets")
+    buyer_address: Address | None = Field(
+        None, description="one of the organisation's paying wallets (default: its only one)"
+    )
     work_ids: list[Id] | None = Field(None, max_length=training.MAX_ITEMS)
     manifest_check_id: Id | None = None
 
@@ -437,7 +439,9 @@ def invoice_get(request, invoice_id: Path[Id]):
 
 
 class PaymentIn(Schema):
-    buyer_address: Address
+    buyer_address: Address | None = Field(
+        None, description="one of the organisation's paying wallets (default: its only one)"
+    )
 
 
 class PaymentOut(Schema):

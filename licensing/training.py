@@ -37,6 +37,8 @@ ERR_NOT_FOUND = "No public work with this id."
 ERR_HELD = "Already licensed to your organisation until {until}."
 ERR_DISPUTED = "This work's registration is in dispute; it cannot be licensed until a moderator decides."
 ERR_WALLET = "{address} is not one of your organisation's paying wallets."
+ERR_WALLET_CHOOSE = "Your organisation pays from several wallets: say which in buyer_address."
+ERR_NO_WALLETS = "Your organisation has no paying wallet yet: an admin adds one on the organisation page."
 ERR_INVOICE_PAID = "This invoice is already paid."
 _HEX64 = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 
@@ -220,12 +222,12 @@ def _resolve_works(
 
 
 def training_quote(
-    *, org, purpose: str, model_name: str, buyer_address: str, work_ids=None, manifest_check_id=None
+    *, org, purpose: str, model_name: str, buyer_address: str | None, work_ids=None, manifest_check_id=None
 ):
     """One settlement for every licensable work; refused works are listed with the reason."""
     from royalties.settlement import settlement_create
 
-    _check_wallet(org, buyer_address)
+    buyer_address = paying_wallet(org, buyer_address)
     ids, _ = _resolve_works(org=org, work_ids=work_ids, manifest_check_id=manifest_check_id)
     works = {w.pk: w for w in Work.objects.public().filter(pk__in=ids).select_related("registration")}
     entries = {e.work_id: e for e in CatalogueEntry.objects.filter(work_id__in=ids)}
@@ -274,14 +276,22 @@ def training_quote(
     return settlement, lines
 
 
-def _check_wallet(org, address: str) -> None:
+def paying_wallet(org, address: str | None) -> str:
+    """The wallet that will pay: the one named, if it is one of the organisation's paying
+    wallets; none named, the organisation's only paying wallet."""
     from web3 import Web3
 
+    if not address:
+        wallets = list(org.wallets.values_list("address", flat=True)[:2])
+        if len(wallets) != 1:
+            raise TrainingError(ERR_WALLET_CHOOSE if wallets else ERR_NO_WALLETS, code="wallet_required")
+        return wallets[0]
     if (
-        not Web3.is_address(address or "")
+        not Web3.is_address(address)
         or not org.wallets.filter(address=Web3.to_checksum_address(address)).exists()
     ):
         raise TrainingError(ERR_WALLET.format(address=address), code="wallet_not_allowed")
+    return Web3.to_checksum_address(address)
 
 
 def licences_issue_from_settlement(*, settlement: Settlement, event) -> int:
@@ -439,13 +449,13 @@ def _tell_creators_of_violations(run: TrainingRun) -> None:
         )
 
 
-def invoice_payment(*, invoice: Invoice, buyer_address: str):
+def invoice_payment(*, invoice: Invoice, buyer_address: str | None):
     """The settlement that pays an open invoice (created once; a fresh one after expiry)."""
     from royalties.settlement import settlement_create
 
     if invoice.status == Invoice.Status.PAID:
         raise TrainingError(ERR_INVOICE_PAID, status=409, code="invoice_paid")
-    _check_wallet(invoice.org, buyer_address)
+    buyer_address = paying_wallet(invoice.org, buyer_address)
     current = invoice.settlement
     now = timezone.now().timestamp()
     if (

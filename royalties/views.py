@@ -221,20 +221,13 @@ def withdraw_tx(request):
     from portal.chain.client import get_web3
 
     try:
-        w3 = get_web3()
-        market = contract(w3=w3, name=MARKET)
-        balance = market.functions.balanceOf(address).call()
+        prepared = services.withdrawal_transaction(address=address, w3=get_web3())
     except CHAIN_ERRORS:
         return JsonResponse({"error": ERR_CHAIN_DOWN}, status=503)
-    if not balance:
+    if prepared is None:
         return JsonResponse({"error": ERR_NOTHING_TO_WITHDRAW}, status=409)
-    tx = {
-        "from": address,
-        "to": market.address,
-        "data": market.encode_abi("withdraw", args=[]),
-        "value": "0x0",
-    }
-    return JsonResponse({"tx": {**tx, "chainId": hex(w3.eth.chain_id)}, "amount": str(balance)})
+    tx, amount, claims = prepared
+    return JsonResponse({"tx": tx, "amount": str(amount), "claims": claims})
 
 
 @login_required

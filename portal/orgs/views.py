@@ -14,6 +14,7 @@ from portal.orgs.models import ApiKey, Membership
 from portal.selectors import wallet_address_for_request
 
 ERR_TX_BODY = 'Send JSON {"txHash": "0x..."}.'
+NEW_KEY_SESSION = "orgs:new-key"
 
 
 def _membership(request, slug, *, admin=False) -> Membership:
@@ -58,6 +59,8 @@ def _detail_context(membership, **extra):
         "wallets": list(org.wallets.all()),
         "keys": list(org.api_keys.select_related("created_by")),
         "licence_count": TrainingLicence.objects.filter(org=org, status="valid").count(),
+        "run_count": TrainingRun.objects.filter(org=org).count(),
+        "open_invoice_count": Invoice.objects.filter(org=org, status=Invoice.Status.OPEN).count(),
         "licences": TrainingLicence.objects.filter(org=org)
         .select_related("work")
         .order_by("-issued_at")[:20],
@@ -72,7 +75,15 @@ def _detail_context(membership, **extra):
 
 @login_required
 def detail(request, slug):
-    return render(request, "orgs/detail.html", _detail_context(_membership(request, slug)))
+    membership = _membership(request, slug)
+    extra = {}
+    new = request.session.pop(NEW_KEY_SESSION, None)
+    if new and (row := ApiKey.objects.filter(pk=new.get("id"), org=membership.org).first()):
+        extra = {"new_key": new["key"], "new_key_row": row}
+    response = render(request, "orgs/detail.html", _detail_context(membership, **extra))
+    if extra:
+        response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required
@@ -141,12 +152,10 @@ def key_create(request, slug):
         except PortalError as exc:
             form.add_error(None, exc.message)
         else:
-            # Shown this once, in this response; only its digest is stored.
-            response = render(
-                request, "orgs/detail.html", _detail_context(membership, new_key=key, new_key_row=row)
-            )
-            response["Cache-Control"] = "no-store"
-            return response
+            # Shown once, on the page this redirects to (so a reload neither shows it again
+            # nor creates another key); only its digest is stored.
+            request.session[NEW_KEY_SESSION] = {"key": key, "id": row.pk}
+            return redirect(membership.org)
     return render(request, "orgs/detail.html", _detail_context(membership, key_form=form), status=400)
 
 

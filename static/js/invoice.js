@@ -10,7 +10,7 @@
     button.disabled = true;
     try {
       var prepared = await W.getJson(root.dataset.txUrl);
-      if (!prepared.ok) { W.show(status, prepared.data.error || "Could not prepare the payment.", "error"); return; }
+      if (!prepared.ok) { W.show(status, prepared.data.error || "Could not prepare the payment.", "error"); button.disabled = false; return; }
       var tx = prepared.data.tx;
       await W.requireAccount(tx.from, tx.chainId);
       W.show(status, "Confirm the payment in your wallet.", "info");

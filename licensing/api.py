@@ -2,13 +2,16 @@
 invoices, the changes feed and a work's terms. Every object is reached through the requesting
 key's organisation: another organisation's id answers 404."""
 
+import json
 from datetime import datetime
 from typing import Annotated, Literal
 
-from django.http import Http404
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpResponse
 from ninja import Field, Path, Query, Router, Schema
 from ninja.responses import Status
-from pydantic import StringConstraints
+from pydantic import BaseModel, StringConstraints
+from typing_extensions import TypedDict
 
 from licensing import training
 from licensing.models import CatalogueEntry, Invoice, ManifestCheck, Purpose, TrainingLicence, TrainingRun
@@ -37,20 +40,24 @@ def _get(queryset, pk, what):
 
 
 # ------------------------------------------------------------------ manifest checks
+# Items and results are plain pydantic models, not ninja Schemas: ninja's Django-object getter
+# runs per nested object, which costs more than the check itself on a 10,000-item manifest.
 
 
-class ManifestItem(Schema):
-    ref: Text | None = Field(None, description="your own identifier, echoed back (e.g. the dataset uid)")
-    sha256: Hex64 | None = None
-    url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
-    pdq: Hex64 | None = Field(None, description="PDQ hash, 64 hex digits")
+class ManifestItem(TypedDict, total=False):
+    """A dict, not a model: 10,000 of them validate in a few milliseconds."""
+
+    ref: Annotated[Text | None, Field(description="your own identifier, echoed back (e.g. the dataset uid)")]
+    sha256: Annotated[Hex64 | None, Field(description="SHA-256 of the file, 64 hex digits")]
+    url: Annotated[str, StringConstraints(max_length=2000, pattern=r"^[^\x00-\x1f\x7f]*$")] | None
+    pdq: Annotated[Hex64 | None, Field(description="PDQ hash, 64 hex digits")]
 
 
-class ManifestIn(Schema):
+class ManifestIn(BaseModel):
     items: list[ManifestItem] = Field(..., min_length=1, max_length=training.MAX_ITEMS)
 
 
-class MatchOut(Schema):
+class MatchOut(BaseModel):
     work_id: int
     title: str
     creator_address: str
@@ -58,14 +65,14 @@ class MatchOut(Schema):
     distance: int | None
 
 
-class PurposeTermsOut(Schema):
+class PurposeTermsOut(BaseModel):
     status: Literal["prohibited", "free", "paid"]
     price_wei: str
     licensed: bool
     licensed_until: datetime | None
 
 
-class ManifestResult(Schema):
+class ManifestResult(BaseModel):
     index: int
     ref: str | None
     match: MatchOut | None
@@ -82,14 +89,16 @@ class ManifestCheckOut(Schema):
     results: list[ManifestResult]
 
 
-def _check_out(check: ManifestCheck) -> dict:
-    return {
-        "id": check.pk,
-        "items": check.items,
-        "matched": check.matched,
-        "created_at": check.created_at,
-        "results": check.results,
-    }
+def _check_out(check: ManifestCheck) -> HttpResponse:
+    """The check as JSON, its stored results spliced in as stored: 10,000 results are neither
+    parsed nor re-validated (they were built to the schema; the schemathesis test holds every
+    response to it)."""
+    head = json.dumps(
+        {"id": check.pk, "items": check.items, "matched": check.matched, "created_at": check.created_at},
+        cls=DjangoJSONEncoder,
+        separators=(",", ":"),
+    )
+    return HttpResponse(head[:-1] + ',"results":' + check.results_json + "}", content_type="application/json")
 
 
 @router.post(
@@ -100,9 +109,7 @@ def _check_out(check: ManifestCheck) -> dict:
 )
 def manifest_check_create(request, payload: ManifestIn):
     require_scope(request, ApiKey.Scope.READ)
-    check = training.manifest_check(
-        org=request.org, key=request.api_key, items=[item.model_dump() for item in payload.items]
-    )
+    check = training.manifest_check(org=request.org, key=request.api_key, items=payload.items)
     return _check_out(check)
 
 

@@ -1,8 +1,10 @@
+import json
 from functools import lru_cache
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils.functional import cached_property
 
 from licensing.terms import AI_CHOICES, Terms
 from portal.fields import WeiField
@@ -333,7 +335,9 @@ class ManifestCheck(models.Model):
     key = models.ForeignKey("orgs.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     items = models.PositiveIntegerField()
     matched = models.PositiveIntegerField()
-    results = models.JSONField(help_text="the response as sent: one entry per item")
+    results_json = models.TextField(
+        help_text="the results as sent, one entry per item: JSON text, stored and served as is"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -341,6 +345,10 @@ class ManifestCheck(models.Model):
 
     def __str__(self):
         return f"manifest check {self.pk} ({self.matched}/{self.items})"
+
+    @cached_property
+    def results(self) -> list[dict]:
+        return json.loads(self.results_json)
 
     def matched_work_ids(self) -> list[int]:
         return list(dict.fromkeys(r["match"]["work_id"] for r in self.results if r.get("match")))

@@ -2,6 +2,7 @@
 one settlement, report training runs (licensed, invoiced, violations, free), pay invoices, and
 follow terms changes. Reads the denormalised AI terms of each listed work (CatalogueEntry)."""
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -48,9 +49,10 @@ class TrainingError(PortalError):
 
 
 def normalise_hash(value) -> str | None:
+    """64 hex digits, lower case, without 0x; None if `value` is not such a hash."""
     if not isinstance(value, str) or not _HEX64.match(value):
         return None
-    return value.lower().removeprefix("0x")
+    return value[-64:].lower()
 
 
 def purpose_terms(entry: CatalogueEntry | None, purpose: str) -> tuple[str, int, object]:
@@ -63,9 +65,15 @@ def purpose_terms(entry: CatalogueEntry | None, purpose: str) -> tuple[str, int,
 
 def held_licences(*, org, work_ids) -> dict[tuple[int, str], TrainingLicence]:
     """The org's valid training licences for these works: (work id, purpose) -> licence."""
+    from portal.db import values_in
+
     now = timezone.now()
+    if not work_ids:
+        return {}
     rows = (
-        TrainingLicence.objects.filter(org=org, work_id__in=work_ids, status=TrainingLicence.Status.VALID)
+        TrainingLicence.objects.filter(
+            org=org, work_id__in=values_in(work_ids, kind="int"), status=TrainingLicence.Status.VALID
+        )
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .order_by("expires_at")
     )
@@ -94,6 +102,7 @@ def manifest_check(*, org, key, items: list[dict]) -> ManifestCheck:
     """Match each item (sha256, url or PDQ) to a public registered work; report its AI terms and
     whether this organisation already holds a licence for each purpose. Pure reads, then one
     row that keeps the answer (for quoting and reporting against it)."""
+    from portal.db import insert_pairs_ignoring_conflicts, values_in
     from works.fingerprint_index import fingerprint_index
     from works.fingerprints import pdq_distance
     from works.publications import works_for_url_keys
@@ -104,16 +113,36 @@ def manifest_check(*, org, key, items: list[dict]) -> ManifestCheck:
         raise TrainingError(ERR_TOO_MANY, code="too_many_items")
     from django.conf import settings
 
-    shas = {h for item in items if (h := normalise_hash(item.get("sha256")))}
-    public = Work.objects.public()
-    by_sha = dict(public.filter(sha256__in=shas).values_list("sha256", "pk")) if shas else {}
+    facts_fields = (
+        "pk",
+        "title",
+        "creator_address",
+        "pdq",
+        "catalogue__ai_training",
+        "catalogue__ai_price_wei",
+        "catalogue__genai_training",
+        "catalogue__genai_price_wei",
+    )
+    item_shas = [normalise_hash(item.get("sha256")) for item in items]
+    shas = {h for h in item_shas if h}
+    facts: dict[int, tuple] = {}  # pk -> (title, address, pdq, ai, ai price, genai, genai price)
+    by_sha: dict[str, int] = {}
+    if shas:  # the common case answered with one query: the match and everything shown of it
+        for sha, pk, *rest in (
+            Work.objects.public()
+            .filter(sha256__in=values_in(shas))
+            .order_by()
+            .values_list("sha256", *facts_fields)
+        ):
+            by_sha.setdefault(sha, pk)
+            facts[pk] = tuple(rest)
     url_keys = {k for item in items if item.get("url") for k in _url_keys(item["url"])}
     by_url = works_for_url_keys(url_keys) if url_keys else {}
     pdqs = [normalise_hash(item.get("pdq")) for item in items]
-    near = fingerprint_index().search_many([p for p in pdqs if p], radius=settings.WORKS_PDQ_THRESHOLD)
+    wanted = [p for p in pdqs if p]
+    near = fingerprint_index().search_many(wanted, radius=settings.WORKS_PDQ_THRESHOLD) if wanted else {}
     matches: list[tuple[int, str, int | None] | None] = []
-    for item, pdq in zip(items, pdqs, strict=True):
-        sha = normalise_hash(item.get("sha256"))
+    for item, sha, pdq in zip(items, item_shas, pdqs, strict=True):
         if sha and sha in by_sha:
             matches.append((by_sha[sha], "sha256", None))
             continue
@@ -131,51 +160,71 @@ def manifest_check(*, org, key, items: list[dict]) -> ManifestCheck:
             continue
         matches.append(None)
     work_ids = {m[0] for m in matches if m}
-    works = {
-        w.pk: w for w in Work.objects.filter(pk__in=work_ids).only("pk", "creator_address", "pdq", "title")
-    }
-    entries = {e.work_id: e for e in CatalogueEntry.objects.filter(work_id__in=work_ids)}
+    if missing := work_ids - facts.keys():
+        for pk, *rest in Work.objects.filter(pk__in=values_in(missing, kind="int")).values_list(
+            *facts_fields
+        ):
+            facts[pk] = tuple(rest)
+    works, terms_of = {}, {}
+    for pk, (title, address, work_pdq, ai, ai_price, genai, genai_price) in facts.items():
+        works[pk] = (title, address, work_pdq)
+        if ai is not None:  # a work without a catalogue entry offers nothing: prohibited
+            terms_of[pk] = {
+                Purpose.TRAINING.value: (ai, int(ai_price) if ai == AI_PAID else 0),
+                Purpose.GENERATIVE.value: (genai, int(genai_price) if genai == AI_PAID else 0),
+            }
+    nothing = {p.value: (AI_PROHIBITED, 0) for p in (Purpose.TRAINING, Purpose.GENERATIVE)}
     held = held_licences(org=org, work_ids=work_ids)
     disputed = _disputed(work_ids)
     results = []
     for index, (item, match) in enumerate(zip(items, matches, strict=True)):
-        result = {"index": index, "ref": item.get("ref"), "match": None, "exclude": False}
+        result = {
+            "index": index,
+            "ref": item.get("ref"),
+            "match": None,
+            "terms": None,
+            "in_dispute": None,
+            "exclude": False,
+        }
         if match is None:
             results.append(result)
             continue
         work_id, kind, distance = match
-        work = works[work_id]
+        title, address, work_pdq = works[work_id]
         if kind == "pdq" and distance is None:
-            distance = pdq_distance(pdqs[index], work.pdq)
-        entry = entries.get(work_id)
+            distance = pdq_distance(pdqs[index], work_pdq)
         terms = {}
-        for purpose in (Purpose.TRAINING, Purpose.GENERATIVE):
-            status, price, _ = purpose_terms(entry, purpose)
-            licence = held.get((work_id, purpose.value))
-            terms[purpose.value] = {
+        for purpose, (status, price) in terms_of.get(work_id, nothing).items():
+            licence = held.get((work_id, purpose)) if held else None
+            terms[purpose] = {
                 "status": status,
-                "price_wei": str(price) if status == AI_PAID else "0",
+                "price_wei": str(price),
                 "licensed": licence is not None,
                 "licensed_until": (
                     licence.expires_at.isoformat() if licence and licence.expires_at else None
                 ),
             }
+        in_dispute = work_id in disputed
         result["match"] = {
             "work_id": work_id,
-            "title": work.title,
-            "creator_address": work.creator_address,
+            "title": title,
+            "creator_address": address,
             "kind": kind,
             "distance": distance,
         }
         result["terms"] = terms
-        result["in_dispute"] = work_id in disputed
-        result["exclude"] = terms[Purpose.TRAINING.value]["status"] == AI_PROHIBITED or work_id in disputed
+        result["in_dispute"] = in_dispute
+        result["exclude"] = terms[Purpose.TRAINING.value]["status"] == AI_PROHIBITED or in_dispute
         results.append(result)
     with transaction.atomic():
         check = ManifestCheck.objects.create(
-            org=org, key=key, items=len(items), matched=sum(1 for m in matches if m), results=results
+            org=org,
+            key=key,
+            items=len(items),
+            matched=sum(1 for m in matches if m),
+            results_json=json.dumps(results, separators=(",", ":")),
         )
-        OrgWork.objects.bulk_create([OrgWork(org=org, work_id=w) for w in work_ids], ignore_conflicts=True)
+        insert_pairs_ignoring_conflicts(OrgWork, ("org", "work"), org.pk, sorted(work_ids))
     return check
 
 

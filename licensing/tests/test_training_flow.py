@@ -157,7 +157,27 @@ def test_two_thousand_works_licensed_in_one_transaction_and_every_party_paid(
     claimed_total = sum(allocated[p.address] for p in (creator, co_creator, upstream_creator))
     assert market.functions.totalUnclaimed().call() == WORKS * PRICE - claimed_total
 
-    # 6. a run report: 100 licensed works, 5 unlicensed paid, 2 prohibited, 2 free
+    # 6. a creator withdraws consent: no new licence for that work, the one sold stays valid
+    withdrawn = registry[1]
+    services.offer_withdraw(offer=withdrawn.offers.get())
+    refused = _post(
+        client,
+        key,
+        "/training-quotes",
+        {"purpose": "generative_training", "model_name": "Acme-2", "work_ids": [withdrawn.pk]},
+    ).json()
+    assert refused["lines"] == [
+        {
+            "work_id": withdrawn.pk,
+            "status": "refused",
+            "price_wei": "0",
+            "reason": "This work is not offered for licensing (all rights reserved).",
+        }
+    ]
+    assert refused["settlement_id"] is None and refused["transaction"] is None
+    assert TrainingLicence.objects.get(org=org, work=withdrawn).status == "valid"
+
+    # 7. a run report: 100 licensed works (the withdrawn one among them), 5 unlicensed paid, 2 prohibited, 2 free
     extra_paid = [work_row(creator.user, creator.address, title=f"new {i}") for i in range(5)]
     prohibited = [work_row(creator.user, creator.address, title=f"no AI {i}") for i in range(2)]
     free = [work_row(upstream_creator.user, upstream_creator.address, title=f"free {i}") for i in range(2)]
@@ -185,7 +205,7 @@ def test_two_thousand_works_licensed_in_one_transaction_and_every_party_paid(
     again = _post(client, key, "/runs", {"run_id": "run-7", "model_name": "Acme-1", "works": {"ids": used}})
     assert again.status_code == 200 and again.json()["invoice"]["id"] == invoice["id"]
 
-    # 7. the invoice is paid in one transaction too; its works become licensed
+    # 8. the invoice is paid in one transaction too; its works become licensed
     payment = _post(client, key, f"/invoices/{invoice['id']}/payment", {})
     assert payment.status_code == 200, payment.content
     ptx = payment.json()["transaction"]

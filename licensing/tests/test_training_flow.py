@@ -177,7 +177,8 @@ def test_two_thousand_works_licensed_in_one_transaction_and_every_party_paid(
     assert refused["settlement_id"] is None and refused["transaction"] is None
     assert TrainingLicence.objects.get(org=org, work=withdrawn).status == "valid"
 
-    # 7. a run report: 100 licensed works (the withdrawn one among them), 5 unlicensed paid, 2 prohibited, 2 free
+    # 7. a run report: 100 licensed works (the withdrawn one among them), 5 unlicensed paid,
+    # 2 prohibited, 2 free
     extra_paid = [work_row(creator.user, creator.address, title=f"new {i}") for i in range(5)]
     prohibited = [work_row(creator.user, creator.address, title=f"no AI {i}") for i in range(2)]
     free = [work_row(upstream_creator.user, upstream_creator.address, title=f"free {i}") for i in range(2)]

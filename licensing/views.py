@@ -246,11 +246,14 @@ def certificate_verify(request):
 @login_required
 def licence_download(request, pk):
     from licensing.delivery import licensed_file
+    from works.models import WorkDigest
+    from works.services import digest_record
 
     licence = _get_licence(request, pk)
     if licence.licensee_id != request.user.pk or licence.status != licence.Status.VALID:
         raise Http404(ERR_NO_SUCH_LICENCE)
     data, name, mime = licensed_file(licence=licence, base_url=request.build_absolute_uri("/").rstrip("/"))
+    digest_record(work=licence.work, data=data, kind=WorkDigest.Kind.DOWNLOAD)  # audits find it exactly
     response = HttpResponse(data, content_type=mime)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

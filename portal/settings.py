@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "works",
     "licensing",
     "royalties",
+    "audits",
 ]
 
 MIDDLEWARE = [
@@ -335,3 +336,14 @@ CHAIN_SUBSCRIBERS = {
     },
 }
 C2PA_DIR = Path(env.str("C2PA_DIR", default=str(VAR_DIR / "c2pa")))
+
+# Dataset audits (audits/).
+AUDIT_ROOT = Path(env.str("AUDIT_ROOT", default=str(VAR_DIR / "audits")))
+AUDIT_UPLOAD_MAX_BYTES = env.int("AUDIT_UPLOAD_MAX_BYTES", default=2 * 1024**3)
+AUDIT_CANDIDATE_RADIUS = env.int("AUDIT_CANDIDATE_RADIUS", default=80)
+AUDIT_VERIFY_INLIERS = env.int("AUDIT_VERIFY_INLIERS", default=16)
+AUDIT_MAX_IMAGE_PIXELS = env.int("AUDIT_MAX_IMAGE_PIXELS", default=60_000_000)
+AUDIT_MAX_MEMBER_BYTES = env.int("AUDIT_MAX_MEMBER_BYTES", default=64 * 1024**2)
+AUDIT_DUCKDB_MEMORY = env.str("AUDIT_DUCKDB_MEMORY", default="512MB")
+AUDIT_DUCKDB_THREADS = env.int("AUDIT_DUCKDB_THREADS", default=2)
+CELERY_BEAT_SCHEDULE["audits-tick"] = {"task": "audits.tick", "schedule": 30}

@@ -52,6 +52,33 @@ def pdq_image(image: Image.Image) -> tuple[str, int]:
     return pdq_bits_to_hex(bits), int(quality)
 
 
+CROP_MARGIN = 0.04
+
+
+def centre_crop(image: Image.Image, margin: float = CROP_MARGIN) -> Image.Image:
+    width, height = image.size
+    dx, dy = round(width * margin), round(height * margin)
+    return image.crop((dx, dy, width - dx, height - dy))
+
+
+def pdq_fingerprints(image: Image.Image) -> tuple[str, int, str]:
+    """What registration stores: the PDQ hash and quality of the image, and the PDQ hash of its
+    centre with CROP_MARGIN cut from each side (a copy cropped by a few percent is far from the
+    first hash but near the second), both from the one shared normalisation."""
+    normalised = normalise_for_pdq(image)
+    bits, quality = pdqhash.compute(np.asarray(normalised))
+    crop_bits, _ = pdqhash.compute(np.asarray(centre_crop(normalised)))
+    return pdq_bits_to_hex(bits), int(quality), pdq_bits_to_hex(crop_bits)
+
+
+def pdq_dihedral(normalised: Image.Image) -> tuple[list[str], int]:
+    """The 8 PDQ hashes of an already normalised image under the dihedral group (as is, rotated
+    by 90, 180, 270 degrees, mirrored in each way), computed at once, and the quality. Searching
+    all 8 finds mirrored and rotated copies."""
+    hashes, quality = pdqhash.compute_dihedral(np.asarray(normalised))
+    return [pdq_bits_to_hex(h) for h in hashes], int(quality)
+
+
 def pdq_bits_to_hex(bits) -> str:
     packed = np.packbits(np.asarray(bits, dtype=np.uint8))
     return packed.tobytes().hex()

@@ -98,6 +98,11 @@ class Work(models.Model):
     sha256 = models.CharField(max_length=64, db_index=True)
     pdq = models.CharField(max_length=64)
     pdq_quality = models.PositiveSmallIntegerField()
+    pdq_crop = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="PDQ of the centre with 4 % cut from each side (finds cropped copies)",
+    )
     version_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="versions"
     )
@@ -227,11 +232,35 @@ class FingerprintChange(models.Model):
 
     work = models.ForeignKey(Work, on_delete=models.CASCADE, related_name="+")
     pdq = models.CharField(max_length=64)
+    pdq_crop = models.CharField(max_length=64, blank=True)
     added = models.BooleanField(help_text="True: the work became public; False: it left")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):
         return f"{'+' if self.added else '-'}{self.work_id}"
+
+
+class WorkDigest(models.Model):
+    """The sha256 of bytes the portal holds or served for a work: its original, its public
+    preview and thumbnail, and each licensed download (C2PA and XMP make every one different).
+    A dataset item with one of these hashes is this work, exactly."""
+
+    class Kind(models.TextChoices):
+        ORIGINAL = "original"
+        PREVIEW = "preview"
+        THUMBNAIL = "thumbnail"
+        DOWNLOAD = "download", "licensed download"
+
+    work = models.ForeignKey(Work, on_delete=models.CASCADE, related_name="digests")
+    sha256 = models.CharField(max_length=64, db_index=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["work", "sha256"], name="one_row_per_work_digest")]
+
+    def __str__(self):
+        return f"{self.kind} {self.sha256[:12]}…"
 
 
 class DerivationLink(models.Model):

@@ -3,6 +3,7 @@
 Anchoring has its own flow module (works/anchoring.py); reads live in works/selectors.py.
 """
 
+import hashlib
 import logging
 
 from django.core.files.base import ContentFile
@@ -15,9 +16,9 @@ from portal.chain.contracts import REGISTRY, contract_address
 from portal.chain.eip712 import typed_data_digest, typed_data_signer
 from portal.errors import PortalError
 from works import eip712
-from works.fingerprints import pdq_image, sha256_of
+from works.fingerprints import pdq_fingerprints, sha256_of
 from works.imaging import PREVIEW_SIZE, THUMBNAIL_SIZE, render
-from works.models import FingerprintChange, Registration, Work
+from works.models import FingerprintChange, Registration, Work, WorkDigest
 from works.selectors import near_matches
 from works.validation import image_check
 
@@ -46,12 +47,12 @@ class RegistrationError(PortalError):
 
 def fingerprint_publish(*, work: Work) -> None:
     """The work became public: every process's fingerprint index adds it on its next search."""
-    FingerprintChange.objects.create(work=work, pdq=work.pdq, added=True)
+    FingerprintChange.objects.create(work=work, pdq=work.pdq, pdq_crop=work.pdq_crop, added=True)
 
 
 def fingerprint_unpublish(*, work: Work) -> None:
     """The work stopped being public (rejected, revoked): indexes drop it."""
-    FingerprintChange.objects.create(work=work, pdq=work.pdq, added=False)
+    FingerprintChange.objects.create(work=work, pdq=work.pdq, pdq_crop=work.pdq_crop, added=False)
 
 
 def work_upload(
@@ -70,7 +71,7 @@ def work_upload(
     checked = image_check(file)
     sha256 = sha256_of(file)
     with Image.open(file, formats=[checked.format]) as image:
-        pdq, quality = pdq_image(image)
+        pdq, quality, pdq_crop = pdq_fingerprints(image)
     file.seek(0)
     with Image.open(file, formats=[checked.format]) as image:
         (preview, preview_ext), (thumbnail, thumb_ext) = (
@@ -97,6 +98,7 @@ def work_upload(
         sha256=sha256,
         pdq=pdq,
         pdq_quality=quality,
+        pdq_crop=pdq_crop,
         version_of_id=own[0]["work_id"] if own else None,
     )
     written = []
@@ -109,6 +111,20 @@ def work_upload(
             work.thumbnail.save("thumb" + thumb_ext, ContentFile(thumbnail), save=False)
             written.append(work.thumbnail)
             work.save()
+            WorkDigest.objects.bulk_create(
+                [
+                    WorkDigest(work=work, sha256=sha256, kind=WorkDigest.Kind.ORIGINAL),
+                    WorkDigest(
+                        work=work, sha256=hashlib.sha256(preview).hexdigest(), kind=WorkDigest.Kind.PREVIEW
+                    ),
+                    WorkDigest(
+                        work=work,
+                        sha256=hashlib.sha256(thumbnail).hexdigest(),
+                        kind=WorkDigest.Kind.THUMBNAIL,
+                    ),
+                ],
+                ignore_conflicts=True,
+            )
             Registration.objects.create(
                 work=work,
                 timestamp=int(timezone.now().timestamp()),
@@ -243,3 +259,10 @@ def publication_add(*, work: Work, url: str):
 
 def publication_remove(*, work: Work, publication_id: int) -> None:
     work.publications.filter(pk=publication_id).delete()
+
+
+def digest_record(*, work: Work, data: bytes, kind: str) -> None:
+    """Remember the sha256 of bytes the portal served for a work (a licensed download)."""
+    WorkDigest.objects.get_or_create(
+        work=work, sha256=hashlib.sha256(data).hexdigest(), defaults={"kind": kind}
+    )

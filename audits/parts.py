@@ -1,0 +1,448 @@
+"""Processing one part of an audit: a parquet row group, a CSV file, or a WebDataset shard.
+
+A part reads its items in bounded chunks, matches them against the audit's registry snapshot and
+returns its matches and counters; `audits.services.part_run` stores them in one transaction
+(replacing whatever an earlier, interrupted run of the same part stored). Bad items (a broken CSV
+row, an image that is not one, a decompression bomb) are counted and described, never fatal; a
+part whose file cannot be read at all fails with a message while the other parts go on.
+"""
+
+import csv
+import hashlib
+import io
+import json
+import os
+import tarfile
+import threading
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from django.conf import settings
+
+from audits.registry import LOOSE_SQL, Snapshot
+
+MAX_PROBLEMS = 20
+CHUNK_ROWS = 250_000
+IMAGE_BATCH = 128
+MANIFEST_COLUMNS = ("uid", "url", "sha256")
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp"}
+
+ERR_NO_COLUMNS = "{name} has neither a url nor a sha256 column (it has: {columns})."
+ERR_UNREADABLE = "{name} could not be read: {error}"
+ERR_TRUNCATED = "{name} is truncated or damaged after {images} images: {error}"
+ERR_CSV_ROW = "line {line}: {problem}"
+ERR_MEMBER_TOO_BIG = "{member}: {size:,} bytes is over the {limit:,}-byte limit"
+
+
+class Cancelled(Exception):
+    pass
+
+
+@dataclass
+class Found:
+    work_id: int
+    kind: str
+    source: str
+    source_row: int | None = None
+    source_uid: str = ""
+    source_key: str = ""
+    source_url: str = ""
+    distance: int | None = None
+    inliers: int | None = None
+    evidence: bytes | None = None  # a JPEG of the dataset image, for near-duplicates
+
+
+@dataclass
+class PartResult:
+    rows_total: int = 0
+    rows_scanned: int = 0
+    images_hashed: int = 0
+    items_bad: int = 0
+    problems: list[str] = field(default_factory=list)
+    found: dict[tuple[str, int], Found] = field(default_factory=dict)
+    error: str = ""
+
+    def problem(self, message: str) -> None:
+        self.items_bad += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(message)
+
+    def add(self, match: Found) -> None:
+        """One match per (item, work): an exact hash beats a URL, which beats a near-duplicate."""
+        rank = {"sha256": 0, "url": 1, "pdq": 2}
+        key = (match.source, match.work_id)
+        current = self.found.get(key)
+        if current is None or rank[match.kind] < rank[current.kind]:
+            self.found[key] = match
+
+
+# ------------------------------------------------------------------ DuckDB and the snapshot
+
+_local = threading.local()
+
+
+def _connection(snapshot: Snapshot) -> duckdb.DuckDBPyConnection:
+    """One DuckDB connection per process (and thread) per snapshot, with the registry loaded.
+    Made lazily, after a Celery worker has forked."""
+    cache = getattr(_local, "connections", None)
+    if cache is None or cache.get("pid") != os.getpid():
+        cache = _local.connections = {"pid": os.getpid()}
+    key = str(snapshot.path)
+    if key not in cache:
+        for old in [k for k in cache if k != "pid"]:
+            cache.pop(old).close()
+        con = duckdb.connect()
+        con.execute(f"SET memory_limit = '{settings.AUDIT_DUCKDB_MEMORY}'")
+        con.execute(f"SET threads = {int(settings.AUDIT_DUCKDB_THREADS)}")
+        for table in ("digests", "paths", "publications", "hosts"):
+            con.execute(
+                f"CREATE TABLE reg_{table} AS SELECT * FROM read_parquet(?)",  # noqa: S608
+                [str(snapshot.file(table))],
+            )
+        cache[key] = con
+    return cache[key]
+
+
+def _sample_sql(sample: float, seed: int) -> str:
+    if sample >= 1:
+        return "TRUE"
+    return f"(hash(file_row, {int(seed)}) % 1000000) < {int(sample * 1_000_000)}"
+
+
+def match_items(snapshot: Snapshot, items: pa.Table, *, sample: float, seed: int) -> tuple[int, list[tuple]]:
+    """Items (file_row, uid, url, sha) -> (rows kept by the sample, candidate rows
+    (file_row, uid, url, sha work id or None, url candidate?))."""
+    con = _connection(snapshot)
+    con.register("items", items)
+    try:
+        loose = LOOSE_SQL.format(col="url")
+        where = _sample_sql(sample, seed)
+        kept = con.execute(f"SELECT count(*) FROM items WHERE {where}").fetchone()[0]  # noqa: S608
+        rows = con.execute(
+            f"""
+            WITH it AS (
+                SELECT file_row, uid, url, lower(sha) AS sha, {loose} AS loose
+                FROM items WHERE {where}
+            ), split AS (
+                SELECT *, split_part(loose, '/', 1) AS host,
+                       CASE WHEN strpos(loose, '/') > 0
+                            THEN substr(loose, strpos(loose, '/')) ELSE '/' END AS path
+                FROM it
+            )
+            SELECT s.file_row, s.uid, s.url, d.work_id,
+                   (s.loose IN (SELECT loose FROM reg_publications))
+                   OR (s.host IN (SELECT host FROM reg_hosts)
+                       AND (s.path IN (SELECT loose FROM reg_paths)
+                            OR regexp_extract(s.path, '^/works/[0-9]+') IN (SELECT loose FROM reg_paths)))
+                   AS url_candidate
+            FROM split s LEFT JOIN reg_digests d ON d.sha256 = s.sha
+            WHERE d.work_id IS NOT NULL
+               OR (s.loose IN (SELECT loose FROM reg_publications))
+               OR (s.host IN (SELECT host FROM reg_hosts)
+                   AND (s.path IN (SELECT loose FROM reg_paths)
+                        OR regexp_extract(s.path, '^/works/[0-9]+') IN (SELECT loose FROM reg_paths)))
+            """  # noqa: S608 (no user input in the text: formats and numbers only)
+        ).fetchall()
+    finally:
+        con.unregister("items")
+    return kept, rows
+
+
+def _record_manifest_rows(result: PartResult, snapshot: Snapshot, name: str, rows) -> None:
+    for file_row, uid, url, sha_work, url_candidate in rows:
+        base = {
+            "source": f"{name}#{file_row}",
+            "source_row": int(file_row),
+            "source_uid": (uid or "")[:200],
+            "source_url": url or "",
+        }
+        if sha_work is not None:
+            result.add(Found(work_id=int(sha_work), kind="sha256", **base))
+        if url_candidate and (work := snapshot.work_for_url(url)) is not None:
+            result.add(Found(work_id=work, kind="url", **base))
+
+
+def _items_table(columns: dict[str, pa.Array], start: int, length: int) -> pa.Table:
+    def column(name):
+        value = columns.get(name)
+        if value is None:
+            return pa.nulls(length, pa.string())
+        return value.cast(pa.string()) if value.type != pa.string() else value
+
+    return pa.table(
+        {
+            "file_row": pa.array(np.arange(start, start + length, dtype=np.int64)),
+            "uid": column("uid"),
+            "url": column("url"),
+            "sha": column("sha256"),
+        }
+    )
+
+
+# ------------------------------------------------------------------ parquet
+
+
+def parquet_plan(path: Path) -> tuple[list[tuple[int, int, int]], int, str]:
+    """[(row group, first row, rows)], total rows, and an error when the file cannot be audited."""
+    try:
+        meta = pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as exc:
+        return [], 0, ERR_UNREADABLE.format(name=path.name, error=str(exc)[:300])
+    names = set(meta.schema_arrow.names)
+    if not names & {"url", "sha256"}:
+        return (
+            [],
+            meta.metadata.num_rows,
+            ERR_NO_COLUMNS.format(name=path.name, columns=", ".join(sorted(names)) or "none"),
+        )
+    groups, start = [], 0
+    for index in range(meta.num_row_groups):
+        rows = meta.metadata.row_group(index).num_rows
+        groups.append((index, start, rows))
+        start += rows
+    return groups, start, ""
+
+
+def parquet_part(
+    *, path: Path, name: str, group: int, row_start: int, snapshot: Snapshot, sample: float, seed: int
+) -> PartResult:
+    result = PartResult()
+    try:
+        handle = pq.ParquetFile(path)
+        present = [c for c in MANIFEST_COLUMNS if c in handle.schema_arrow.names]
+        table = handle.read_row_group(group, columns=present)
+    except (OSError, pa.ArrowException) as exc:
+        result.error = ERR_UNREADABLE.format(name=name, error=str(exc)[:300])
+        return result
+    result.rows_total = table.num_rows
+    columns = {c: table.column(c).combine_chunks() for c in present}
+    kept, rows = match_items(
+        snapshot, _items_table(columns, row_start, table.num_rows), sample=sample, seed=seed
+    )
+    result.rows_scanned = kept
+    _record_manifest_rows(result, snapshot, name, rows)
+    return result
+
+
+# ------------------------------------------------------------------ CSV
+
+
+def csv_part(
+    *, path: Path, name: str, snapshot: Snapshot, sample: float, seed: int, check: Callable
+) -> PartResult:
+    """A CSV with a header naming at least url or sha256 (uid optional), read in chunks; a row
+    that does not parse or has the wrong number of fields is reported by its line number."""
+    result = PartResult()
+    try:
+        handle = open(path, newline="", encoding="utf-8", errors="replace")  # noqa: SIM115
+    except OSError as exc:
+        result.error = ERR_UNREADABLE.format(name=name, error=exc)
+        return result
+    with handle:
+        reader = csv.reader(handle)
+        try:
+            header = [h.strip().lower() for h in next(reader)]
+        except (StopIteration, csv.Error) as exc:
+            result.error = ERR_UNREADABLE.format(name=name, error=exc or "empty file")
+            return result
+        if not {"url", "sha256"} & set(header):
+            result.error = ERR_NO_COLUMNS.format(name=name, columns=", ".join(header) or "none")
+            return result
+        where = {c: header.index(c) for c in MANIFEST_COLUMNS if c in header}
+        buffers: dict[str, list] = {c: [] for c in where}
+        rows: list[int] = []
+
+        def flush():
+            if not rows:
+                return
+            table = pa.table(
+                {
+                    "file_row": pa.array(rows, pa.int64()),
+                    **{
+                        c: (
+                            pa.array(buffers[c], pa.string())
+                            if c in buffers
+                            else pa.nulls(len(rows), pa.string())
+                        )
+                        for c in MANIFEST_COLUMNS
+                    },
+                }
+            ).rename_columns(["file_row", "uid", "url", "sha"])
+            kept, found = match_items(snapshot, table, sample=sample, seed=seed)
+            result.rows_scanned += kept
+            _record_manifest_rows(result, snapshot, name, found)
+            rows.clear()
+            for values in buffers.values():
+                values.clear()
+            check()
+
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                result.problem(ERR_CSV_ROW.format(line=reader.line_num, problem=exc))
+                continue
+            if not record:
+                continue
+            result.rows_total += 1
+            if len(record) != len(header):
+                result.problem(
+                    ERR_CSV_ROW.format(
+                        line=reader.line_num,
+                        problem=f"{len(record)} fields where the header has {len(header)}",
+                    )
+                )
+                continue
+            rows.append(reader.line_num)
+            for column, position in where.items():
+                buffers[column].append(record[position] or None)
+            if len(rows) >= CHUNK_ROWS:
+                flush()
+        flush()
+    return result
+
+
+# ------------------------------------------------------------------ WebDataset shards
+
+
+def _evidence(normalised) -> bytes:
+    buffer = io.BytesIO()
+    thumb = normalised.copy()
+    thumb.thumbnail((480, 480))
+    thumb.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def shard_part(
+    *, path: Path, name: str, snapshot: Snapshot, sample: float, seed: int, check: Callable, features=None
+) -> PartResult:
+    """Stream a WebDataset tar: `{key}.jpg|png|webp` with `{key}.json` (url, sha256, uid…) and
+    `{key}.txt`. Every image's bytes are hashed (sha256) and fingerprinted (PDQ, dihedral); its
+    URL comes from its json."""
+    from audits.images import BadImage, WorkFeatures, decode, verify
+    from works.fingerprint_index import fingerprint_index
+
+    result = PartResult()
+    features = features or WorkFeatures()
+    threshold = settings.WORKS_PDQ_THRESHOLD
+    radius = settings.AUDIT_CANDIDATE_RADIUS
+    public = snapshot.work_ids
+    pending: list[tuple[str, object]] = []  # (key, decoded image)
+    meta: dict[str, dict] = {}
+
+    def keep(key: str) -> bool:
+        if sample >= 1:
+            return True
+        digest = hashlib.sha256(f"{seed}:{name}:{key}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64 < sample
+
+    def source(key):
+        info = meta.get(key, {})
+        return {
+            "source": f"{name}:{key}",
+            "source_key": key[:200],
+            "source_uid": str(info.get("uid") or "")[:200],
+            "source_url": str(info.get("url") or ""),
+        }
+
+    def near_duplicates():
+        if not pending:
+            return
+        index = fingerprint_index()
+        hits = index.search_many([h for _, d in pending for h in d.hashes], radius=radius)
+        for key, decoded in pending:
+            best: dict[int, int] = {}
+            for h in decoded.hashes:
+                for work_id, distance in hits.get(h, []):
+                    if work_id in public and distance < best.get(work_id, 999):
+                        best[work_id] = distance
+            for work_id, distance in sorted(best.items(), key=lambda m: m[1]):
+                inliers = None
+                if distance > threshold:
+                    work_features = features.get(work_id)
+                    inliers = verify(decoded.normalised, work_features) if work_features else 0
+                    if inliers < settings.AUDIT_VERIFY_INLIERS:
+                        continue
+                result.add(
+                    Found(
+                        work_id=work_id,
+                        kind="pdq",
+                        distance=distance,
+                        inliers=inliers,
+                        evidence=_evidence(decoded.normalised),
+                        **source(key),
+                    )
+                )
+        pending.clear()
+        check()
+
+    images_seen = 0
+    try:
+        with tarfile.open(path, mode="r|*") as archive:
+            for member in archive:
+                if not member.isfile():
+                    continue
+                member_path = PurePosixPath(member.name)
+                key, ext = str(member_path.with_suffix("")), member_path.suffix.lower()
+                if ext == ".json":
+                    handle = archive.extractfile(member)
+                    try:
+                        meta[key] = json.loads(handle.read(1 << 20))
+                    except (ValueError, UnicodeDecodeError):
+                        result.problem(f"{member.name}: not valid JSON")
+                    continue
+                if ext not in IMAGE_EXTENSIONS:
+                    continue
+                images_seen += 1
+                result.rows_total += 1
+                if not keep(key):
+                    continue
+                if member.size > settings.AUDIT_MAX_MEMBER_BYTES:
+                    result.problem(
+                        ERR_MEMBER_TOO_BIG.format(
+                            member=member.name, size=member.size, limit=settings.AUDIT_MAX_MEMBER_BYTES
+                        )
+                    )
+                    continue
+                data = archive.extractfile(member).read()
+                result.rows_scanned += 1
+                sha = hashlib.sha256(data).hexdigest()
+                if (work := snapshot.work_for_sha(sha)) is not None:
+                    result.add(Found(work_id=work, kind="sha256", **source(key)))
+                try:
+                    decoded = decode(data)
+                except BadImage as exc:
+                    result.problem(f"{member.name}: {exc}")
+                    continue
+                result.images_hashed += 1
+                pending.append((key, decoded))
+                if len(pending) >= IMAGE_BATCH:
+                    near_duplicates()
+        near_duplicates()
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
+        near_duplicates()
+        result.error = ERR_TRUNCATED.format(
+            name=name, images=images_seen, error=str(exc)[:200] or type(exc).__name__
+        )
+    # URLs and declared hashes from the json files (also of items whose image is bad or missing)
+    _urls(result, snapshot, meta, [key for key in meta if keep(key)], source)
+    return result
+
+
+def _urls(result: PartResult, snapshot: Snapshot, meta: dict, keys: list[str], source) -> None:
+    for key in keys:
+        info = meta.get(key) or {}
+        url = info.get("url")
+        if isinstance(url, str) and (work := snapshot.work_for_url(url)) is not None:
+            result.add(Found(work_id=work, kind="url", **source(key)))
+        declared = info.get("sha256")
+        if isinstance(declared, str) and (work := snapshot.work_for_sha(declared)) is not None:
+            result.add(Found(work_id=work, kind="sha256", **source(key)))

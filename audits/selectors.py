@@ -1,0 +1,256 @@
+"""Reads for dataset audits: progress, totals, the report, its exports, the sampling estimate,
+and what creators see of audits that found their works."""
+
+import math
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, Sum
+
+from audits.models import Audit, AuditMatch, AuditPart
+from works.models import Work
+
+Z95 = 1.959963984540054
+
+
+def audits_for(*, user):
+    """Audits the user ran or that an organisation they belong to ran."""
+    from portal.orgs.models import Membership
+
+    orgs = Membership.objects.filter(user=user).values("org_id")
+    return Audit.objects.filter(Q(user=user) | Q(org_id__in=orgs))
+
+
+def audit_visible_to(audit: Audit, user) -> bool:
+    if user is None or not user.is_authenticated:
+        return False
+    if audit.user_id == user.pk:
+        return True
+    return audit.org_id is not None and audit.org.memberships.filter(user=user).exists()
+
+
+@dataclass
+class Progress:
+    parts: int
+    finished: int
+    failed: int
+    rows_scanned: int
+    rows_total: int
+    images_hashed: int
+    items_bad: int
+    matches: int
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.parts else int(100 * self.finished / self.parts)
+
+
+def progress(*, audit: Audit) -> Progress:
+    totals = audit.parts.aggregate(
+        parts=Count("pk"),
+        finished=Count(
+            "pk",
+            filter=Q(status__in=[AuditPart.Status.DONE, AuditPart.Status.FAILED, AuditPart.Status.CANCELLED]),
+        ),
+        failed=Count("pk", filter=Q(status=AuditPart.Status.FAILED)),
+        rows_scanned=Sum("rows_scanned"),
+        rows_total=Sum("rows_total"),
+        images_hashed=Sum("images_hashed"),
+        items_bad=Sum("items_bad"),
+    )
+    return Progress(
+        parts=totals["parts"] or 0,
+        finished=totals["finished"] or 0,
+        failed=totals["failed"] or 0,
+        rows_scanned=totals["rows_scanned"] or 0,
+        rows_total=totals["rows_total"] or 0,
+        images_hashed=totals["images_hashed"] or 0,
+        items_bad=totals["items_bad"] or 0,
+        matches=public_matches(audit=audit).count(),
+    )
+
+
+def public_matches(*, audit: Audit):
+    """Matches of works that are public now: a work withdrawn since never shows."""
+    return AuditMatch.objects.filter(audit=audit, work__in=Work.objects.public())
+
+
+def matched_items(*, audit: Audit) -> int:
+    return public_matches(audit=audit).values("source").distinct().count()
+
+
+@dataclass
+class Estimate:
+    sample: float
+    rows_sampled: int
+    rows_total: int
+    items_found: int
+    estimate: int
+    low: int
+    high: int
+
+
+def estimate(*, audit: Audit) -> Estimate | None:
+    """For a sampled audit: the number of items in the whole set that are registered works, with
+    a 95 % Wilson interval on the sampled proportion, scaled to the whole set's rows."""
+    if audit.sample >= 1:
+        return None
+    p = progress(audit=audit)
+    n, total, found = p.rows_scanned, p.rows_total, matched_items(audit=audit)
+    if not n:
+        return Estimate(audit.sample, 0, total, 0, 0, 0, total)
+    phat = found / n
+    denominator = 1 + Z95**2 / n
+    centre = (phat + Z95**2 / (2 * n)) / denominator
+    half = Z95 * math.sqrt(phat * (1 - phat) / n + Z95**2 / (4 * n * n)) / denominator
+    return Estimate(
+        sample=audit.sample,
+        rows_sampled=n,
+        rows_total=total,
+        items_found=found,
+        estimate=round(phat * total),
+        low=max(found, math.floor(max(0.0, centre - half) * total)),
+        high=math.ceil(min(1.0, centre + half) * total),
+    )
+
+
+TRAINING_STATUSES = {
+    "licensed": "licensed",
+    "paid": "unlicensed, paid terms",
+    "prohibited": "prohibited",
+    "free": "free",
+}
+
+
+def licence_status(*, audit: Audit, work_ids) -> dict[int, str]:
+    """work -> licensed / paid / prohibited / free for training, for the audit's organisation."""
+    from licensing.models import CatalogueEntry
+    from licensing.training import held_licences
+
+    terms = dict(CatalogueEntry.objects.filter(work_id__in=work_ids).values_list("work_id", "ai_training"))
+    held = held_licences(org=audit.org, work_ids=list(work_ids)) if audit.org_id else {}
+    status = {}
+    for work_id in work_ids:
+        if (work_id, "training") in held:
+            status[work_id] = "licensed"
+        else:
+            status[work_id] = terms.get(work_id, "prohibited")
+    return status
+
+
+def report(*, audit: Audit) -> dict:
+    matches = public_matches(audit=audit)
+    by_kind = dict(matches.values_list("kind").annotate(n=Count("pk")))
+    by_creator = list(
+        matches.values("work__creator_address", "work__owner__profile__display_name")
+        .annotate(items=Count("source", distinct=True), works=Count("work", distinct=True))
+        .order_by("-items")[:50]
+    )
+    work_ids = set(matches.values_list("work_id", flat=True))
+    statuses = licence_status(audit=audit, work_ids=work_ids)
+    by_status = {key: 0 for key in TRAINING_STATUSES}
+    for status in statuses.values():
+        by_status[status] = by_status.get(status, 0) + 1
+    return {
+        "progress": progress(audit=audit),
+        "by_kind": by_kind,
+        "by_creator": by_creator,
+        "by_status": by_status,
+        "statuses": statuses,
+        "items": matched_items(audit=audit),
+        "works": len(work_ids),
+        "estimate": estimate(audit=audit),
+        "problems": list(audit.parts.exclude(error="").select_related("input").order_by("pk")[:50]),
+    }
+
+
+def match_rows(*, audit: Audit, after: int = 0, limit: int = 100):
+    return list(
+        public_matches(audit=audit)
+        .filter(pk__gt=after)
+        .select_related("work", "work__registration", "work__registration__batch", "work__owner__profile")
+        .order_by("pk")[:limit]
+    )
+
+
+def audit_json(*, audit: Audit) -> dict:
+    p = progress(audit=audit)
+    matches = [
+        {
+            "work_id": m.work_id,
+            "kind": m.kind,
+            "distance": m.distance,
+            "source": {
+                "file": m.source_file,
+                "row": m.source_row,
+                "uid": m.source_uid or None,
+                "key": m.source_key or None,
+                "url": m.source_url or None,
+            },
+        }
+        for m in public_matches(audit=audit).order_by("pk").iterator(chunk_size=5000)
+    ]
+    body = {
+        "audit": str(audit.token),
+        "name": audit.name,
+        "status": audit.status,
+        "sample": audit.sample,
+        "rows_scanned": p.rows_scanned,
+        "rows_total": p.rows_total,
+        "images_hashed": p.images_hashed,
+        "items_bad": p.items_bad,
+        "matches": matches,
+        "problems": [
+            {"file": part.input.name, "part": part.index, "status": part.status, "message": part.error}
+            for part in audit.parts.exclude(error="").select_related("input").order_by("pk")
+        ],
+    }
+    if (e := estimate(audit=audit)) is not None:
+        body["estimate"] = {
+            "rows_sampled": e.rows_sampled,
+            "rows_total": e.rows_total,
+            "items_found": e.items_found,
+            "registered_items": e.estimate,
+            "ci95": [e.low, e.high],
+        }
+    return body
+
+
+def found_for_creator(*, user, limit: int = 50) -> list[dict]:
+    """Audits that found this creator's public works: dataset, items, when, and by whom when
+    the auditor allows it."""
+    rows = (
+        AuditMatch.objects.filter(
+            work__owner=user, work__in=Work.objects.public(), audit__status=Audit.Status.DONE
+        )
+        .values(
+            "audit_id",
+            "audit__name",
+            "audit__finished_at",
+            "audit__reveal_auditor",
+            "audit__org__name",
+            "audit__user__username",
+        )
+        .annotate(items=Count("source", distinct=True), works=Count("work", distinct=True))
+        .order_by("-audit__finished_at")[:limit]
+    )
+    found = []
+    for row in rows:
+        auditor = row["audit__org__name"] or row["audit__user__username"] or ""
+        examples = list(
+            AuditMatch.objects.filter(
+                audit_id=row["audit_id"], work__owner=user, work__in=Work.objects.public()
+            )
+            .select_related("work")
+            .order_by("pk")[:5]
+        )
+        found.append(
+            {
+                "dataset": row["audit__name"],
+                "when": row["audit__finished_at"],
+                "auditor": auditor if row["audit__reveal_auditor"] else None,
+                "items": row["items"],
+                "works": row["works"],
+                "examples": examples,
+            }
+        )
+    return found

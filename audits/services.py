@@ -134,17 +134,17 @@ def audit_plan(*, audit: Audit) -> list[int]:
 
 
 def _worker() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"[:200]
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def part_run(*, part_id: int, features=None) -> AuditPart | None:
+def part_run(*, part_id: int, features=None, worker: str = "") -> AuditPart | None:
     """Run one part. Idempotent: a finished part is left alone; a part that a crashed worker
     left running is run again from the start, and its matches replace the earlier ones in one
     transaction, so no match is ever doubled."""
     claimed = (
         AuditPart.objects.filter(pk=part_id, status__in=[PartStatus.PENDING, PartStatus.RUNNING])
         .exclude(audit__status__in=[Status.CANCELLED, Status.DONE, Status.FAILED])
-        .update(status=PartStatus.RUNNING, worker=_worker(), started_at=timezone.now())
+        .update(status=PartStatus.RUNNING, worker=(worker or _worker())[:200], started_at=timezone.now())
     )
     part = AuditPart.objects.select_related("audit", "input").filter(pk=part_id).first()
     if part is None:

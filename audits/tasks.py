@@ -5,6 +5,7 @@ a part re-run after a crash stores its matches once. A beat tick finishes audits
 was lost."""
 
 import logging
+import os
 
 from celery import chord, shared_task
 
@@ -34,20 +35,21 @@ def audit_start(audit_id: int) -> None:
 
 
 @shared_task(
+    bind=True,
     name="audits.part",
     acks_late=True,
     reject_on_worker_lost=True,
     time_limit=PART_TIME_LIMIT,
     soft_time_limit=PART_TIME_LIMIT - 60,
 )
-def audit_part(part_id: int) -> int:
+def audit_part(self, part_id: int) -> int:
     """Never raises: an unexpected error fails this part with a message and the chord goes on."""
     from django.utils import timezone
 
     from audits.models import AuditPart
 
     try:
-        services.part_run(part_id=part_id)
+        services.part_run(part_id=part_id, worker=f"{self.request.hostname}:{os.getpid()}")
     except Exception as exc:
         logger.exception("audit part %s failed", part_id)
         AuditPart.objects.filter(pk=part_id).update(

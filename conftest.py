@@ -536,6 +536,17 @@ def private_chain(anvil_factory, settings, transactional_db):
 
 
 @pytest.fixture(autouse=True)
+def _tasks_run_inline():
+    """Tasks a request queues (an audit) run inline in tests, unless a test starts real workers
+    (audits/tests/conftest.py `celery_workers` points the app at Redis instead)."""
+    from portal.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
 def _fresh_fingerprint_index():
     from works.fingerprint_index import _index
 
@@ -548,6 +559,7 @@ def _fresh_fingerprint_index():
 def _isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
+    settings.AUDIT_ROOT = tmp_path / "audits"
     from django.utils.functional import empty
 
     from works.models import private_storage

@@ -114,8 +114,8 @@ class AuditPart(models.Model):
 
 class AuditMatch(models.Model):
     class Kind(models.TextChoices):
-        SHA256 = "sha256"
-        URL = "url"
+        SHA256 = "sha256", "exact bytes (sha256)"
+        URL = "url", "URL"
         PDQ = "pdq", "near-duplicate (PDQ)"
 
     audit = models.ForeignKey(Audit, on_delete=models.CASCADE, related_name="matches")

@@ -41,7 +41,7 @@ class Progress:
 
     @property
     def percent(self) -> int:
-        return 100 if not self.parts else int(100 * self.finished / self.parts)
+        return int(100 * self.finished / self.parts) if self.parts else 0
 
 
 def progress(*, audit: Audit) -> Progress:
@@ -215,14 +215,14 @@ def audit_json(*, audit: Audit) -> dict:
     return body
 
 
-def found_for_creator(*, user, limit: int = 50) -> list[dict]:
-    """Audits that found this creator's public works: dataset, items, when, and by whom when
-    the auditor allows it."""
-    rows = (
-        AuditMatch.objects.filter(
-            work__owner=user, work__in=Work.objects.public(), audit__status=Audit.Status.DONE
-        )
-        .values(
+def found_for_creator(*, user, limit: int = 20, examples: int = 5) -> list[dict]:
+    """Finished audits that found this creator's public works: the dataset, how many items,
+    when, a few of the items, and who ran it when the auditor allows it. Three queries."""
+    mine = AuditMatch.objects.filter(
+        work__owner=user, work__in=Work.objects.public(), audit__status=Audit.Status.DONE
+    )
+    rows = list(
+        mine.values(
             "audit_id",
             "audit__name",
             "audit__finished_at",
@@ -233,16 +233,17 @@ def found_for_creator(*, user, limit: int = 50) -> list[dict]:
         .annotate(items=Count("source", distinct=True), works=Count("work", distinct=True))
         .order_by("-audit__finished_at")[:limit]
     )
+    by_audit: dict[int, list] = {row["audit_id"]: [] for row in rows}
+    for match in (
+        mine.filter(audit_id__in=by_audit)
+        .select_related("work")
+        .order_by("audit_id", "pk")[: len(by_audit) * 50]
+    ):
+        if len(by_audit[match.audit_id]) < examples:
+            by_audit[match.audit_id].append(match)
     found = []
     for row in rows:
         auditor = row["audit__org__name"] or row["audit__user__username"] or ""
-        examples = list(
-            AuditMatch.objects.filter(
-                audit_id=row["audit_id"], work__owner=user, work__in=Work.objects.public()
-            )
-            .select_related("work")
-            .order_by("pk")[:5]
-        )
         found.append(
             {
                 "dataset": row["audit__name"],
@@ -250,7 +251,7 @@ def found_for_creator(*, user, limit: int = 50) -> list[dict]:
                 "auditor": auditor if row["audit__reveal_auditor"] else None,
                 "items": row["items"],
                 "works": row["works"],
-                "examples": examples,
+                "examples": by_audit[row["audit_id"]],
             }
         )
     return found

@@ -29,7 +29,7 @@ class ErrorOut(Schema):
     detail: str
 
 
-ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 410, 429, 503)}
+ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 410, 413, 429, 503)}
 
 
 class RateLimited(PortalError):
@@ -166,3 +166,4 @@ def _chain_down(request, exc):
 
 api.add_router("/", "portal.orgs.api.router")
 api.add_router("/", "licensing.api.router")
+api.add_router("/", "audits.api.router")

@@ -24,6 +24,7 @@ def home(request):
 
 @login_required
 def dashboard(request):
+    from audits.selectors import found_for_creator
     from royalties.selectors import earnings_totals, sheets_awaiting
     from works.models import DerivationLink
 
@@ -40,6 +41,7 @@ def dashboard(request):
             "derivation_requests": DerivationLink.objects.filter(
                 parent__owner=request.user, status=DerivationLink.Status.PENDING
             ).select_related("parent", "child"),
+            "found_in_datasets": found_for_creator(user=request.user),
         },
     )
 

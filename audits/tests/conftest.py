@@ -67,6 +67,15 @@ def celery_workers(transactional_db, redis_broker, settings, tmp_path):
     broker, backend = redis_broker
     started = []
     probe = Celery(broker=broker, backend=backend)
+    # Requests of this test process (the live server) queue to the same broker as the workers.
+    from portal.celery import app
+
+    saved = (app.conf.broker_url, app.conf.result_backend, app.conf.broker_transport_options)
+    app.conf.update(
+        task_always_eager=False, broker_url=broker, result_backend=backend, broker_transport_options={}
+    )
+    app._pool = None
+    app.amqp._producer_pool = None
 
     def start(name: str):
         log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115
@@ -131,3 +140,6 @@ def celery_workers(transactional_db, redis_broker, settings, tmp_path):
             os.killpg(process.pid, signal.SIGKILL)
         log.close()
     probe.close()
+    app.conf.update(broker_url=saved[0], result_backend=saved[1], broker_transport_options=saved[2])
+    app._pool = None
+    app.amqp._producer_pool = None

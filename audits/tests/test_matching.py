@@ -23,8 +23,7 @@ EDIT_NAMES = list(EDITS)
 
 
 @pytest.fixture
-def registry(publish, creator, upstream_creator, settings):
-    settings.AUDIT_ROOT = settings.MEDIA_ROOT.parent / "audits"
+def registry(publish, creator, upstream_creator):
     works = {}
     for i in range(5):
         works[i] = publish(creator if i % 2 == 0 else upstream_creator, picture(100 + i), title=f"work {i}")

@@ -29,8 +29,7 @@ def _wait(condition, timeout=120, what="", logs=None):
 
 
 @pytest.fixture
-def works(publish, creator, settings):
-    settings.AUDIT_ROOT = settings.MEDIA_ROOT.parent / "audits"
+def works(publish, creator):
     return [publish(creator, picture(300 + i), title=f"w{i}") for i in range(3)]
 
 

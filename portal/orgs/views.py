@@ -15,6 +15,7 @@ from portal.selectors import wallet_address_for_request
 
 ERR_TX_BODY = 'Send JSON {"txHash": "0x..."}.'
 NEW_KEY_SESSION = "orgs:new-key"
+ERR_QUOTE_WALLET = "This quote is paid from {address}: sign in with that wallet to pay it."
 
 
 def _membership(request, slug, *, admin=False) -> Membership:
@@ -251,4 +252,94 @@ def invoice_submitted(request, slug, pk):
     except (ValueError, KeyError, TypeError):
         return JsonResponse({"error": ERR_TX_BODY}, status=400)
     request.session[f"invoice-{invoice.pk}-tx"] = tx_hash  # shown while the indexer confirms it
+    return JsonResponse({"status": "submitted"})
+
+
+# ------------------------------------------------------------------ training-licence quotes
+
+
+def _settlement(membership, settlement_id):
+    from royalties.models import Settlement
+
+    return get_object_or_404(
+        Settlement,
+        settlement_id=settlement_id.lower(),
+        org=membership.org,
+        purpose=Settlement.Purpose.TRAINING_LICENCE,
+    )
+
+
+def _quote_context(request, membership, settlement):
+    from django.utils import timezone
+
+    from royalties.models import Settlement
+
+    wallet = wallet_address_for_request(request)
+    pending_tx = (
+        request.session.get(f"quote-{settlement.pk}-tx")
+        if settlement.status == Settlement.Status.OPEN
+        else None
+    )
+    expired = settlement.status == Settlement.Status.OPEN and settlement.expiry <= timezone.now().timestamp()
+    prices = dict(settlement.lines.values_list("work_id", "work_price_wei").distinct())
+    from works.models import Work
+
+    works = {w.pk: w for w in Work.objects.filter(pk__in=prices).only("pk", "title")}
+    return {
+        "org": membership.org,
+        "settlement": settlement,
+        "rows": [(works.get(pk), price) for pk, price in sorted(prices.items())],
+        "refused": settlement.refused,
+        "wallet": wallet,
+        "expired": expired,
+        "can_pay": settlement.status == Settlement.Status.OPEN
+        and not expired
+        and wallet == settlement.buyer_address
+        and not pending_tx,
+        "pending_tx": pending_tx,
+    }
+
+
+@login_required
+def quote_detail(request, slug, settlement_id):
+    membership = _membership(request, slug)
+    settlement = _settlement(membership, settlement_id)
+    return render(request, "orgs/quote.html", _quote_context(request, membership, settlement))
+
+
+@login_required
+def quote_status(request, slug, settlement_id):
+    membership = _membership(request, slug)
+    settlement = _settlement(membership, settlement_id)
+    return render(request, "orgs/partials/quote_status.html", _quote_context(request, membership, settlement))
+
+
+@login_required
+def quote_tx(request, slug, settlement_id):
+    from royalties.settlement import settlement_transaction
+
+    membership = _membership(request, slug)
+    settlement = _settlement(membership, settlement_id)
+    if wallet_address_for_request(request) != settlement.buyer_address:
+        return JsonResponse({"error": ERR_QUOTE_WALLET.format(address=settlement.buyer_address)}, status=403)
+    try:
+        return JsonResponse({"tx": settlement_transaction(settlement=settlement)})
+    except CHAIN_ERRORS:
+        return JsonResponse({"error": ERR_CHAIN_DOWN}, status=503)
+    except PortalError as exc:
+        return JsonResponse({"error": exc.message}, status=exc.status)
+
+
+@login_required
+@require_POST
+def quote_submitted(request, slug, settlement_id):
+    membership = _membership(request, slug)
+    settlement = _settlement(membership, settlement_id)
+    try:
+        tx_hash = json.loads(request.body)["txHash"]
+        if not (isinstance(tx_hash, str) and len(tx_hash) == 66 and tx_hash.startswith("0x")):
+            raise ValueError
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"error": ERR_TX_BODY}, status=400)
+    request.session[f"quote-{settlement.pk}-tx"] = tx_hash
     return JsonResponse({"status": "submitted"})

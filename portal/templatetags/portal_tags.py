@@ -65,3 +65,23 @@ def bps_percent(bps):
         return ""
     whole, rest = divmod(int(bps), 100)
     return f"{whole}.{rest:02d}".rstrip("0").rstrip(".") + " %"
+
+
+@register.filter
+def get_item(mapping, key):
+    """{{ mapping|get_item:key }}: a dict lookup in a template."""
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
+
+
+@register.filter
+def unix_datetime(seconds):
+    """Unix seconds -> an aware datetime, for the date filter."""
+    from datetime import UTC, datetime
+
+    try:
+        return datetime.fromtimestamp(int(seconds), tz=UTC)
+    except (TypeError, ValueError, OverflowError):
+        return None

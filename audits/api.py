@@ -1,0 +1,217 @@
+"""Dataset audits through the API: upload manifests and shards (multipart), follow progress,
+read the matches, cancel. Audits are the key's organisation's; another's token answers 404."""
+
+import shutil
+from datetime import datetime
+from uuid import UUID
+
+from django.conf import settings
+from django.http import Http404
+from ninja import Field, File, Form, Query, Router, Schema
+from ninja.files import UploadedFile
+from ninja.responses import Status
+
+from audits import selectors, services
+from audits.models import Audit
+from portal.api import ERRORS, require_scope
+from portal.errors import PortalError
+from portal.orgs.models import ApiKey
+from works.validation import human_size
+
+router = Router(tags=["audits"])
+ERR_TOO_LARGE = (
+    "The upload is {size}; the limit is {limit}. Put large sets on the server and run audit_dataset."
+)
+
+
+class AuditIn(Schema):
+    name: str = Field(..., min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")
+    sample: float = Field(1.0, gt=0, le=1, description="fraction audited, e.g. 0.001; 1 = everything")
+    reveal_auditor: bool = Field(
+        False, description="creators whose works are found may see your organisation's name"
+    )
+
+
+class EstimateOut(Schema):
+    rows_sampled: int
+    rows_total: int
+    items_found: int
+    registered_items: int
+    ci95: list[int]
+
+
+class ProblemOut(Schema):
+    file: str
+    part: int
+    status: str
+    message: str
+
+
+class AuditOut(Schema):
+    id: UUID
+    name: str
+    status: str
+    sample: float
+    created_at: datetime
+    finished_at: datetime | None
+    parts: int
+    parts_finished: int
+    rows_scanned: int
+    images_hashed: int
+    items_bad: int
+    matches: int
+    estimate: EstimateOut | None
+    problems: list[ProblemOut]
+
+
+class SourceOut(Schema):
+    file: str
+    row: int | None
+    uid: str | None
+    key: str | None
+    url: str | None
+
+
+class MatchOut(Schema):
+    id: int
+    work_id: int
+    kind: str
+    distance: int | None
+    source: SourceOut
+
+
+class MatchPage(Schema):
+    matches: list[MatchOut]
+    next_after: int | None
+
+
+class Page(Schema):
+    after: int = Field(0, ge=0, le=2**53)
+    limit: int = Field(500, ge=1, le=5000)
+
+
+def _audit(request, token) -> Audit:
+    audit = Audit.objects.filter(token=token, org=request.org).first()
+    if audit is None:
+        raise Http404("No such audit in your organisation.")
+    return audit
+
+
+def _out(audit: Audit) -> dict:
+    p = selectors.progress(audit=audit)
+    e = selectors.estimate(audit=audit)
+    return {
+        "id": audit.token,
+        "name": audit.name,
+        "status": audit.status,
+        "sample": audit.sample,
+        "created_at": audit.created_at,
+        "finished_at": audit.finished_at,
+        "parts": p.parts,
+        "parts_finished": p.finished,
+        "rows_scanned": p.rows_scanned,
+        "images_hashed": p.images_hashed,
+        "items_bad": p.items_bad,
+        "matches": p.matches,
+        "estimate": (
+            {
+                "rows_sampled": e.rows_sampled,
+                "rows_total": e.rows_total,
+                "items_found": e.items_found,
+                "registered_items": e.estimate,
+                "ci95": [e.low, e.high],
+            }
+            if e
+            else None
+        ),
+        "problems": [
+            {"file": part.input.name, "part": part.index, "status": part.status, "message": part.error}
+            for part in audit.parts.exclude(error="").select_related("input").order_by("pk")[:100]
+        ],
+    }
+
+
+@router.post(
+    "/audits", response={202: AuditOut, **ERRORS}, summary="Audit manifests and shards (multipart upload)"
+)
+def audit_create(request, payload: Form[AuditIn], files: File[list[UploadedFile]]):
+    from audits.tasks import audit_start
+
+    require_scope(request, ApiKey.Scope.READ)
+    total = sum(f.size or 0 for f in files)
+    if total > settings.AUDIT_UPLOAD_MAX_BYTES:
+        raise PortalError(
+            ERR_TOO_LARGE.format(size=human_size(total), limit=human_size(settings.AUDIT_UPLOAD_MAX_BYTES)),
+            status=413,
+            code="too_large",
+        )
+    for upload in files:
+        if services.input_kind(upload.name or "") is None:
+            raise services.AuditError(services.ERR_KIND.format(name=upload.name))
+    from audits.views import _unique
+
+    staging = []
+    folder = settings.AUDIT_ROOT / "uploads" / f"api-{request.api_key.pk}"
+    for upload in files:
+        target = _unique(folder, upload.name)
+        with open(target, "wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        staging.append((str(target), upload.name))
+    audit = services.audit_create(
+        name=payload.name,
+        files=staging,
+        org=request.org,
+        via=Audit.Via.API,
+        sample=payload.sample,
+        reveal_auditor=payload.reveal_auditor,
+    )
+    inputs = services.audit_dir(audit) / "inputs"
+    for item in audit.inputs.all():
+        moved = _unique(inputs, item.name)
+        shutil.move(item.path, moved)
+        item.path = str(moved)
+        item.save(update_fields=["path"])
+    audit_start.delay(audit.pk)
+    return Status(202, _out(audit))
+
+
+@router.get("/audits/{token}", response={200: AuditOut, **ERRORS})
+def audit_get(request, token: UUID):
+    require_scope(request, ApiKey.Scope.READ)
+    return _out(_audit(request, token))
+
+
+@router.get("/audits/{token}/matches", response={200: MatchPage, **ERRORS})
+def audit_matches(request, token: UUID, page: Query[Page]):
+    require_scope(request, ApiKey.Scope.READ)
+    audit = _audit(request, token)
+    rows = list(
+        selectors.public_matches(audit=audit).filter(pk__gt=page.after).order_by("pk")[: page.limit + 1]
+    )
+    return {
+        "matches": [
+            {
+                "id": m.pk,
+                "work_id": m.work_id,
+                "kind": m.kind,
+                "distance": m.distance,
+                "source": {
+                    "file": m.source_file,
+                    "row": m.source_row,
+                    "uid": m.source_uid or None,
+                    "key": m.source_key or None,
+                    "url": m.source_url or None,
+                },
+            }
+            for m in rows[: page.limit]
+        ],
+        "next_after": rows[page.limit - 1].pk if len(rows) > page.limit else None,
+    }
+
+
+@router.post("/audits/{token}/cancel", response={200: AuditOut, **ERRORS})
+def audit_cancel(request, token: UUID):
+    require_scope(request, ApiKey.Scope.READ)
+    audit = _audit(request, token)
+    return _out(services.audit_cancel(audit=audit))

@@ -1,0 +1,132 @@
+"""Audit pages, exports and the API: upload, report, evidence, privacy, limits; what creators see."""
+
+import csv
+import hashlib
+import io
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from audits.models import Audit, AuditMatch
+from audits.synthetic import edited, encode, picture, write_shard
+from portal.models import Notification
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def found(publish, creator):
+    work, data = publish(creator, picture(400), title="Heron at dusk")
+    return work, data
+
+
+def _files(tmp_path, found):
+    work, data = found
+    manifest = SimpleUploadedFile(
+        "set.csv", f"url,sha256\nhttps://x.example/a.jpg,{hashlib.sha256(data).hexdigest()}\n".encode()
+    )
+    shard = tmp_path / "00000.tar"
+    write_shard(
+        shard, [{"key": "k1", "data": encode(edited(Image.open(io.BytesIO(data)), "mirrored", 1), "JPEG")}]
+    )
+    return [manifest, SimpleUploadedFile("00000.tar", shard.read_bytes())]
+
+
+def test_an_uploaded_audit_reports_matches_with_evidence_and_exports(
+    client, ai_company, found, tmp_path, outsider
+):
+    client.force_login(ai_company.user)
+    response = client.post(
+        "/audits/", {"name": "LAION-mini", "files": _files(tmp_path, found), "sample": "100"}
+    )
+    audit = Audit.objects.get()
+    assert response.status_code == 302 and response["Location"] == audit.get_absolute_url()
+    assert audit.status == "done" and audit.via == "browser"
+    page = client.get(audit.get_absolute_url()).content.decode()
+    assert "Heron at dusk" in page and 'data-kind="pdq"' in page and 'data-kind="sha256"' in page
+    near = AuditMatch.objects.get(audit=audit, kind="pdq")
+    evidence = client.get(f"/audits/{audit.token}/evidence/{near.pk}.jpg")
+    assert evidence.status_code == 200 and evidence["Content-Type"] == "image/jpeg"
+    rows = list(
+        csv.DictReader(
+            io.StringIO(b"".join(client.get(f"/audits/{audit.token}/report.csv").streaming_content).decode())
+        )
+    )
+    assert {(r["kind"], r["file"], r["key"]) for r in rows} == {
+        ("sha256", "set.csv", ""),
+        ("pdq", "00000.tar", "k1"),
+    }
+    body = json.loads(client.get(f"/audits/{audit.token}/report.json").content)
+    assert body["rows_scanned"] == 2 and body["images_hashed"] == 1 and len(body["matches"]) == 2
+    # private: another person gets 404 for the page, the evidence, the exports
+    client.force_login(outsider.user)
+    for path in ("/", f"/evidence/{near.pk}.jpg", "/report.csv", "/report.json", "/progress"):
+        assert client.get(f"/audits/{audit.token}{path}").status_code == 404
+
+
+def test_uploads_are_limited_and_checked(client, ai_company, settings, found, tmp_path):
+    client.force_login(ai_company.user)
+    settings.AUDIT_UPLOAD_MAX_BYTES = 1000
+    response = client.post("/audits/", {"name": "big", "files": _files(tmp_path, found)})
+    assert response.status_code == 413 and "the limit is 1000 bytes" in response.content.decode()
+    settings.AUDIT_UPLOAD_MAX_BYTES = 10**9
+    response = client.post("/audits/", {"name": "odd", "files": [SimpleUploadedFile("notes.txt", b"x")]})
+    assert (
+        response.status_code == 400
+        and "not a .parquet or .csv manifest nor a .tar shard" in response.content.decode()
+    )
+    response = client.post("/audits/", {"name": "", "files": _files(tmp_path, found)})
+    assert response.status_code == 400 and not Audit.objects.exists()
+
+
+def test_creators_see_where_their_work_was_found_and_are_told(
+    client, ai_company, org, creator, found, tmp_path
+):
+    client.force_login(ai_company.user)
+    client.post(
+        "/audits/",
+        {"name": "Acme crawl", "files": _files(tmp_path, found), "org": str(org.pk), "sample": "100"},
+    )
+    client.post(
+        "/audits/",
+        {
+            "name": "Open crawl",
+            "files": _files(tmp_path, found),
+            "org": str(org.pk),
+            "sample": "100",
+            "reveal_auditor": "on",
+        },
+    )
+    assert Notification.objects.filter(user=creator.user, kind="found_in_dataset").count() == 2
+    client.force_login(creator.user)
+    section = client.get("/dashboard/").content.decode().split('data-testid="found-in-datasets"')[1]
+    assert "Acme crawl" in section and "Open crawl" in section
+    assert section.count("Acme AI") == 1 and "not disclosed" in section  # named only where allowed
+    assert "set.csv" in section and "00000.tar" in section
+
+
+def test_the_api_takes_uploads_and_keeps_audits_to_their_organisation(
+    client, api_key, rival_org, found, tmp_path
+):
+    key = api_key("read")
+    response = client.post(
+        "/api/v1/audits",
+        {"name": "via api", "sample": "1", "files": _files(tmp_path, found)},
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+    assert response.status_code == 202, response.content
+    token = response.json()["id"]
+    status = client.get(f"/api/v1/audits/{token}", HTTP_AUTHORIZATION=f"Bearer {key}").json()
+    assert status["status"] == "done" and status["matches"] == 2
+    matches = client.get(f"/api/v1/audits/{token}/matches?limit=1", HTTP_AUTHORIZATION=f"Bearer {key}").json()
+    assert len(matches["matches"]) == 1 and matches["next_after"] is not None
+    rival = api_key("read", organisation=rival_org)
+    assert client.get(f"/api/v1/audits/{token}", HTTP_AUTHORIZATION=f"Bearer {rival}").status_code == 404
+    bad = client.post(
+        "/api/v1/audits",
+        {"name": "bad", "files": [SimpleUploadedFile("x.exe", b"MZ")]},
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+    assert bad.status_code == 400 and bad.json()["error"] == "invalid_audit"

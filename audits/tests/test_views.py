@@ -130,3 +130,38 @@ def test_the_api_takes_uploads_and_keeps_audits_to_their_organisation(
         HTTP_AUTHORIZATION=f"Bearer {key}",
     )
     assert bad.status_code == 400 and bad.json()["error"] == "invalid_audit"
+
+
+@pytest.mark.anvil
+def test_an_organisation_quotes_every_unlicensed_paid_match_in_one_go(
+    client, chain, ai_company, org, publish, creator, tmp_path
+):
+    from licensing import services as licensing
+    from licensing.terms import PRESETS
+
+    paid = [publish(creator, picture(450 + i), title=f"paid {i}") for i in range(2)]
+    banned, _ = publish(creator, picture(460), title="no AI")
+    for work, _ in paid:
+        licensing.offer_create(work=work, terms=PRESETS["ai_training"][1], preset="ai_training")
+    licensing.offer_create(work=banned, terms=PRESETS["commercial_use"][1], preset="commercial_use")
+    rows = "".join(f"https://x.example/{w.pk}.jpg,{hashlib.sha256(d).hexdigest()}\n" for w, d in paid)
+    rows += f"https://x.example/b.jpg,{banned.sha256}\n"
+    client.force_login(ai_company.user)
+    client.post(
+        "/audits/",
+        {
+            "name": "crawl",
+            "files": [SimpleUploadedFile("m.csv", ("url,sha256\n" + rows).encode())],
+            "org": str(org.pk),
+        },
+    )
+    audit = Audit.objects.get()
+    page = client.get(audit.get_absolute_url()).content.decode()
+    assert "Quote a training licence for the 2 unlicensed works" in page and "Remove before training" in page
+    response = client.post(f"/audits/{audit.token}/quote")
+    assert response.status_code == 302 and f"/orgs/{org.slug}/quotes/0x" in response["Location"]
+    quote = client.get(response["Location"])
+    assert quote.status_code == 200 and quote.context["settlement"].price_wei == 2 * 5 * 10**15
+    assert quote.context["can_pay"]  # the admin's wallet is the organisation's paying wallet
+    tx = client.get(response["Location"] + "tx").json()["tx"]
+    assert tx["from"] == ai_company.address and int(tx["value"], 16) == 2 * 5 * 10**15

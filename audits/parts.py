@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from django.conf import settings
@@ -105,6 +104,11 @@ def _connection(snapshot: Snapshot) -> duckdb.DuckDBPyConnection:
                 f"CREATE TABLE reg_{table} AS SELECT * FROM read_parquet(?)",  # noqa: S608
                 [str(snapshot.file(table))],
             )
+        # every host a registered URL can be on: the portal's, and the declared publications'
+        con.execute(
+            "CREATE TABLE reg_url_hosts AS SELECT DISTINCT split_part(loose, '/', 1) AS host "
+            "FROM reg_publications UNION SELECT host FROM reg_hosts"
+        )
         cache[key] = con
     return cache[key]
 
@@ -115,40 +119,62 @@ def _sample_sql(sample: float, seed: int) -> str:
     return f"(hash(file_row, {int(seed)}) % 1000000) < {int(sample * 1_000_000)}"
 
 
+# The host of a URL without regular expressions (they cost more than the rest of the scan):
+# after the scheme, before the first / ? or #, lower case, without "www." and a default port.
+def _host_sql(col: str) -> str:
+    after = f"CASE WHEN contains({col}, '://') THEN split_part({col}, '://', 2) ELSE {col} END"
+    bare = f"lower(split_part(split_part(split_part({after}, '/', 1), '?', 1), '#', 1))"
+    no_port = (
+        f"CASE WHEN suffix({bare}, ':80') THEN left({bare}, length({bare}) - 3) "
+        f"WHEN suffix({bare}, ':443') THEN left({bare}, length({bare}) - 4) ELSE {bare} END"
+    )
+    return f"(CASE WHEN starts_with({no_port}, 'www.') THEN substr({no_port}, 5) ELSE {no_port} END)"
+
+
+def _match_sql(source: str, where: str) -> str:
+    """Candidate rows of `source` (columns file_row, uid, url, sha): an exact hash of a registered
+    work, or a URL whose host is a registered one and whose loose key is registered. The loose
+    key (regular expressions) is computed only for rows whose host matched."""
+    loose = LOOSE_SQL.format(col="url")
+    return f"""
+        WITH it AS (
+            SELECT file_row, uid, url, lower(sha) AS sha, {_host_sql("url")} AS host
+            FROM {source} WHERE {where}
+        ),
+        sha_hits AS (
+            SELECT it.file_row, it.uid, it.url, d.work_id FROM it JOIN reg_digests d ON d.sha256 = it.sha
+        ),
+        url_rows AS (
+            SELECT file_row, uid, url, {loose} AS loose FROM it WHERE host IN (SELECT host FROM reg_url_hosts)
+        ),
+        url_split AS (
+            SELECT *, split_part(loose, '/', 1) AS h,
+                   CASE WHEN strpos(loose, '/') > 0
+                        THEN substr(loose, strpos(loose, '/')) ELSE '/' END AS path
+            FROM url_rows
+        ),
+        url_hits AS (
+            SELECT file_row, uid, url FROM url_split
+            WHERE loose IN (SELECT loose FROM reg_publications)
+               OR (h IN (SELECT host FROM reg_hosts)
+                   AND (path IN (SELECT loose FROM reg_paths)
+                        OR regexp_extract(path, '^/works/[0-9]+') IN (SELECT loose FROM reg_paths)))
+        )
+        SELECT file_row, uid, url, work_id, FALSE FROM sha_hits
+        UNION ALL
+        SELECT file_row, uid, url, NULL, TRUE FROM url_hits
+    """  # noqa: S608 (no user input in the text: SQL fragments and numbers only)
+
+
 def match_items(snapshot: Snapshot, items: pa.Table, *, sample: float, seed: int) -> tuple[int, list[tuple]]:
     """Items (file_row, uid, url, sha) -> (rows kept by the sample, candidate rows
     (file_row, uid, url, sha work id or None, url candidate?))."""
     con = _connection(snapshot)
     con.register("items", items)
     try:
-        loose = LOOSE_SQL.format(col="url")
         where = _sample_sql(sample, seed)
         kept = con.execute(f"SELECT count(*) FROM items WHERE {where}").fetchone()[0]  # noqa: S608
-        rows = con.execute(
-            f"""
-            WITH it AS (
-                SELECT file_row, uid, url, lower(sha) AS sha, {loose} AS loose
-                FROM items WHERE {where}
-            ), split AS (
-                SELECT *, split_part(loose, '/', 1) AS host,
-                       CASE WHEN strpos(loose, '/') > 0
-                            THEN substr(loose, strpos(loose, '/')) ELSE '/' END AS path
-                FROM it
-            )
-            SELECT s.file_row, s.uid, s.url, d.work_id,
-                   (s.loose IN (SELECT loose FROM reg_publications))
-                   OR (s.host IN (SELECT host FROM reg_hosts)
-                       AND (s.path IN (SELECT loose FROM reg_paths)
-                            OR regexp_extract(s.path, '^/works/[0-9]+') IN (SELECT loose FROM reg_paths)))
-                   AS url_candidate
-            FROM split s LEFT JOIN reg_digests d ON d.sha256 = s.sha
-            WHERE d.work_id IS NOT NULL
-               OR (s.loose IN (SELECT loose FROM reg_publications))
-               OR (s.host IN (SELECT host FROM reg_hosts)
-                   AND (s.path IN (SELECT loose FROM reg_paths)
-                        OR regexp_extract(s.path, '^/works/[0-9]+') IN (SELECT loose FROM reg_paths)))
-            """  # noqa: S608 (no user input in the text: formats and numbers only)
-        ).fetchall()
+        rows = con.execute(_match_sql("items", where)).fetchall()
     finally:
         con.unregister("items")
     return kept, rows
@@ -166,23 +192,6 @@ def _record_manifest_rows(result: PartResult, snapshot: Snapshot, name: str, row
             result.add(Found(work_id=int(sha_work), kind="sha256", **base))
         if url_candidate and (work := snapshot.work_for_url(url)) is not None:
             result.add(Found(work_id=work, kind="url", **base))
-
-
-def _items_table(columns: dict[str, pa.Array], start: int, length: int) -> pa.Table:
-    def column(name):
-        value = columns.get(name)
-        if value is None:
-            return pa.nulls(length, pa.string())
-        return value.cast(pa.string()) if value.type != pa.string() else value
-
-    return pa.table(
-        {
-            "file_row": pa.array(np.arange(start, start + length, dtype=np.int64)),
-            "uid": column("uid"),
-            "url": column("url"),
-            "sha": column("sha256"),
-        }
-    )
 
 
 # ------------------------------------------------------------------ parquet
@@ -212,21 +221,35 @@ def parquet_plan(path: Path) -> tuple[list[tuple[int, int, int]], int, str]:
 def parquet_part(
     *, path: Path, name: str, group: int, row_start: int, snapshot: Snapshot, sample: float, seed: int
 ) -> PartResult:
+    """One row group, read by DuckDB straight from the file (only the columns used; the filter
+    on the file row number skips every other row group) and joined against the registry."""
     result = PartResult()
     try:
         handle = pq.ParquetFile(path)
-        present = [c for c in MANIFEST_COLUMNS if c in handle.schema_arrow.names]
-        table = handle.read_row_group(group, columns=present)
-    except (OSError, pa.ArrowException) as exc:
+        names = set(handle.schema_arrow.names)
+        rows = handle.metadata.row_group(group).num_rows
+    except (OSError, pa.ArrowException, IndexError) as exc:
         result.error = ERR_UNREADABLE.format(name=name, error=str(exc)[:300])
         return result
-    result.rows_total = table.num_rows
-    columns = {c: table.column(c).combine_chunks() for c in present}
-    kept, rows = match_items(
-        snapshot, _items_table(columns, row_start, table.num_rows), sample=sample, seed=seed
+    columns = ", ".join(
+        f"CAST({c} AS VARCHAR) AS {alias}" if c in names else f"NULL::VARCHAR AS {alias}"
+        for c, alias in (("uid", "uid"), ("url", "url"), ("sha256", "sha"))
     )
+    con = _connection(snapshot)
+    source = (  # column names from a fixed list, numbers from the file's metadata
+        f"(SELECT file_row_number AS file_row, {columns} FROM read_parquet($path, file_row_number = true) "  # noqa: S608
+        f"WHERE file_row_number BETWEEN {int(row_start)} AND {int(row_start + rows - 1)})"
+    )
+    where = _sample_sql(sample, seed)
+    try:
+        kept = con.execute(f"SELECT count(*) FROM {source} WHERE {where}", {"path": str(path)}).fetchone()[0]  # noqa: S608
+        found = con.execute(_match_sql(source, where), {"path": str(path)}).fetchall()
+    except duckdb.Error as exc:
+        result.error = ERR_UNREADABLE.format(name=name, error=str(exc).splitlines()[0][:300])
+        return result
+    result.rows_total = rows
     result.rows_scanned = kept
-    _record_manifest_rows(result, snapshot, name, rows)
+    _record_manifest_rows(result, snapshot, name, found)
     return result
 
 

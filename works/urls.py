@@ -12,5 +12,11 @@ urlpatterns = [
     path("works/<int:pk>/sign", views.sign, name="sign"),
     path("works/<int:pk>/original", views.original, name="original"),
     path("works/<int:pk>/provenance.json", views.provenance_json, name="provenance"),
+    path("works/<int:pk>/publications", views.publication_add, name="publication_add"),
+    path(
+        "works/<int:pk>/publications/<int:publication>/remove",
+        views.publication_remove,
+        name="publication_remove",
+    ),
     path("verify", views.verify, name="verify"),
 ]

@@ -68,6 +68,7 @@ def detail(request, pk):
             "version_of": version_of,
             **lineage,
             "can_offer": work.registration.status in OFFERABLE,
+            "publications": list(work.publications.order_by("pk")),
             "json_ld": rights.json_ld(request=request, work=work, offers=offers) if work.is_public else "",
         },
     )
@@ -162,3 +163,25 @@ def _check_registrations(sha256):
             {"registration": registration, "check": provenance_check(document, w3=w3), "doc": document}
         )
     return results
+
+
+@login_required
+@require_POST
+def publication_add(request, pk):
+    """The owner says where else the work is published: dataset rows with that URL are this work."""
+    work = get_work_for_owner_or_404(request, pk)
+    try:
+        services.publication_add(work=work, url=request.POST.get("url", ""))
+        messages.success(request, "Added: audits now match that address to this work.")
+    except PortalError as exc:
+        messages.error(request, exc.message)
+    return redirect(work.get_absolute_url() + "#published")
+
+
+@login_required
+@require_POST
+def publication_remove(request, pk, publication):
+    work = get_work_for_owner_or_404(request, pk)
+    services.publication_remove(work=work, publication_id=publication)
+    messages.success(request, "Removed.")
+    return redirect(work.get_absolute_url() + "#published")

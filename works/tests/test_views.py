@@ -120,3 +120,27 @@ def test_a_drafts_preview_is_its_owners_until_signed_and_originals_are_never_ser
     client.logout()
     assert client.get(draft.preview.url).status_code == 200
     assert client.get(draft.thumbnail.url)["Cache-Control"].startswith("public")
+
+
+def test_the_owner_declares_where_a_work_is_published(client, creator, outsider, draft):
+    work = draft
+    Registration.objects.filter(work=work).update(
+        status=Registration.Status.PENDING, signature="0x" + "11" * 65
+    )
+    client.force_login(creator.user)
+    response = client.post(
+        f"/works/{work.pk}/publications", {"url": "https://www.artist.example/p/1/?utm_source=x"}
+    )
+    assert response.status_code == 302
+    response = client.post(f"/works/{work.pk}/publications", {"url": "javascript:alert(1)"}, follow=True)
+    assert "is not a web address" in response.content.decode()
+    publication = work.publications.get()
+    assert publication.key == "artist.example/p/1"
+    client.force_login(outsider.user)
+    assert client.post(f"/works/{work.pk}/publications", {"url": "https://spam.example/"}).status_code == 404
+    assert client.post(f"/works/{work.pk}/publications/{publication.pk}/remove").status_code == 404
+    page = client.get(f"/works/{work.pk}/").content.decode()
+    assert (
+        "artist.example/p/1" in page
+        and "Remove" not in page.split('data-testid="publications"')[1].split("</section>")[0]
+    )

@@ -6,10 +6,11 @@ and read by every part, so all parts of one audit see the same registry.
 - paths: the portal's own page and media paths of public works (matched on the portal's hosts);
 - publications: the normalised URLs creators declared (`works.WorkPublication`).
 
-URLs are matched in two steps: a loose key (lower case; scheme, "www.", default port, query,
-fragment and trailing slashes dropped, repeated slashes collapsed) found set-based in DuckDB, then
-the exact normalised key (`works.publications.url_key`) in Python for the few candidates. Equal
-exact keys always have equal loose keys, so the first step never loses a match.
+URLs are matched in three steps: rows whose host is a registered URL's host (found set-based in
+DuckDB, without regular expressions), then a loose key (lower case; scheme, "www.", default port,
+query, fragment and trailing slashes dropped, repeated slashes collapsed), then the exact
+normalised key (`works.publications.url_key`). Equal exact keys always have equal loose keys and
+hosts, so the first steps never lose a match.
 """
 
 import re
@@ -24,13 +25,6 @@ from works.publications import portal_hosts, url_key
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*://")
 _PORT = re.compile(r"^([^/]*):(?:80|443)(/|$)")
-
-# The same steps in DuckDB SQL, applied to a column named {col}.
-LOOSE_SQL = (
-    "rtrim(regexp_replace(regexp_replace(regexp_replace(regexp_replace(regexp_replace("
-    "lower({col}), '^[a-z][a-z0-9+.\\-]*://', ''), '^www\\.', ''), '[?#].*$', ''), "
-    "'^([^/]*):(?:80|443)(/|$)', '\\1\\2'), '/+', '/', 'g'), '/')"
-)
 
 
 def loose_key(url: str) -> str:
@@ -59,6 +53,8 @@ class Snapshot:
     _sha: dict[str, int] | None = field(default=None, repr=False)
     _paths: dict[str, int] | None = field(default=None, repr=False)
     _publications: dict[str, int] | None = field(default=None, repr=False)
+    _loose: set[str] | None = field(default=None, repr=False)
+    _paths_loose: set[str] | None = field(default=None, repr=False)
 
     def as_json(self) -> dict:
         return {
@@ -90,6 +86,23 @@ class Snapshot:
             self._paths = dict(zip(paths["path"], paths["work_id"], strict=True))
             publications = pq.read_table(self.file("publications")).to_pydict()
             self._publications = dict(zip(publications["key"], publications["work_id"], strict=True))
+            self._loose = set(publications["loose"])
+            self._paths_loose = {p.lower() for p in self._paths}
+
+    def loose_known(self, url: str | None) -> bool:
+        """A cheap first test for a URL candidate: its loose key is a declared publication's, or it
+        is on a portal host under a registered path."""
+        if not url:
+            return False
+        self._load()
+        loose = loose_key(url)
+        if loose in self._loose:
+            return True
+        host, _, rest = loose.partition("/")
+        if host not in self.hosts:
+            return False
+        path = "/" + rest
+        return path in self._paths_loose or "/".join(path.split("/")[:3]) in self._paths_loose
 
     @property
     def work_ids(self) -> set[int]:

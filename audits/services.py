@@ -172,7 +172,7 @@ def part_run(*, part_id: int, features=None, worker: str = "") -> AuditPart | No
     try:
         if item.kind == AuditInput.Kind.PARQUET:
             result = engine.parquet_part(
-                path=Path(item.path), group=part.index, row_start=part.row_start, **common
+                path=Path(item.path), row_start=part.row_start, rows=part.rows_total, **common
             )
         elif item.kind == AuditInput.Kind.CSV:
             result = engine.csv_part(path=Path(item.path), check=check, **common)

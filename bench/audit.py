@@ -5,9 +5,9 @@
 
 1. manifest: a CommonPool-shaped parquet of 12.8M rows (uid, url, text, sizes, CLIP scores,
    face_bboxes, sha256; 1M-row row groups) with planted sha256 and URL matches, scanned row group
-   by row group exactly as the audit's parts do (`audits.parts.parquet_part`: pyarrow reads the
-   three columns, DuckDB joins them against the registry snapshot of 100,000 works), in a child
-   process so its peak RSS is the scan's own.
+   part by part exactly as the audit does (`audits.parts.parquet_part`: DuckDB reads the three
+   columns of up to AUDIT_PART_ROWS rows straight from the file and joins them with the registry
+   snapshot of 100,000 works in one pass), in a child process so its peak RSS is the scan's own.
 2. shards: 1024x768 JPEGs, decode + sha256 + the 8 dihedral PDQ hashes (what every shard image
    costs), and the whole shard part (also the index search and URL checks), on one core.
 3. quality: 100 registered pictures, each edited 10 ways (resized, recompressed, converted,
@@ -210,12 +210,12 @@ def scan(path: str, snapshot: str) -> dict:
     assert not error, error
     started = time.perf_counter()
     found = rows = 0
-    for index, start, _ in groups:
+    for _, start, count in groups:
         result = parquet_part(
             path=Path(path),
             name="bench.parquet",
-            group=index,
             row_start=start,
+            rows=count,
             snapshot=snap,
             sample=1.0,
             seed=0,

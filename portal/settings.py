@@ -347,3 +347,4 @@ AUDIT_MAX_MEMBER_BYTES = env.int("AUDIT_MAX_MEMBER_BYTES", default=64 * 1024**2)
 AUDIT_DUCKDB_MEMORY = env.str("AUDIT_DUCKDB_MEMORY", default="512MB")
 AUDIT_DUCKDB_THREADS = env.int("AUDIT_DUCKDB_THREADS", default=2)
 CELERY_BEAT_SCHEDULE["audits-tick"] = {"task": "audits.tick", "schedule": 30}
+AUDIT_PART_ROWS = env.int("AUDIT_PART_ROWS", default=4_000_000)

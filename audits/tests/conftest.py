@@ -66,7 +66,7 @@ def celery_workers(transactional_db, redis_broker, settings, tmp_path):
     database_url = f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{host}:{port}/{db['NAME']}"
     broker, backend = redis_broker
     started = []
-    probe = Celery(broker=broker, backend=backend)
+    probe = Celery(broker=broker, backend=backend, set_as_current=False)
     # Requests of this test process (the live server) queue to the same broker as the workers.
     from portal.celery import app
 
@@ -143,3 +143,4 @@ def celery_workers(transactional_db, redis_broker, settings, tmp_path):
     app.conf.update(broker_url=saved[0], result_backend=saved[1], broker_transport_options=saved[2])
     app._pool = None
     app.amqp._producer_pool = None
+    app.set_current()

@@ -157,7 +157,12 @@ def test_an_organisation_quotes_every_unlicensed_paid_match_in_one_go(
     )
     audit = Audit.objects.get()
     page = client.get(audit.get_absolute_url()).content.decode()
-    assert "Quote a training licence for the 2 unlicensed works" in page and "Remove before training" in page
+    assert (
+        "Quote a training licence for the 2 unlicensed works" in page and "Remove before training" in page
+    ), (
+        audit.status,
+        list(audit.parts.values_list("status", "error")),
+    )
     response = client.post(f"/audits/{audit.token}/quote")
     assert response.status_code == 302 and f"/orgs/{org.slug}/quotes/0x" in response["Location"]
     quote = client.get(response["Location"])

@@ -6,6 +6,7 @@ import logging
 import time
 
 from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from django.utils import timezone
 from ninja import NinjaAPI, Schema
@@ -22,6 +23,7 @@ ERR_REVOKED = "This API key was revoked; ask an admin of your organisation for a
 ERR_SCOPE = "This API key lacks the “{scope}” scope."
 ERR_RATE = "Too many requests for this API key: at most {limit} a minute. Retry in {retry} s."
 ERR_INVALID = "The request does not match the API schema."
+ERR_TOO_BIG = "The request body is over {limit} MiB; send fewer items per request."
 
 
 class ErrorOut(Schema):
@@ -133,6 +135,19 @@ def _invalid(request, exc):
             f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg", "invalid"))
         )
     return _error(request, 400, "invalid_request", "; ".join(problems) or ERR_INVALID)
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request, exc):
+    from django.conf import settings
+
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return _error(request, 413, "too_large", ERR_TOO_BIG.format(limit=limit // (1024 * 1024)))
+
+
+@api.exception_handler(SuspiciousOperation)
+def _suspicious(request, exc):
+    return _error(request, 400, "invalid_request", str(exc) or ERR_INVALID)
 
 
 @api.exception_handler(Http404)

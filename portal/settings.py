@@ -294,7 +294,7 @@ WORKS_MAX_MEGAPIXELS = env.int("WORKS_MAX_MEGAPIXELS", default=100)
 WORKS_PDQ_THRESHOLD = env.int("WORKS_PDQ_THRESHOLD", default=31)
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
 PRIVATE_MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
-DATA_UPLOAD_MAX_NUMBER_FILES = 20  # the upload form itself accepts one file at a time
+DATA_UPLOAD_MAX_NUMBER_FILES = 500  # an audit may upload many shards; a work upload takes one file
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 ANCHOR_BATCH_MAX = env.int("ANCHOR_BATCH_MAX", default=256)
 ANCHOR_BATCH_SECONDS = env.int("ANCHOR_BATCH_SECONDS", default=30)
@@ -348,3 +348,6 @@ AUDIT_DUCKDB_MEMORY = env.str("AUDIT_DUCKDB_MEMORY", default="512MB")
 AUDIT_DUCKDB_THREADS = env.int("AUDIT_DUCKDB_THREADS", default=2)
 CELERY_BEAT_SCHEDULE["audits-tick"] = {"task": "audits.tick", "schedule": 30}
 AUDIT_PART_ROWS = env.int("AUDIT_PART_ROWS", default=4_000_000)
+# Request bodies read into memory (a 10,000-item manifest check with URLs is several MB); files
+# are streamed to disk and limited separately (AUDIT_UPLOAD_MAX_BYTES).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=32 * 1024 * 1024)

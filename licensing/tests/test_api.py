@@ -293,3 +293,12 @@ def test_the_rsl_document_states_each_works_ai_terms(client, listed):
     assert contents["/"].find("rsl:license/rsl:prohibits", ns).text == "ai-train"
     robots = client.get("/robots.txt").content.decode()
     assert "License: http://testserver/license.xml" in robots
+
+
+def test_a_body_over_the_limit_is_a_json_413(client, api_key, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    items = [{"ref": "x" * 100, "sha256": "a" * 64} for _ in range(50)]
+    body = _assert_error(
+        _call(client, "post", "/manifest-checks", api_key("read"), {"items": items}), 413, "too_large"
+    )
+    assert "send fewer items" in body["detail"]

@@ -81,6 +81,19 @@ def catalogue_changed() -> None:
         cache.set(CATALOGUE_VERSION_KEY, 1, None)
 
 
+def _in_dispute():
+    """True when the work's registration is in dispute: its sales are paused (same query)."""
+    from django.db.models import Exists, OuterRef
+
+    from disputes.models import Dispute
+
+    return Exists(
+        Dispute.objects.filter(
+            work_id=OuterRef("work_id"), kind=Dispute.Kind.REGISTRATION, status=Dispute.Status.OPEN
+        )
+    )
+
+
 def catalogue_page(*, page_number, **filters):
     """At most three queries whatever the page size or depth: a COUNT (cached until the
     catalogue changes), the page's ids, then its rows.
@@ -97,7 +110,7 @@ def catalogue_page(*, page_number, **filters):
     )
     page = paginator.get_page(page_number)
     ids = list(page.object_list)
-    rows = CatalogueEntry.objects.only(*CARD_FIELDS).in_bulk(ids)
+    rows = CatalogueEntry.objects.only(*CARD_FIELDS).annotate(in_dispute=_in_dispute()).in_bulk(ids)
     page.object_list = [rows[pk] for pk in ids if pk in rows]
     return page
 

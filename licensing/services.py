@@ -39,6 +39,10 @@ ERR_DUPLICATE_OFFER = "This work already has an active offer with exactly these 
 ERR_OFFER_INACTIVE = "This offer has been withdrawn; pick another."
 ERR_OWN_WORK = "You created this work; there is nothing to license from yourself."
 ERR_FROZEN = "This work cannot be licensed right now."
+ERR_IN_DISPUTE = (
+    "Sales of this work are paused: its registration is in dispute. "
+    "It can be licensed again if a moderator rejects the dispute."
+)
 ERR_ALREADY_LICENSED = (
     "You already hold this licence (licence #{pk}, covering {uses}); there is nothing more to buy."
 )
@@ -270,6 +274,10 @@ def quote_create(
         raise LicensingError(ERR_OWN_WORK)
     if work.registration.status not in OFFERABLE:
         raise LicensingError(ERR_FROZEN)
+    from disputes.selectors import registration_dispute_for
+
+    if registration_dispute_for(work=work) is not None:
+        raise LicensingError(ERR_IN_DISPUTE, status=409, code="in_dispute")
     terms = offer.terms.terms
     lines = uses.price_lines(terms, uses_mask)
     held = _held_licence(offer=offer, buyer=buyer, mask=uses_mask)

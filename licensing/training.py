@@ -81,10 +81,8 @@ def held_licences(*, org, work_ids) -> dict[tuple[int, str], TrainingLicence]:
 
 
 def _disputed(work_ids) -> set[int]:
-    try:
-        from disputes.selectors import works_in_registration_dispute
-    except ImportError:
-        return set()
+    from disputes.selectors import works_in_registration_dispute
+
     return works_in_registration_dispute(work_ids=work_ids)
 
 

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "licensing",
     "royalties",
     "audits",
+    "disputes",
 ]
 
 MIDDLEWARE = [
@@ -347,6 +348,13 @@ AUDIT_MAX_MEMBER_BYTES = env.int("AUDIT_MAX_MEMBER_BYTES", default=64 * 1024**2)
 AUDIT_DUCKDB_MEMORY = env.str("AUDIT_DUCKDB_MEMORY", default="512MB")
 AUDIT_DUCKDB_THREADS = env.int("AUDIT_DUCKDB_THREADS", default=2)
 CELERY_BEAT_SCHEDULE["audits-tick"] = {"task": "audits.tick", "schedule": 30}
+
+# Disputes: limits against abuse, and the beat that releases decided escrow.
+DISPUTES_OPEN_MAX = env.int("DISPUTES_OPEN_MAX", default=5)  # open disputes one person may file
+DISPUTE_EVIDENCE_MAX_BYTES = env.int("DISPUTE_EVIDENCE_MAX_BYTES", default=10 * 1024 * 1024)
+DISPUTE_EVIDENCE_MAX_FILES = env.int("DISPUTE_EVIDENCE_MAX_FILES", default=10)  # per dispute
+DISPUTE_EVIDENCE_TOTAL_BYTES = env.int("DISPUTE_EVIDENCE_TOTAL_BYTES", default=40 * 1024 * 1024)
+CELERY_BEAT_SCHEDULE["disputes-tick"] = {"task": "disputes.tick", "schedule": INDEXER_TICK_SECONDS}
 AUDIT_PART_ROWS = env.int("AUDIT_PART_ROWS", default=4_000_000)
 # Request bodies read into memory (a 10,000-item manifest check with URLs is several MB); files
 # are streamed to disk and limited separately (AUDIT_UPLOAD_MAX_BYTES).

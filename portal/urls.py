@@ -34,6 +34,7 @@ urlpatterns = [
     path("", include("royalties.urls")),
     path("", include("portal.orgs.urls")),
     path("", include("audits.urls")),
+    path("", include("disputes.urls")),
     path("favicon.ico", views.favicon, name="favicon"),
     path("robots.txt", views.robots_txt, name="robots_txt"),
     # Previews and thumbnails only, each checked against its work's visibility; originals live

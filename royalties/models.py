@@ -350,6 +350,14 @@ class SettlementLine(models.Model):
     work_price_wei = WeiField()
     payee = models.CharField(max_length=42)
     escrowed = models.BooleanField(default=False, help_text="held in escrow: the work is in dispute")
+    beneficiary = models.CharField(
+        max_length=42,
+        blank=True,
+        help_text="whom an escrowed line would have paid (released to on rejection)",
+    )
+    escrow_index = models.PositiveIntegerField(
+        null=True, blank=True, help_text="the escrow leaf of this line in the settlement's tree"
+    )
     role = models.CharField(max_length=24)
     party_role = models.CharField(max_length=60, blank=True)
     bps = models.PositiveIntegerField()

@@ -46,12 +46,11 @@ def escrow_address() -> str:
 
 
 def _disputed_work_ids(work_ids) -> set[int]:
-    """Works whose registration is disputed: their revenue is held in escrow (issue 11 fills it)."""
-    try:
-        from disputes.selectors import works_in_registration_dispute
-    except ImportError:
-        return set()
-    return works_in_registration_dispute(work_ids=work_ids)
+    """Works whose revenue is held in escrow: an open dispute of their registration, or a revoked
+    registration (the escrow then goes to the rightful creator, or back to the buyer)."""
+    from disputes.selectors import works_escrowed
+
+    return works_escrowed(work_ids=work_ids)
 
 
 def settlement_create(
@@ -81,8 +80,16 @@ def settlement_create(
             detail.append((work, price, line, escrowed))
     totals: dict[str, int] = defaultdict(int)
     for _, _, line, escrowed in detail:
-        totals[ESCROW_ADDRESS if escrowed else line.address] += line.amount
+        if not escrowed:
+            totals[line.address] += line.amount
     payees = [(address, amount) for address, amount in totals.items() if amount]
+    # Each escrowed line is a leaf of its own, so a moderator's decision can release it to one
+    # party (its payee, the rightful creator or the buyer) with LicenseMarket.releaseEscrow.
+    escrow_index: dict[int, int] = {}
+    for position, (_, _, line, escrowed) in enumerate(detail):
+        if escrowed and line.amount:
+            escrow_index[position] = len(payees)
+            payees.append((ESCROW_ADDRESS, line.amount))
     tree = StandardMerkleTree.of(
         [[i, a, amount] for i, (a, amount) in enumerate(payees)], SETTLEMENT_LEAF_ENCODING
     )
@@ -131,13 +138,15 @@ def settlement_create(
                     work_price_wei=price,
                     payee=ESCROW_ADDRESS if escrowed else line.address,
                     escrowed=escrowed,
+                    beneficiary=line.address if escrowed else "",
+                    escrow_index=escrow_index.get(position),
                     role=line.role,
                     party_role=line.party,
                     bps=line.bps,
                     amount=line.amount,
                     source_work_id=line.work_id,
                 )
-                for work, price, line, escrowed in detail
+                for position, (work, price, line, escrowed) in enumerate(detail)
                 if line.amount
             ],
             batch_size=5000,

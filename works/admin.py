@@ -64,12 +64,29 @@ class RegistrationAdmin(admin.ModelAdmin):
         return f"work #{first['work_id']} by {first['creator_address'][:10]}… ({kind})"
 
     def _apply(self, request, queryset, service, verb):
+        """A held registration's dispute is decided with it (the dispute's log says who and why);
+        one without a dispute (held before disputes existed) goes through the service alone."""
+        from disputes.models import Dispute
+        from disputes.services import dispute_decide
+        from portal.errors import PortalError
+
         done = 0
         for registration in queryset:
+            dispute = Dispute.objects.filter(
+                work_id=registration.work_id, source=Dispute.Source.HOLD, status=Dispute.Status.OPEN
+            ).first()
             try:
-                service(registration=registration)
+                if dispute is not None and registration.status == Registration.Status.HELD:
+                    dispute_decide(
+                        dispute=dispute,
+                        moderator=request.user,
+                        decision="reject" if service is services.registration_release else "uphold",
+                        reason=f"{verb} from the list of held registrations.",
+                    )
+                else:
+                    service(registration=registration)
                 done += 1
-            except services.RegistrationError as exc:
+            except PortalError as exc:
                 self.message_user(request, f"#{registration.pk}: {exc.message}", messages.WARNING)
         if done:
             self.message_user(request, f"{verb} {done} registration(s).", messages.SUCCESS)

@@ -23,9 +23,10 @@ from portal.chain.contracts import REGISTRY, contract, contract_address
 from portal.chain.merkle import LEAF_ENCODING, StandardMerkleTree
 from portal.chain.models import ChainTransaction
 from portal.chain.sender import SenderContext, sender_context, transaction_refresh, transaction_send
-from works.models import AnchorBatch, Registration
+from works.models import AnchorBatch, Registration, Revocation
 
 Status = Registration.Status
+RevocationStatus = Revocation.Status
 
 
 def leaf_value(registration: Registration) -> list:
@@ -34,6 +35,17 @@ def leaf_value(registration: Registration) -> list:
         registration.work.creator_address,
         bytes.fromhex(registration.work.sha256),
         registration.timestamp,
+    ]
+
+
+def revocation_leaf_value(revocation: Revocation) -> list:
+    """A revocation's leaf has the registration's shape: (revocation digest, the platform key
+    that signed it, the work's content hash, when it was revoked)."""
+    return [
+        bytes.fromhex(revocation.digest[2:]),
+        revocation.signer,
+        bytes.fromhex(revocation.work.sha256),
+        revocation.timestamp,
     ]
 
 
@@ -54,10 +66,18 @@ def batch_seal(*, max_size: int | None = None, w3: Web3 | None = None) -> Anchor
             .order_by("signed_at", "pk")
             .values_list("pk", flat=True)[:max_size]
         )
-        if not candidates:
+        revocations = list(
+            Revocation.objects.filter(status=RevocationStatus.PENDING, batch__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)[: max(0, max_size - len(candidates))]
+        )
+        if not candidates and not revocations:
             return None
         batch = AnchorBatch.objects.create(
-            root="pending-" + str(timezone.now().timestamp()) + "-" + str(candidates[0]),
+            root="pending-"
+            + str(timezone.now().timestamp())
+            + "-"
+            + str(candidates[0] if candidates else f"r{revocations[0]}"),
             size=0,
             chain_id=chain_id,
             contract_address=registry_address,
@@ -66,18 +86,26 @@ def batch_seal(*, max_size: int | None = None, w3: Web3 | None = None) -> Anchor
         Registration.objects.filter(pk__in=candidates, batch__isnull=True, status=Status.PENDING).update(
             batch=batch
         )
+        Revocation.objects.filter(
+            pk__in=revocations, batch__isnull=True, status=RevocationStatus.PENDING
+        ).update(batch=batch)
         members = list(batch.registrations.select_related("work").order_by("pk"))
-        if not members:
+        revoked = list(batch.revocations.select_related("work").order_by("pk"))
+        if not members and not revoked:
             batch.delete()
             return None
-        tree = StandardMerkleTree.of([leaf_value(r) for r in members], LEAF_ENCODING)
-        for index, registration in enumerate(members):
-            registration.leaf = Web3.to_hex(tree.leaf(index))
-            registration.leaf_value = tree.dump()["values"][index]["value"]
-            registration.proof = [Web3.to_hex(p) for p in tree.proof(index)]
+        tree = StandardMerkleTree.of(
+            [leaf_value(r) for r in members] + [revocation_leaf_value(r) for r in revoked], LEAF_ENCODING
+        )
+        values = tree.dump()["values"]
+        for index, row in enumerate([*members, *revoked]):
+            row.leaf = Web3.to_hex(tree.leaf(index))
+            row.leaf_value = values[index]["value"]
+            row.proof = [Web3.to_hex(p) for p in tree.proof(index)]
         Registration.objects.bulk_update(members, ["leaf", "leaf_value", "proof"])
+        Revocation.objects.bulk_update(revoked, ["leaf", "leaf_value", "proof"])
         batch.root = Web3.to_hex(tree.root)
-        batch.size = len(members)
+        batch.size = len(members) + len(revoked)
         batch.tree = tree.dump()
         batch.save(update_fields=["root", "size", "tree"])
     return batch
@@ -109,7 +137,10 @@ def batch_send(*, batch: AnchorBatch, ctx: SenderContext | None = None) -> Ancho
                 status=AnchorBatch.Status.CONFIRMED,
                 block_timestamp=datetime.fromtimestamp(anchored_at, tz=UTC),
             )
-            Registration.objects.filter(batch_id=batch.pk).update(status=Status.CONFIRMED)
+            Registration.objects.filter(batch_id=batch.pk).exclude(status__in=_SETTLED).update(
+                status=Status.CONFIRMED
+            )
+            Revocation.objects.filter(batch_id=batch.pk).update(status=RevocationStatus.CONFIRMED)
         batch.refresh_from_db()
         return batch
 
@@ -119,7 +150,8 @@ def batch_send(*, batch: AnchorBatch, ctx: SenderContext | None = None) -> Ancho
         )
         if claimed != 1:
             raise BatchAlreadySent(batch.pk)
-        Registration.objects.filter(batch_id=batch.pk).update(status=Status.SENT)
+        Registration.objects.filter(batch_id=batch.pk).exclude(status__in=_SETTLED).update(status=Status.SENT)
+        Revocation.objects.filter(batch_id=batch.pk).update(status=RevocationStatus.SENT)
 
     with contextlib.suppress(BatchAlreadySent):  # another worker sent it first
         transaction_send(
@@ -132,6 +164,9 @@ def batch_send(*, batch: AnchorBatch, ctx: SenderContext | None = None) -> Ancho
     batch.refresh_from_db()
     return batch
 
+
+# A registration a moderator rejected or revoked keeps that status whatever its batch does.
+_SETTLED = (Status.REJECTED, Status.REVOKED)
 
 _TX_TO_BATCH = {
     ChainTransaction.Status.SIGNED: AnchorBatch.Status.SENT,
@@ -171,8 +206,14 @@ def batch_refresh(*, batch: AnchorBatch, ctx: SenderContext | None = None) -> An
             if not root_on_chain:
                 batch.status = AnchorBatch.Status.FAILED
                 batch.save(update_fields=["status"])
-                batch.registrations.update(
+                batch.registrations.exclude(status__in=_SETTLED).update(
                     status=Status.PENDING, batch=None, leaf="", leaf_value=None, proof=[]
+                )
+                batch.registrations.filter(status__in=_SETTLED).update(
+                    batch=None, leaf="", leaf_value=None, proof=[]
+                )
+                batch.revocations.update(
+                    status=RevocationStatus.PENDING, batch=None, leaf="", leaf_value=None, proof=[]
                 )
                 return batch
             status = AnchorBatch.Status.CONFIRMED
@@ -183,7 +224,8 @@ def batch_refresh(*, batch: AnchorBatch, ctx: SenderContext | None = None) -> An
         else:
             batch.block_number = batch.block_timestamp = None
         batch.save(update_fields=["status", "block_number", "block_timestamp"])
-        batch.registrations.exclude(status=Status.REJECTED).update(status=_BATCH_TO_REGISTRATION[status])
+        batch.registrations.exclude(status__in=_SETTLED).update(status=_BATCH_TO_REGISTRATION[status])
+        batch.revocations.update(status=_BATCH_TO_REGISTRATION[status])
     return batch
 
 
@@ -193,8 +235,19 @@ def anchor_tick(*, ctx: SenderContext | None = None, now: datetime | None = None
     ctx = ctx or sender_context()
     now = now or timezone.now()
     pending = Registration.objects.filter(status=Status.PENDING, batch__isnull=True)
-    count = pending.count()
-    oldest = pending.order_by("signed_at").values_list("signed_at", flat=True).first()
+    revocations = Revocation.objects.filter(status=RevocationStatus.PENDING, batch__isnull=True)
+    count = pending.count() + revocations.count()
+    oldest = min(
+        [
+            t
+            for t in (
+                pending.order_by("signed_at").values_list("signed_at", flat=True).first(),
+                revocations.order_by("created_at").values_list("created_at", flat=True).first(),
+            )
+            if t is not None
+        ],
+        default=None,
+    )
     sealed = 0
     if count and (
         count >= settings.ANCHOR_BATCH_MAX or oldest <= now - timedelta(seconds=settings.ANCHOR_BATCH_SECONDS)

@@ -54,3 +54,42 @@ def registration_typed_data(
             "parents": ["0x" + p for p in parents],
         },
     }
+
+
+REVOCATION_TYPES = {
+    "EIP712Domain": DOMAIN_FIELDS_WITH_CONTRACT,
+    "Revocation": [
+        {"name": "registrationDigest", "type": "bytes32"},
+        {"name": "contentHash", "type": "bytes32"},
+        {"name": "revokedAt", "type": "uint256"},
+        {"name": "reason", "type": "string"},
+    ],
+}
+
+
+def revocation_typed_data(
+    *,
+    registration_digest: str,
+    sha256: str,
+    revoked_at: int,
+    reason: str,
+    chain_id: int,
+    verifying_contract: str,
+) -> dict:
+    """What the platform signs when a moderator revokes a registration."""
+    return {
+        "types": REVOCATION_TYPES,
+        "primaryType": "Revocation",
+        "domain": {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": chain_id,
+            "verifyingContract": verifying_contract,
+        },
+        "message": {
+            "registrationDigest": registration_digest,
+            "contentHash": "0x" + sha256,
+            "revokedAt": revoked_at,
+            "reason": reason,
+        },
+    }

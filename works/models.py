@@ -49,6 +49,9 @@ def thumbnail_path(instance, filename):
 # rights signal and the fingerprint index goes through `WorkQuerySet.public()` / `visible_to()`.
 PUBLIC_STATUSES = ("pending", "sent", "mined", "confirmed")
 MODERATED_STATUSES = ("held", "rejected")
+# A revoked registration is not public (no catalogue, sales, index or audits) but its page,
+# provenance.json and the verify page stay readable by anyone: they say it was revoked.
+REVOKED = "revoked"
 MODERATE_PERMISSION = "works.moderate"
 
 
@@ -67,17 +70,21 @@ class WorkQuerySet(models.QuerySet):
         return self.filter(registration__status__in=PUBLIC_STATUSES)
 
     def visible_to(self, user):
-        """What `user` may see: public works, their own works, and for moderators the works
-        held or rejected for review (never another person's unsigned draft)."""
+        """What `user` may see: public and revoked works, their own works, and for moderators the
+        works held or rejected for review (never another person's unsigned draft)."""
         if user is None or not user.is_authenticated:
-            return self.public()
-        rule = models.Q(registration__status__in=PUBLIC_STATUSES) | models.Q(owner=user)
+            return self.readable()
+        rule = models.Q(registration__status__in=(*PUBLIC_STATUSES, REVOKED)) | models.Q(owner=user)
         if is_moderator(user):
             rule |= models.Q(registration__status__in=MODERATED_STATUSES)
         return self.filter(rule)
 
     def for_owner(self, user):
         return self.filter(owner=user)
+
+    def readable(self):
+        """Public works and revoked ones (whose pages say they were revoked)."""
+        return self.filter(registration__status__in=(*PUBLIC_STATUSES, REVOKED))
 
 
 class Work(models.Model):
@@ -125,8 +132,13 @@ class Work(models.Model):
         registration = getattr(self, "registration", None)
         return registration is not None and registration.status in PUBLIC_STATUSES
 
+    @property
+    def is_revoked(self) -> bool:
+        registration = getattr(self, "registration", None)
+        return registration is not None and registration.status == REVOKED
+
     def is_visible_to(self, user) -> bool:
-        if self.is_public:
+        if self.is_public or self.is_revoked:
             return True
         if user is None or not user.is_authenticated:
             return False
@@ -186,6 +198,7 @@ class Registration(models.Model):
         CONFIRMED = "confirmed", "anchored"
         FAILED = "failed", "failed"
         REJECTED = "rejected", "rejected by a moderator"
+        REVOKED = "revoked", "revoked by a moderator"
 
     work = models.OneToOneField(Work, on_delete=models.CASCADE, related_name="registration")
     status = models.CharField(
@@ -309,3 +322,46 @@ class WorkPublication(models.Model):
 
     def __str__(self):
         return self.url
+
+
+class Revocation(models.Model):
+    """A moderator revoked a work's registration (an upheld dispute). The platform signs an
+    EIP-712 `Revocation` of the registration's digest; its leaf joins the next anchor batch,
+    so anyone can check on chain that, and when, the registration was revoked."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "waiting for the next batch"
+        SENT = "sent", "sent"
+        MINED = "mined", "mined"
+        CONFIRMED = "confirmed", "anchored"
+
+    work = models.OneToOneField(Work, on_delete=models.PROTECT, related_name="revocation")
+    reason = models.TextField(max_length=5000)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    rightful_work = models.ForeignKey(
+        Work,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the rightful creator's own registration, when they have one",
+    )
+    reference = models.CharField(max_length=40, blank=True, help_text="the dispute that decided it")
+    timestamp = models.BigIntegerField(help_text="unix seconds, part of the signed message")
+    typed_data = models.JSONField()
+    digest = models.CharField(max_length=66)
+    signature = models.CharField(max_length=132)
+    signer = models.CharField(max_length=42)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
+    batch = models.ForeignKey(
+        AnchorBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="revocations"
+    )
+    leaf = models.CharField(max_length=66, blank=True)
+    leaf_value = models.JSONField(null=True, blank=True)
+    proof = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"revocation of {self.work_id} ({self.status})"

@@ -32,6 +32,11 @@ def work_public(*, pk: int) -> Work | None:
     return Work.objects.public().select_related(*_PROVENANCE_RELATED).filter(pk=pk).first()
 
 
+def work_readable(*, pk: int) -> Work | None:
+    """A public or revoked work (its provenance stays checkable after a revocation)."""
+    return Work.objects.readable().select_related(*_PROVENANCE_RELATED).filter(pk=pk).first()
+
+
 def work_for_owner(*, pk: int, user) -> Work | None:
     if user is None or not user.is_authenticated:
         return None
@@ -78,7 +83,19 @@ def lineage(*, work: Work, viewer) -> dict:
     from royalties.selectors import work_earnings, work_parties
     from works.models import DerivationLink, is_moderator
 
-    parents = list(DerivationLink.objects.filter(child=work).select_related("parent__owner__profile"))
+    parents = list(
+        DerivationLink.objects.filter(child=work).select_related(
+            "parent__owner__profile", "parent__registration"
+        )
+    )
+    from disputes.selectors import works_in_registration_dispute
+
+    in_dispute = works_in_registration_dispute(work_ids=[link.parent_id for link in parents])
+    disputed_parents = []
+    for link in parents:
+        if link.parent_id in in_dispute or link.parent.is_revoked:
+            link.parent.flag = "revoked" if link.parent.is_revoked else "in dispute"
+            disputed_parents.append(link.parent)
     children = DerivationLink.objects.filter(parent=work, child__in=Work.objects.public()).select_related(
         "child"
     )
@@ -104,6 +121,7 @@ def lineage(*, work: Work, viewer) -> dict:
     return {
         "training_uses": training_uses_for_work(work=work, address=address) if show_money else [],
         "parent_links": parents,
+        "disputed_parents": disputed_parents,
         "child_links": list(children),
         "derivation_requests": requests,
         "is_party": is_party and work.is_public,
@@ -126,8 +144,9 @@ def fingerprint_upload(uploaded) -> tuple[str, str | None]:
 
 
 def registrations_for_sha256(*, sha256: str) -> QuerySet[Registration]:
+    """Public and revoked registrations of exactly this file (verify reports the revoked)."""
     return (
-        Registration.objects.filter(work__in=Work.objects.public().filter(sha256=sha256))
+        Registration.objects.filter(work__in=Work.objects.readable().filter(sha256=sha256))
         .select_related("work", "work__owner__profile", "batch", "batch__transaction")
         .order_by("signed_at")
     )
@@ -167,6 +186,34 @@ def provenance_document(*, work: Work) -> dict:
         "root": batch.root if batch and batch.tree else None,
         "chain_id": batch.chain_id if batch else None,
         "contract_address": batch.contract_address if batch else None,
+        "tx_hash": (tx.mined_hash or tx.tx_hash) if tx else None,
+        "block_number": batch.block_number if batch else None,
+        "block_timestamp": batch.block_timestamp.isoformat() if batch and batch.block_timestamp else None,
+        "revocation": revocation_document(work=work),
+    }
+
+
+def revocation_document(*, work: Work) -> dict | None:
+    """The signed revocation of a registration and its proof, once a moderator revoked it."""
+    from works.models import Revocation
+
+    revocation = Revocation.objects.filter(work=work).select_related("batch", "batch__transaction").first()
+    if revocation is None:
+        return None
+    batch = revocation.batch
+    tx = batch.transaction if batch else None
+    return {
+        "status": revocation.status,
+        "reason": revocation.reason,
+        "revoked_at": revocation.timestamp,
+        "eip712": revocation.typed_data,
+        "signature": revocation.signature,
+        "signer": revocation.signer,
+        "digest": revocation.digest,
+        "rightful_work_id": revocation.rightful_work_id,
+        "leaf": {"value": revocation.leaf_value, "hash": revocation.leaf or None},
+        "proof": revocation.proof,
+        "root": batch.root if batch and batch.tree else None,
         "tx_hash": (tx.mined_hash or tx.tx_hash) if tx else None,
         "block_number": batch.block_number if batch else None,
         "block_timestamp": batch.block_timestamp.isoformat() if batch and batch.block_timestamp else None,

@@ -206,6 +206,11 @@ def registration_sign(*, registration: Registration, signature: str, w3: Web3 | 
         )
         if updated == 1 and status == Status.PENDING:
             fingerprint_publish(work=work)
+        if updated == 1 and status == Status.HELD:
+            from disputes.services import dispute_from_hold
+
+            registration.refresh_from_db()
+            dispute_from_hold(registration=registration)  # one moderation queue
     registration.refresh_from_db()
     if updated != 1:
         raise RegistrationError(ERR_NOT_AWAITING.format(status=registration.get_status_display()))

@@ -28,3 +28,10 @@ def get_public_work_or_404(pk) -> Work:
     if work is None:
         raise Http404(ERR_NO_SUCH_WORK)
     return work
+
+
+def get_readable_work_or_404(pk) -> Work:
+    work = selectors.work_readable(pk=pk)
+    if work is None:
+        raise Http404(ERR_NO_SUCH_WORK)
+    return work

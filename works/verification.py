@@ -17,10 +17,20 @@ class Check:
     proof_ok: bool
     onchain_ok: bool | None  # None: the chain could not be asked
     onchain_error: str = ""
+    revoked: bool = False  # the document carries a revocation signed by its signer
+    revocation_anchored: bool | None = None  # its leaf proven on chain (None: not asked / not yet)
+    revoked_at: int | None = None
+    revocation_reason: str = ""
 
     @property
     def ok(self) -> bool:
-        return self.signature_ok and self.leaf_ok and self.proof_ok and self.onchain_ok is True
+        return (
+            self.signature_ok
+            and self.leaf_ok
+            and self.proof_ok
+            and self.onchain_ok is True
+            and not self.revoked
+        )
 
     def as_dict(self):
         return {**asdict(self), "ok": self.ok}
@@ -37,7 +47,53 @@ def _decode_value(value: list) -> list:
 
 
 def provenance_check(document: dict, *, w3: Web3 | None) -> Check:
-    """Verify a provenance.json document; ask the chain when `w3` is given."""
+    """Verify a provenance.json document; ask the chain when `w3` is given. A registration with
+    a validly signed revocation of its digest is reported revoked (never ok)."""
+    check = _registration_check(document, w3=w3)
+    revocation = document.get("revocation")
+    if revocation:
+        _revocation_check(document, revocation, check, w3=w3)
+    return check
+
+
+def _revocation_check(document: dict, revocation: dict, check: Check, *, w3: Web3 | None) -> None:
+    try:
+        signer = typed_data_signer(revocation["eip712"], revocation["signature"])
+        message = revocation["eip712"]["message"]
+        signed = (
+            signer == Web3.to_checksum_address(revocation["signer"])
+            and message["registrationDigest"] == document.get("digest")
+            and message["contentHash"] == "0x" + document["work"]["sha256"]
+        )
+    except Exception:
+        signed = False
+    if not signed:
+        return  # a revocation nobody signed revokes nothing
+    check.revoked = True
+    check.revoked_at = int(revocation["revoked_at"])
+    check.revocation_reason = revocation.get("reason", "")
+    value, root = revocation["leaf"]["value"], revocation.get("root")
+    if not value or not root:
+        return
+    decoded = _decode_value(value)
+    leaf = leaf_hash(LEAF_ENCODING, decoded)
+    proof = [bytes.fromhex(p[2:]) for p in revocation["proof"]]
+    if Web3.to_hex(decoded[0]) != typed_data_digest(revocation["eip712"]) or process_proof(
+        leaf, proof
+    ) != bytes.fromhex(root[2:]):
+        check.revocation_anchored = False
+        return
+    if w3 is not None:
+        try:
+            registry = w3.eth.contract(address=document["contract_address"], abi=artifact(REGISTRY)["abi"])
+            check.revocation_anchored = bool(
+                registry.functions.verify(bytes.fromhex(root[2:]), proof, leaf).call()
+            )
+        except Exception:
+            check.revocation_anchored = None
+
+
+def _registration_check(document: dict, *, w3: Web3 | None) -> Check:
     signer = None
     try:
         signer = typed_data_signer(document["eip712"], document["signature"])

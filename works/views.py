@@ -16,7 +16,7 @@ from portal.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, ERR_NO_WALLET, PortalErr
 from portal.selectors import wallet_address_for_user
 from works import selectors, services
 from works.forms import UploadForm, VerifyForm
-from works.shortcuts import get_public_work_or_404, get_visible_work_or_404, get_work_for_owner_or_404
+from works.shortcuts import get_readable_work_or_404, get_visible_work_or_404, get_work_for_owner_or_404
 from works.verification import provenance_check
 
 ERR_SIGN_BODY = 'Send JSON {"signature": "0x..."}.'
@@ -57,6 +57,9 @@ def detail(request, pk):
     offers = offers_for_work(work=work, viewer=request.user) if work.is_public else []
     version_of = work.version_of if work.version_of and work.version_of.is_visible_to(request.user) else None
     lineage = selectors.lineage(work=work, viewer=request.user)
+    from disputes.selectors import registration_dispute_for
+
+    registration_dispute = registration_dispute_for(work=work) if work.is_public else None
     response = render(
         request,
         "works/detail.html",
@@ -68,6 +71,7 @@ def detail(request, pk):
             "version_of": version_of,
             **lineage,
             "can_offer": work.registration.status in OFFERABLE,
+            "registration_dispute": registration_dispute,
             "publications": list(work.publications.order_by("pk")),
             "json_ld": rights.json_ld(request=request, work=work, offers=offers) if work.is_public else "",
         },
@@ -121,7 +125,7 @@ def original(request, pk):
 
 
 def provenance_json(request, pk):
-    work = get_public_work_or_404(pk)
+    work = get_readable_work_or_404(pk)
     response = JsonResponse(selectors.provenance_document(work=work), json_dumps_params={"indent": 2})
     response["Access-Control-Allow-Origin"] = "*"
     return response

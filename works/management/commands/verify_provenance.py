@@ -2,7 +2,8 @@
 
     python manage.py verify_provenance FILE [--rpc URL] [--document provenance.json]
 
-Exits 0 only when a registration of exactly this file checks out on every count.
+Exits 0 only when a registration of exactly this file checks out on every count and has not
+been revoked.
 """
 
 import json
@@ -18,6 +19,7 @@ from works.verification import provenance_check
 
 ERR_NOT_REGISTERED = "No registration of this file."
 ERR_NOT_VERIFIED = "Not verified."
+ERR_REVOKED = "Revoked: a moderator revoked the registration of this file."
 
 
 class Command(BaseCommand):
@@ -48,10 +50,11 @@ class Command(BaseCommand):
             raise CommandError(ERR_NOT_REGISTERED)
 
         w3 = web3_for_url(rpc or settings.CHAIN_RPC_URL)
-        verified = False
+        verified = revoked = False
         for doc in documents:
             check = provenance_check(doc, w3=w3)
             verified = verified or check.ok
+            revoked = revoked or check.revoked
             work = doc["work"]
             self.stdout.write(
                 f"\nwork #{work['id']} “{work['title']}” by {doc['creator']} ({doc['status']})\n"
@@ -63,6 +66,18 @@ class Command(BaseCommand):
                 f" (contract {doc.get('contract_address')}, tx {doc.get('tx_hash')}, "
                 f"block {doc.get('block_number')}, {doc.get('block_timestamp')})"
             )
+            if check.revoked:
+                revocation = doc["revocation"]
+                anchored = {True: "anchored", False: "proof FAILED", None: "not anchored yet"}[
+                    check.revocation_anchored
+                ]
+                self.stdout.write(
+                    self.style.ERROR("  REVOKED")
+                    + f"   {anchored} (root {revocation.get('root')}, tx {revocation.get('tx_hash')},"
+                    f" {revocation.get('block_timestamp')}): {check.revocation_reason}"
+                )
+        if revoked and not verified:
+            raise CommandError(ERR_REVOKED)
         if not verified:
             raise CommandError(ERR_NOT_VERIFIED)
         self.stdout.write(self.style.SUCCESS("\nVerified: signature, proof and on-chain root all check out."))

@@ -1,0 +1,12 @@
+from portal.tasks import tick_task
+
+
+@tick_task("disputes.tick")
+def tick() -> dict:
+    """Release decided escrow on chain; tell parties when a revocation is anchored."""
+    from disputes import services
+
+    return {
+        "released": services.escrow_releases_send(),
+        "anchored": services.revocations_anchored_note(),
+    }

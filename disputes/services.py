@@ -222,7 +222,7 @@ def _prepare_file(upload, *, work: Work, party) -> Evidence:
                     code="too_large",
                 )
             probe.load()
-            image = probe.convert("RGB")
+            image = True
             evidence.mime = Image.MIME[probe.format]
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError, ValueError):
         image = None
@@ -234,7 +234,8 @@ def _prepare_file(upload, *, work: Work, party) -> Evidence:
         evidence.kind, evidence.mime = Evidence.Kind.DOCUMENT, "text/plain"
         return evidence
     evidence.kind = Evidence.Kind.FILE
-    pdq, _, _ = pdq_fingerprints(image)
+    with Image.open(ContentFile(data)) as fresh:  # the registration's decode path (JPEG draft)
+        pdq, _, _ = pdq_fingerprints(fresh)
     evidence.pdq = pdq
     evidence.pdq_distance = pdq_distance(pdq, work.pdq)
     evidence.own_work = _own_registration(party=party, sha256=sha256, pdq=pdq, exclude=work)

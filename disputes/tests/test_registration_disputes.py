@@ -4,6 +4,8 @@ meanwhile goes to escrow, line by line, to the wei; the moderator upholds and re
 revocation is anchored and every verifier says revoked; the escrow goes to the rightful creator.
 And the other way: a rejected dispute releases the escrow to the payees it was held for."""
 
+import json
+
 import pytest
 from django.conf import settings as django_settings
 from django.core import mail
@@ -114,7 +116,18 @@ def _pay_invoice(w3, invoice, ai_company) -> Settlement:
 
 
 def test_upheld_dispute_revokes_anchors_the_revocation_and_sends_the_escrow_to_the_rightful_creator(
-    chain, stolen, creator, co_creator, upstream_creator, buyer, org, ai_company, moderator, client, capsys
+    chain,
+    stolen,
+    creator,
+    co_creator,
+    upstream_creator,
+    buyer,
+    org,
+    ai_company,
+    moderator,
+    client,
+    capsys,
+    api_key,
 ):
     work, rightful, invoice, old_settlement = stolen
     w3 = chain
@@ -145,6 +158,15 @@ def test_upheld_dispute_revokes_anchors_the_revocation_and_sends_the_escrow_to_t
         org=org, purpose="training", model_name="Acme-2", buyer_address=ai_company.address, work_ids=[work.pk]
     )
     assert lines[0].status == "refused" and "in dispute" in lines[0].reason
+    checked = client.post(
+        "/api/v1/manifest-checks",
+        data=json.dumps({"items": [{"ref": "a", "sha256": work.sha256}]}),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {api_key('read')}",
+    )
+    assert checked.status_code == 200, checked.content
+    result = checked.json()["results"][0]
+    assert result["in_dispute"] is True and result["exclude"] is True
 
     # The invoice is paid during the dispute: the owner's and co-creator's shares go to escrow,
     # each on a leaf of its own; the platform fee is paid as usual.

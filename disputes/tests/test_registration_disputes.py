@@ -302,3 +302,32 @@ def test_uphold_without_revocation_keeps_the_registration_and_pays_the_escrow_ou
     assert dispute.status == Dispute.Status.UPHELD and not dispute.revoked
     assert work.registration.status == Registration.Status.CONFIRMED
     assert not Revocation.objects.filter(work=work).exists()
+
+
+def test_revoked_without_a_rightful_registration_the_escrow_goes_back_to_the_buyer(
+    chain, stolen, creator, outsider, org, ai_company, moderator
+):
+    work, _, invoice, _ = stolen
+    w3 = chain
+    dispute = services.dispute_file(
+        user=outsider.user,
+        work=work,
+        kind=Dispute.Kind.REGISTRATION,
+        statement="This is a film still from a studio; nobody here owns it.",
+        urls=[("https://studio.example.org/stills/42", None, "")],
+    )
+    assert dispute.rightful_work is None
+    settlement = _pay_invoice(w3, invoice, ai_company)
+    held = sum(
+        int(line.amount) for line in SettlementLine.objects.filter(settlement=settlement, escrowed=True)
+    )
+    services.dispute_decide(
+        dispute=dispute, moderator=moderator, decision="uphold", reason="A studio's still.", revoke=True
+    )
+    assert services.escrow_releases_send(ctx=sender_context(w3=w3)) == 2
+    mine(w3, django_settings.CHAIN_CONFIRMATIONS)
+    index(w3)
+    market = contract(w3=w3, name=MARKET)
+    assert market.functions.balanceOf(ai_company.address).call() == held
+    assert _credited(ai_company.address) == held and _allocated(ESCROW_ADDRESS) == 0
+    assert reconcile(w3=w3).ok

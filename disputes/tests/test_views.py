@@ -209,3 +209,16 @@ def test_moderator_sees_evidence_side_by_side_and_decides_with_a_reason(client, 
         f"/admin/disputes/dispute/{dispute.pk}/decide/", {"decision": "uphold", "reason": "x"}
     )
     assert again.status_code == 409 and "already decided" in again.content.decode()
+
+
+def test_derivatives_of_a_disputed_work_are_flagged(client, work, creator, upstream_creator, outsider):
+    from royalties.tests.factories import licence_row
+    from works.models import DerivationLink
+
+    child = work_row(upstream_creator.user, upstream_creator.address, title="Remix")
+    licence = licence_row(work, upstream_creator.user, upstream_creator.address, share_bps=1000)
+    DerivationLink.objects.create(child=child, parent=work, licence=licence, share_bps=1000)
+    assert 'data-testid="derivative-flag"' not in client.get(child.get_absolute_url()).content.decode()
+    services.dispute_file(user=outsider.user, work=work, kind="registration", statement=STATEMENT)
+    page = client.get(child.get_absolute_url()).content.decode()
+    assert 'data-testid="derivative-flag"' in page and "in dispute" in page

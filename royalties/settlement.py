@@ -316,3 +316,8 @@ def _escrow_released(event) -> None:
     SettlementAllocation.objects.filter(
         settlement__settlement_id=args["settlementId"], index=int(args["index"])
     ).update(claimed_at=event.block_timestamp, claim_tx=event.tx_hash)
+    from disputes.models import EscrowRelease
+
+    EscrowRelease.objects.filter(
+        line__settlement__settlement_id=args["settlementId"], line__escrow_index=int(args["index"])
+    ).update(status=EscrowRelease.Status.DONE)

@@ -240,6 +240,7 @@ def test_upheld_dispute_revokes_anchors_the_revocation_and_sends_the_escrow_to_t
     index(w3)
     market = contract(w3=w3, name=MARKET)
     assert market.functions.balanceOf(upstream_creator.address).call() == net
+    assert set(EscrowRelease.objects.values_list("status", flat=True)) == {EscrowRelease.Status.DONE}
     assert _credited(upstream_creator.address) == net
     assert _allocated(ESCROW_ADDRESS) == 0
     assert _credited(creator.address) == 0 and _credited(co_creator.address) == 0

@@ -94,6 +94,21 @@ for _ in range(60):
         break
     time.sleep(1)
 print("reconciled" if run and run.ok else f"reconciliation: {run and run.mismatches}")
+
+# A dispute upheld with revocation: the beat anchors the revocation in the next batch.
+from disputes import services as disputes
+from works.models import Revocation
+claimant = get_user_model().objects.create(username=Account.create().address)
+mod = get_user_model().objects.create_superuser("smoke-mod", "mod@example.org", "smoke-pass-123456")
+dispute = disputes.dispute_file(user=claimant, work=work, kind="registration",
+                                statement="This picture is mine; someone else registered it.")
+disputes.dispute_decide(dispute=dispute, moderator=mod, decision="uphold", reason="Smoke.", revoke=True)
+for _ in range(90):
+    revocation = Revocation.objects.get(work=work)
+    if revocation.status == "confirmed":
+        break
+    time.sleep(1)
+print("revoked" if revocation.status == "confirmed" else f"revocation {revocation.status}")
 """
 pytestmark = pytest.mark.slow
 
@@ -189,11 +204,12 @@ def test_make_run_serves_the_portal_chain_and_worker(tmp_path):
             timeout=300,
         )
         assert anchored.returncode == 0, anchored.stderr[-3000:]
-        assert anchored.stdout.strip().splitlines()[-4:] == [
+        assert anchored.stdout.strip().splitlines()[-5:] == [
             "confirmed",
             "licensed",
             "withdrawn",
             "reconciled",
+            "revoked",
         ], anchored.stdout
     finally:
         os.killpg(process.pid, signal.SIGINT)

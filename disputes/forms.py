@@ -39,7 +39,16 @@ class _UrlFields(forms.Form):
 
 
 class DisputeForm(_UrlFields):
-    kind = forms.ChoiceField(choices=Dispute.Kind.choices, widget=forms.RadioSelect, label="What is wrong")
+    kind = forms.ChoiceField(
+        choices=Dispute.Kind.choices,
+        widget=forms.RadioSelect,
+        label="What is wrong",
+        help_text=(
+            "Improper registration: this is your work, registered by someone else. Improper use: used "
+            "beyond its licence, or for AI training its terms prohibit. Improper payment: money went to "
+            "the wrong party. Content standards: the work breaks the portal's rules."
+        ),
+    )
     statement = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 6}),
         min_length=20,

@@ -45,6 +45,7 @@ def test_artist_files_a_dispute_with_a_file_moderator_upholds_in_admin_work_show
     page.fill("textarea[name=statement]", "Too short")
     page.get_by_test_id("file-dispute").click()
     expect(page.locator(".field-error .error")).to_contain_text("at least 20 characters")
+    page.screenshot(path=SHOTS + "form-error-phone.png", full_page=True)
     page.get_by_label("improper registration").check()
     page.fill(
         "textarea[name=statement]", "I painted this harbour; this account registered my file as theirs."

@@ -66,10 +66,10 @@ def _side(work, *, distance=None):
 
 @admin.register(Dispute)
 class DisputeAdmin(ModeratorOnly, admin.ModelAdmin):
-    list_display = ["id", "kind", "work", "status", "age", "source", "claimant", "respondent"]
+    list_display = ["id", "kind", "work", "status", "age", "source", "claimant_name", "respondent_name"]
     list_filter = ["status", "kind", "source"]
     search_fields = ["work__title", "work__sha256", "claimant__username", "respondent__username"]
-    list_select_related = ["work", "claimant", "respondent"]
+    list_select_related = ["work", "claimant__profile", "respondent__profile"]
 
     def get_queryset(self, request):
         # Open first, then oldest first, then by kind (registration disputes pause sales).
@@ -83,6 +83,20 @@ class DisputeAdmin(ModeratorOnly, admin.ModelAdmin):
             )
             .order_by("open_first", "created_at", "kind_rank", "pk")
         )
+
+    @staticmethod
+    def _name(user):
+        profile = getattr(user, "profile", None)
+        name = (profile.display_name if profile else "") or user.username
+        return f"{name[:6]}…{name[-4:]}" if name.startswith("0x") and len(name) == 42 else name
+
+    @admin.display(description="claimant")
+    def claimant_name(self, obj):
+        return self._name(obj.claimant)
+
+    @admin.display(description="respondent")
+    def respondent_name(self, obj):
+        return self._name(obj.respondent)
 
     @admin.display(description="age")
     def age(self, obj):

@@ -68,6 +68,7 @@ def test_artist_files_a_dispute_with_a_file_moderator_upholds_in_admin_work_show
     admin.fill("input[name=username]", "moderator")
     admin.fill("input[name=password]", "x-long-password-1")
     admin.locator("input[type=submit]").click()
+    admin.screenshot(path=SHOTS + "queue.png", full_page=True)
     admin.get_by_role("link", name=str(dispute.pk), exact=True).click()
     expect(admin.get_by_test_id("side-disputed")).to_contain_text(stolen.sha256)
     expect(admin.get_by_test_id("side-claimant")).to_contain_text("Harbour, my original")
@@ -95,3 +96,4 @@ def test_artist_files_a_dispute_with_a_file_moderator_upholds_in_admin_work_show
     page.screenshot(path=SHOTS + "verify-revoked-phone.png", full_page=True)
     page.goto(f"{live_server.url}{dispute.get_absolute_url()}")
     expect(page.get_by_test_id("decision")).to_contain_text("the registration was revoked")
+    page.screenshot(path=SHOTS + "decided-phone.png", full_page=True)

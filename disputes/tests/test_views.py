@@ -3,6 +3,8 @@ filing form's errors, evidence files served to parties only, and the decision fo
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, get_resolver
 
 from conftest import make_image, upload_file
@@ -222,3 +224,22 @@ def test_derivatives_of_a_disputed_work_are_flagged(client, work, creator, upstr
     services.dispute_file(user=outsider.user, work=work, kind="registration", statement=STATEMENT)
     page = client.get(child.get_absolute_url()).content.decode()
     assert 'data-testid="derivative-flag"' in page and "in dispute" in page
+
+
+def test_list_pages_take_a_fixed_number_of_queries(client, creator, outsider, moderator):
+    """The disputes index and the admin queue: the same queries for 1 or 5 disputes."""
+
+    def file(n):
+        for i in range(n):
+            work = work_row(creator.user, creator.address, title=f"Q{i}")
+            services.dispute_file(user=outsider.user, work=work, kind="content", statement=STATEMENT)
+
+    counts = {}
+    for n in (1, 4):
+        file(n)
+        for who, path in ((outsider.user, "/disputes/"), (moderator, "/admin/disputes/dispute/")):
+            client.force_login(who)
+            with CaptureQueriesContext(connection) as ctx:
+                assert client.get(path).status_code == 200
+            counts.setdefault(path, []).append(len(ctx))
+    assert all(len(set(c)) == 1 for c in counts.values()), counts

@@ -234,7 +234,9 @@ def offer_revocations_send(*, ctx=None) -> int:
     due = Offer.objects.filter(
         status=Offer.Status.WITHDRAWN,
         revocation__isnull=True,
-        quotes__status=Quote.Status.WITHDRAWN,
+        # closed here (withdrawn, or closed when the work's registration was disputed) but still
+        # payable on chain until their expiry
+        quotes__status__in=[Quote.Status.WITHDRAWN, Quote.Status.EXPIRED],
         quotes__expiry__gte=now,
     ).distinct()
     sent = 0

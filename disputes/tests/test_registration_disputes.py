@@ -131,6 +131,9 @@ def test_upheld_dispute_revokes_anchors_the_revocation_and_sends_the_escrow_to_t
 ):
     work, rightful, invoice, old_settlement = stolen
     w3 = chain
+    offer = Offer.objects.get(work=work, terms__preset="commercial_use")
+    early = licensing.quote_create(offer=offer, buyer=buyer.user, buyer_address=buyer.address, w3=w3)
+    early_tx = licensing.quote_transaction(quote=early, w3=w3)  # in the buyer's wallet already
     mail.outbox.clear()
 
     # Filing: the artist's own copy is the same file, distance 0, and their registration is found.
@@ -144,8 +147,9 @@ def test_upheld_dispute_revokes_anchors_the_revocation_and_sends_the_escrow_to_t
     assert Notification.objects.filter(user=upstream_creator.user, kind="dispute").count() == 1
     assert [m.to for m in mail.outbox] == [["artist@example.org"]]  # the one party with an address
 
-    # While open: sales paused everywhere, and the open invoice settlement is closed.
-    offer = Offer.objects.get(work=work, terms__preset="commercial_use")
+    # While open: sales paused everywhere, and the open quote and invoice settlement are closed.
+    early.refresh_from_db()
+    assert early.status == Quote.Status.EXPIRED
     with pytest.raises(LicensingError) as refused:
         licensing.quote_create(offer=offer, buyer=buyer.user, buyer_address=buyer.address, w3=w3)
     assert refused.value.code == "in_dispute" and "in dispute" in refused.value.message
@@ -203,6 +207,13 @@ def test_upheld_dispute_revokes_anchors_the_revocation_and_sends_the_escrow_to_t
     assert not Offer.objects.active().filter(work=work).exists()
     assert not CatalogueEntry.objects.filter(work=work).exists()
     assert FingerprintChange.objects.filter(work=work).order_by("pk").last().added is False
+    # The quote signed before the dispute cannot be paid on chain any more either.
+    assert licensing.offer_revocations_send(ctx=sender_context(w3=w3)) == 1
+    market = contract(w3=w3, name=MARKET)
+    assert market.functions.offerRevoked(offer.chain_key).call()
+    mine(w3, django_settings.CHAIN_CONFIRMATIONS)
+    fund(w3, buyer.address)
+    assert send_tx(w3, buyer.account, early_tx).status == 0  # reverts OfferWithdrawn
     with pytest.raises(services.DisputeError):  # decided once
         services.dispute_decide(dispute=dispute, moderator=moderator, decision="reject", reason="again")
 

@@ -86,8 +86,7 @@ class DisputeAdmin(ModeratorOnly, admin.ModelAdmin):
 
     @staticmethod
     def _name(user):
-        profile = getattr(user, "profile", None)
-        name = (profile.display_name if profile else "") or user.username
+        name = services.user_label(user)
         return f"{name[:6]}…{name[-4:]}" if name.startswith("0x") and len(name) == 42 else name
 
     @admin.display(description="claimant")

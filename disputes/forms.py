@@ -71,6 +71,27 @@ class DisputeForm(_UrlFields):
         else:
             del self.fields["against"]
 
+    def parties(self):
+        """(respondent user, respondent organisation) named by `against`; (None, None) when the
+        filer is not the owner (the owner answers)."""
+        from django.contrib.auth import get_user_model
+
+        from portal.orgs.models import Membership, Organisation
+
+        kind, _, pk = self.cleaned_data.get("against", "").partition(":")
+        if kind == "user":
+            return get_user_model().objects.filter(pk=int(pk)).first(), None
+        if kind == "org":
+            org = Organisation.objects.filter(pk=int(pk)).first()
+            admin = (
+                Membership.objects.filter(org=org, role=Membership.Role.ADMIN)
+                .select_related("user")
+                .order_by("pk")
+                .first()
+            )
+            return (admin.user if admin else None), org
+        return None, None
+
 
 def against_choices(work) -> list[tuple[str, str]]:
     """Who the owner of a work can dispute a use or payment with: its licensees and the

@@ -25,6 +25,7 @@ from datetime import date
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
@@ -243,25 +244,17 @@ def _prepare_file(upload, *, work: Work, party) -> Evidence:
 
 
 def _own_registration(*, party, sha256: str, pdq: str, exclude: Work) -> Work | None:
-    """The party's own public registration of this picture, the earliest anchored first."""
-    from works.fingerprints import pdq_distance
+    """The party's own public registration of this picture (the registry's near-duplicate
+    lookup), the earliest anchored first."""
+    from works.selectors import near_matches
 
-    candidates = [
-        w
-        for w in Work.objects.public()
-        .filter(owner=party)
-        .exclude(pk=exclude.pk)
-        .select_related("registration__batch")
-        .order_by("created_at")[:5000]
-        if w.sha256 == sha256 or pdq_distance(w.pdq, pdq) <= SAME_PICTURE
+    own = [
+        m for m in near_matches(sha256=sha256, pdq=pdq, exclude_id=exclude.pk) if m["owner_id"] == party.pk
     ]
-
-    def anchored(w):
-        batch = w.registration.batch
-        return (batch is None or batch.block_timestamp is None, batch.block_timestamp if batch else None)
-
-    candidates.sort(key=lambda w: (anchored(w)[0], anchored(w)[1] or w.created_at, w.pk))
-    return candidates[0] if candidates else None
+    if not own:
+        return None
+    own.sort(key=lambda m: (m["anchored_at"] is None, m["anchored_at"] or m["registered_at"], m["work_id"]))
+    return Work.objects.get(pk=own[0]["work_id"])
 
 
 def _prepare_url(url: str, published: date | None = None, note: str = "") -> Evidence:
@@ -359,8 +352,6 @@ def dispute_from_hold(*, registration: Registration) -> Dispute | None:
                 dispute=dispute,
                 kind=Evidence.Kind.MATCH,
                 own_work_id=match["work_id"],
-                sha256=match.get("sha256", ""),
-                pdq=match.get("pdq", ""),
                 pdq_distance=match.get("distance"),
                 same_file=bool(match.get("exact")),
                 note=f"Matched work #{match['work_id']} by {match.get('creator_address', '')}",
@@ -560,20 +551,26 @@ def escrow_releases_send(*, ctx=None) -> int:
             settlement__status=Settlement.Status.PAID,
             release__isnull=True,
         )
+        .exclude(  # held while the work's registration is in dispute: not looked at every beat
+            Exists(
+                Dispute.objects.filter(
+                    work_id=OuterRef("work_id"), kind=Kind.REGISTRATION, status=Status.OPEN
+                )
+            )
+        )
         .select_related("settlement", "work__registration")
         .order_by("pk")
     )
     sent = 0
-    ctx_ = None
+    ctx_ = market = None
     for line in due[:200]:
         destination = escrow_destination(line)
-        if destination is None:
+        if destination is None or destination[1] is None:
             continue
         to, dispute = destination
-        if dispute is None:
-            continue
-        ctx_ = ctx_ or ctx or sender_context()
-        market = contract(w3=ctx_.w3, name=MARKET)
+        if market is None:
+            ctx_ = ctx or sender_context()
+            market = contract(w3=ctx_.w3, name=MARKET)
         allocation = line.settlement.allocations.get(index=line.escrow_index)
         settlement_id, index, amount, proof = claim_args(allocation)
 
@@ -603,18 +600,17 @@ def escrow_releases_send(*, ctx=None) -> int:
 
 
 def revocations_anchored_note() -> int:
-    """Tell both parties when a revocation they are waiting for is anchored (once each)."""
+    """Tell both parties when the revocation their dispute decided is anchored (once each)."""
     from works.models import Revocation
 
+    due = (
+        Dispute.objects.filter(revoked=True, work__revocation__status=Revocation.Status.CONFIRMED)
+        .exclude(events__action=Action.ANCHORED)
+        .select_related("work__revocation__batch", "claimant", "respondent")
+    )
     told = 0
-    for revocation in Revocation.objects.filter(status=Revocation.Status.CONFIRMED).select_related(
-        "work", "batch"
-    ):
-        if not revocation.reference.startswith("dispute:"):
-            continue
-        dispute = Dispute.objects.filter(pk=int(revocation.reference.split(":")[1])).first()
-        if dispute is None or dispute.events.filter(action=Action.ANCHORED).exists():
-            continue
+    for dispute in due:
+        revocation = dispute.work.revocation
         with transaction.atomic():
             _event(
                 dispute,
@@ -622,6 +618,6 @@ def revocations_anchored_note() -> int:
                 action=Action.ANCHORED,
                 text=f"Revocation anchored in root {revocation.batch.root}.",
             )
-            _tell(dispute, f"the revocation of “{revocation.work.title}” is anchored on chain.")
+            _tell(dispute, f"the revocation of “{dispute.work.title}” is anchored on chain.")
         told += 1
     return told

@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -44,26 +43,6 @@ def index(request):
     )
 
 
-def _respondent(choice: str):
-    from portal.orgs.models import Membership, Organisation
-
-    kind, _, pk = (choice or "").partition(":")
-    if not pk.isdigit():
-        return None, None
-    if kind == "user":
-        return get_user_model().objects.filter(pk=int(pk)).first(), None
-    if kind == "org":
-        org = Organisation.objects.filter(pk=int(pk)).first()
-        admin = (
-            Membership.objects.filter(org=org, role=Membership.Role.ADMIN)
-            .select_related("user")
-            .order_by("pk")
-            .first()
-        )
-        return (admin.user if admin else None), org
-    return None, None
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def file(request, pk):
@@ -77,7 +56,7 @@ def file(request, pk):
         if error:
             status = 413
         elif form.is_valid():
-            respondent, org = _respondent(form.cleaned_data.get("against", ""))
+            respondent, org = form.parties()
             try:
                 dispute = services.dispute_file(
                     user=request.user,

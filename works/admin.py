@@ -63,7 +63,7 @@ class RegistrationAdmin(admin.ModelAdmin):
         kind = "identical file" if first["exact"] else f"PDQ distance {first['distance']}"
         return f"work #{first['work_id']} by {first['creator_address'][:10]}… ({kind})"
 
-    def _apply(self, request, queryset, service, verb):
+    def _apply(self, request, queryset, service, verb, decision):
         """A held registration's dispute is decided with it (the dispute's log says who and why);
         one without a dispute (held before disputes existed) goes through the service alone."""
         from disputes.models import Dispute
@@ -80,7 +80,7 @@ class RegistrationAdmin(admin.ModelAdmin):
                     dispute_decide(
                         dispute=dispute,
                         moderator=request.user,
-                        decision="reject" if service is services.registration_release else "uphold",
+                        decision=decision,
                         reason=f"{verb} from the list of held registrations.",
                     )
                 else:
@@ -93,11 +93,11 @@ class RegistrationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Release held registrations for anchoring")
     def release(self, request, queryset):
-        self._apply(request, queryset, services.registration_release, "Released")
+        self._apply(request, queryset, services.registration_release, "Released", "reject")
 
     @admin.action(description="Reject held registrations")
     def reject(self, request, queryset):
-        self._apply(request, queryset, services.registration_reject, "Rejected")
+        self._apply(request, queryset, services.registration_reject, "Rejected", "uphold")
 
 
 @admin.register(AnchorBatch)

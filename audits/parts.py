@@ -451,6 +451,12 @@ def shard_part(
         )
     # URLs and declared hashes from the json files (also of items whose image is bad or missing)
     _urls(result, snapshot, meta, [key for key in meta if keep(key)], source)
+    # an image matched before its json was read (img2dataset writes the json after the image)
+    keys = {f"{name}:{key}": key for key in meta}
+    for found in result.found.values():
+        if not found.source_url and found.source in keys:
+            filled = source(keys[found.source])
+            found.source_uid, found.source_url = filled["source_uid"], filled["source_url"]
     return result
 
 

@@ -1,11 +1,10 @@
-import csv
 import shutil
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, JsonResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -14,6 +13,7 @@ from audits.forms import AuditForm
 from audits.models import Audit, AuditMatch
 from portal.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, PortalError
 from portal.orgs.models import Membership
+from portal.spreadsheets import csv_response
 from works.validation import human_size
 
 ERR_TOO_LARGE = "The upload is {size}; the limit is {limit}. Use the API or the command line for larger sets."
@@ -192,58 +192,46 @@ def export_json(request, token):
     return response
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @login_required
 def export_csv(request, token):
     audit = _audit_or_404(request, token)
     statuses = selectors.report(audit=audit)["statuses"]
-    writer = csv.writer(_Echo())
 
     def rows():
-        yield writer.writerow(
-            [
-                "work_id",
-                "work_title",
-                "creator_address",
-                "kind",
-                "distance",
-                "training_terms",
-                "file",
-                "row",
-                "uid",
-                "key",
-                "url",
-            ]
-        )
+        yield [
+            "work_id",
+            "work_title",
+            "creator_address",
+            "kind",
+            "distance",
+            "training_terms",
+            "file",
+            "row",
+            "uid",
+            "key",
+            "url",
+        ]
         for m in (
             selectors.public_matches(audit=audit)
             .select_related("work")
             .order_by("pk")
             .iterator(chunk_size=2000)
         ):
-            yield writer.writerow(
-                [
-                    m.work_id,
-                    m.work.title,
-                    m.work.creator_address,
-                    m.kind,
-                    "" if m.distance is None else m.distance,
-                    statuses.get(m.work_id, ""),
-                    m.source_file,
-                    "" if m.source_row is None else m.source_row,
-                    m.source_uid,
-                    m.source_key,
-                    m.source_url,
-                ]
-            )
+            yield [
+                m.work_id,
+                m.work.title,
+                m.work.creator_address,
+                m.kind,
+                "" if m.distance is None else m.distance,
+                statuses.get(m.work_id, ""),
+                m.source_file,
+                "" if m.source_row is None else m.source_row,
+                m.source_uid,
+                m.source_key,
+                m.source_url,
+            ]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="audit-{audit.token}.csv"'
-    return response
+    return csv_response(rows(), filename=f"audit-{audit.token}.csv")
 
 
 @login_required

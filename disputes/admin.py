@@ -13,6 +13,7 @@ from disputes import selectors, services
 from disputes.forms import DecisionForm
 from disputes.models import Dispute, DisputeEvent, EscrowRelease
 from portal.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, PortalError
+from portal.people import user_label
 from works.models import is_moderator
 
 
@@ -86,7 +87,7 @@ class DisputeAdmin(ModeratorOnly, admin.ModelAdmin):
 
     @staticmethod
     def _name(user):
-        name = services.user_label(user)
+        name = user_label(user)
         return f"{name[:6]}…{name[-4:]}" if name.startswith("0x") and len(name) == 42 else name
 
     @admin.display(description="claimant")

@@ -85,3 +85,25 @@ def party_history(*, user) -> dict:
         "works": user.works.count(),
         "joined": user.date_joined,
     }
+
+
+def viewer_part(*, dispute: Dispute, user) -> tuple[str, dict]:
+    """The viewer's part in a dispute ("claimant", "respondent", "moderator" or "") and its
+    outcome in their words: a green "upheld" means nothing to the respondent it went against."""
+    role = (
+        "claimant"
+        if user.pk == dispute.claimant_id
+        else "respondent"
+        if user.pk == dispute.respondent_id
+        else "moderator"
+        if is_moderator(user)
+        else ""
+    )
+    if dispute.is_open:
+        return role, {"badge": "open", "label": "Open"}
+    verdict = dispute.get_status_display()
+    if role in ("claimant", "respondent"):
+        if (dispute.status == Status.UPHELD) == (role == "claimant"):
+            return role, {"badge": "favour", "label": f"Decided in your favour ({verdict})"}
+        return role, {"badge": "against", "label": f"Decided against you ({verdict})"}
+    return role, {"badge": dispute.status, "label": verdict.capitalize()}

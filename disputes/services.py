@@ -32,6 +32,7 @@ from PIL import Image, UnidentifiedImageError
 from disputes.models import Dispute, DisputeEvent, EscrowRelease, Evidence
 from disputes.selectors import open_disputes_count
 from portal.errors import PortalError
+from portal.people import user_label
 from works.models import PUBLIC_STATUSES, REVOKED, Registration, Work, is_moderator
 
 logger = logging.getLogger(__name__)
@@ -148,11 +149,6 @@ def dispute_file(
             dispute, f"{user_label(user)} filed a dispute ({dispute.get_kind_display()}) of “{work.title}”."
         )
     return dispute
-
-
-def user_label(user) -> str:
-    profile = getattr(user, "profile", None)
-    return (profile.display_name if profile and profile.display_name else "") or user.username
 
 
 def _sales_pause(work: Work) -> None:

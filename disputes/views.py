@@ -35,11 +35,12 @@ def _body_too_large(request) -> str:
 
 @login_required
 def index(request):
-    disputes = selectors.disputes_visible_to(request.user).order_by("-created_at")[:200]
+    disputes = list(selectors.disputes_visible_to(request.user).order_by("-created_at")[:200])
+    rows = [(d, *selectors.viewer_part(dispute=d, user=request.user)) for d in disputes]
     return render(
         request,
         "disputes/index.html",
-        {"disputes": disputes, "moderator": is_moderator(request.user)},
+        {"rows": rows, "moderator": is_moderator(request.user)},
     )
 
 
@@ -89,9 +90,29 @@ def file(request, pk):
     )
 
 
+ROLE_TEXT = {
+    ("claimant", "filed"): "You filed this dispute: add evidence and reply until a moderator decides.",
+    ("claimant", "hold"): (
+        "The portal opened this dispute for you: a new registration matches your earlier work. "
+        "Add evidence that the picture is yours; a moderator decides."
+    ),
+    ("respondent", "filed"): "This dispute is about your work or your use of it: add evidence and reply.",
+    ("respondent", "hold"): (
+        "Your registration was held because it matches an earlier work by another creator. "
+        "Add evidence that the picture is yours or licensed to you, and reply; a moderator decides."
+    ),
+    ("moderator", "filed"): "You are a moderator: decide this dispute in admin.",
+    ("moderator", "hold"): "You are a moderator: decide this dispute in admin.",
+}
+
+
 def _detail_context(request, dispute, **extra):
     evidence = selectors.dispute_evidence(dispute)
+    role, outcome = selectors.viewer_part(dispute=dispute, user=request.user)
     return {
+        "viewer_role": role,
+        "viewer_role_text": ROLE_TEXT.get((role, dispute.source), ""),
+        "outcome": outcome,
         "dispute": dispute,
         "work": dispute.work,
         "evidence": evidence,

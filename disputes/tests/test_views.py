@@ -243,3 +243,35 @@ def test_list_pages_take_a_fixed_number_of_queries(client, creator, outsider, mo
                 assert client.get(path).status_code == 200
             counts.setdefault(path, []).append(len(ctx))
     assert all(len(set(c)) == 1 for c in counts.values()), counts
+
+
+def test_a_held_registrations_dispute_page_reads_for_both_parties_and_moderators(
+    client, work, creator, outsider, moderator
+):
+    """The match evidence has no party (the portal's check made it): its page must still render."""
+    from works.models import Registration
+
+    copy = work_row(outsider.user, outsider.address, title="Copy", status=Registration.Status.HELD)
+    registration = copy.registration
+    registration.hold_reason = "Matches an earlier registration by another creator."
+    registration.hold_evidence = [
+        {"work_id": work.pk, "distance": 4, "exact": False, "creator_address": creator.address}
+    ]
+    registration.save()
+    dispute = services.dispute_from_hold(registration=registration)
+    assert dispute.evidence.get().party is None
+    for who, role_words in (
+        (creator.user, "opened this dispute for you"),
+        (outsider.user, "Your registration was held"),
+        (moderator, "You are a moderator"),
+    ):
+        client.force_login(who)
+        response = client.get(dispute.get_absolute_url())
+        assert response.status_code == 200, who
+        html = response.content.decode()
+        assert "the portal's near-duplicate check" in html and role_words in html
+    services.dispute_decide(dispute=dispute, moderator=moderator, decision="uphold", reason="A copy.")
+    client.force_login(outsider.user)
+    assert "Decided against you (upheld)" in client.get(dispute.get_absolute_url()).content.decode()
+    client.force_login(creator.user)
+    assert "Decided in your favour (upheld)" in client.get("/disputes/").content.decode()

@@ -1,6 +1,7 @@
 from django import template
 
 from portal.money import format_eth, wei_to_eth
+from portal.people import user_label
 
 register = template.Library()
 
@@ -85,3 +86,9 @@ def unix_datetime(seconds):
         return datetime.fromtimestamp(int(seconds), tz=UTC)
     except (TypeError, ValueError, OverflowError):
         return None
+
+
+@register.filter
+def person(user):
+    """A person's display name, else their wallet address; '' for nobody."""
+    return user_label(user)

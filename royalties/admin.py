@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
 from portal.admin import ReadOnlyAdmin
+from works.admin import VisibleWorksOnly
 from royalties.models import (
     EarningsDay,
     JournalEntry,
@@ -26,7 +27,7 @@ class PartyInline(admin.TabularInline):
 
 
 @admin.register(SplitSheet)
-class SplitSheetAdmin(ReadOnlyAdmin):
+class SplitSheetAdmin(VisibleWorksOnly, ReadOnlyAdmin):
     list_display = [
         "work",
         "version",

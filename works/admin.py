@@ -6,6 +6,19 @@ from works import services
 from works.models import AnchorBatch, Registration, Work
 
 
+class VisibleWorksOnly:
+    """Admin lists and pages show a work (or a row about one) only when the visibility rule lets
+    this staff member see it (`WorkQuerySet.visible_to`): never another person's unsigned draft,
+    whatever their permissions. `work_path` leads from the model to its work."""
+
+    work_path = "work"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        visible = Work.objects.visible_to(request.user).values("pk")
+        return queryset.filter(**{f"{self.work_path}__in" if self.work_path else "pk__in": visible})
+
+
 class RegistrationInline(admin.StackedInline):
     model = Registration
     can_delete = False
@@ -14,7 +27,8 @@ class RegistrationInline(admin.StackedInline):
 
 
 @admin.register(Work)
-class WorkAdmin(admin.ModelAdmin):
+class WorkAdmin(VisibleWorksOnly, admin.ModelAdmin):
+    work_path = ""
     list_display = ["id", "title", "creator_address", "status", "created_at"]
     list_filter = ["registration__status"]
     search_fields = ["title", "creator_address", "sha256", "pdq"]
@@ -44,7 +58,7 @@ class WorkAdmin(admin.ModelAdmin):
 
 
 @admin.register(Registration)
-class RegistrationAdmin(admin.ModelAdmin):
+class RegistrationAdmin(VisibleWorksOnly, admin.ModelAdmin):
     list_display = ["id", "work", "status", "signed_at", "batch", "hold_summary"]
     list_filter = ["status"]
     search_fields = ["work__title", "work__creator_address", "digest"]

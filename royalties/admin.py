@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
 from portal.admin import ReadOnlyAdmin
-from works.admin import VisibleWorksOnly
 from royalties.models import (
     EarningsDay,
     JournalEntry,
@@ -13,6 +12,7 @@ from royalties.models import (
     SplitSheet,
     Withdrawal,
 )
+from works.admin import VisibleWorksOnly
 
 
 class PartyInline(admin.TabularInline):

@@ -19,6 +19,7 @@ from portal.orgs.models import ApiKey
 from works.validation import human_size
 
 router = Router(tags=["audits"])
+AT_LEAST_ONE_FILE = File(..., min_length=1, description="manifests (.parquet, .csv) and shards (.tar)")
 ERR_TOO_LARGE = (
     "The upload is {size}; the limit is {limit}. Put large sets on the server and run audit_dataset."
 )
@@ -85,7 +86,7 @@ class MatchPage(Schema):
     next_after: int | None
 
 
-class Page(Schema):
+class MatchesQuery(Schema):
     after: int = Field(0, ge=0, le=2**53)
     limit: int = Field(500, ge=1, le=5000)
 
@@ -134,7 +135,7 @@ def _out(audit: Audit) -> dict:
 @router.post(
     "/audits", response={202: AuditOut, **ERRORS}, summary="Audit manifests and shards (multipart upload)"
 )
-def audit_create(request, payload: Form[AuditIn], files: File[list[UploadedFile]]):
+def audit_create(request, payload: Form[AuditIn], files: list[UploadedFile] = AT_LEAST_ONE_FILE):
     from audits.tasks import audit_start
 
     require_scope(request, ApiKey.Scope.READ)
@@ -183,7 +184,7 @@ def audit_get(request, token: UUID):
 
 
 @router.get("/audits/{token}/matches", response={200: MatchPage, **ERRORS})
-def audit_matches(request, token: UUID, page: Query[Page]):
+def audit_matches(request, token: UUID, page: Query[MatchesQuery]):
     require_scope(request, ApiKey.Scope.READ)
     audit = _audit(request, token)
     rows = list(

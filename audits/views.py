@@ -11,7 +11,8 @@ from django.views.decorators.http import require_POST
 from audits import selectors, services
 from audits.forms import AuditForm
 from audits.models import Audit, AuditMatch
-from portal.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, PortalError
+from portal.errors import PortalError
+from portal.http import REFUSALS, refusal_words
 from portal.orgs.models import Membership
 from portal.spreadsheets import csv_response
 from works.validation import human_size
@@ -260,11 +261,8 @@ def quote(request, token):
             buyer_address=wallet if wallet in paying else None,
             work_ids=work_ids,
         )
-    except CHAIN_ERRORS:
-        messages.error(request, ERR_CHAIN_DOWN)
-        return redirect(audit)
-    except PortalError as exc:
-        messages.error(request, exc.message)
+    except REFUSALS as exc:
+        messages.error(request, refusal_words(exc))
         return redirect(audit)
     if settlement is None:
         messages.info(

@@ -12,7 +12,7 @@ from django.utils import timezone
 from disputes import selectors, services
 from disputes.forms import DecisionForm
 from disputes.models import Dispute, DisputeEvent, EscrowRelease
-from portal.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, PortalError
+from portal.http import REFUSALS, form_refusal
 from portal.people import user_label
 from works.models import is_moderator
 
@@ -184,12 +184,8 @@ class DisputeAdmin(ModeratorOnly, admin.ModelAdmin):
                 reason=form.cleaned_data["reason"],
                 revoke=form.cleaned_data["revoke"],
             )
-        except PortalError as exc:
-            form.add_error(None, exc.message)
-            return self._render(request, dispute, form, status=exc.status)
-        except CHAIN_ERRORS:
-            form.add_error(None, ERR_CHAIN_DOWN)
-            return self._render(request, dispute, form, status=503)
+        except REFUSALS as exc:
+            return self._render(request, dispute, form, status=form_refusal(form, exc))
         self.message_user(request, f"Dispute #{dispute.pk} {dispute.get_status_display()}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:disputes_dispute_changelist"))
 

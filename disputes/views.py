@@ -8,7 +8,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from disputes import selectors, services
 from disputes.forms import DisputeForm, EvidenceForm, ReplyForm
 from disputes.models import Evidence
-from portal.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, PortalError
+from portal.errors import PortalError
+from portal.http import REFUSALS, form_refusal
 from works.models import is_moderator
 from works.shortcuts import get_public_work_or_404
 from works.validation import human_size
@@ -69,12 +70,8 @@ def file(request, pk):
                     respondent=respondent,
                     respondent_org=org,
                 )
-            except PortalError as exc:
-                form.add_error(None, exc.message)
-                status = exc.status
-            except CHAIN_ERRORS:
-                form.add_error(None, ERR_CHAIN_DOWN)
-                status = 503
+            except REFUSALS as exc:
+                status = form_refusal(form, exc)
             else:
                 messages.success(request, "Filed. Both of you can add evidence and reply here.")
                 return redirect(dispute)

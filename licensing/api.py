@@ -8,20 +8,21 @@ from typing import Annotated, Literal
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpResponse
-from ninja import Field, Path, Query, Router, Schema
+from ninja import Body, Field, Path, Query, Router, Schema
 from ninja.responses import Status
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel, StringConstraints, WithJsonSchema
 from typing_extensions import TypedDict
 
 from licensing import training
 from licensing.models import CatalogueEntry, Invoice, ManifestCheck, Purpose, TrainingLicence, TrainingRun
-from portal.api import ERRORS, require_scope
+from portal.api import ERRORS, JSON_INT, require_scope
 from portal.orgs.models import ApiKey
 from royalties.models import Settlement
 from royalties.settlement import settlement_transaction
 
 router = Router()
-Id = Annotated[int, Field(ge=1, le=2**53)]
+Id = Annotated[int, Field(ge=1, le=2**53), JSON_INT]  # in a JSON body
+PathId = Annotated[int, Field(ge=1, le=2**53)]  # in the path: text by nature
 Hex64 = Annotated[str, StringConstraints(pattern=r"^(0x)?[0-9a-fA-F]{64}$")]
 Address = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$")]
 Text = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
@@ -29,6 +30,22 @@ Name = Annotated[
     str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")
 ]
 PurposeName = Literal["training", "generative_training"]
+_WORK_ID_KEY = r"^[0-9]{1,15}$"
+# {"<work id>": count}: counts are integers (never true/false or "3"), keys work ids; stated in
+# the schema too (pydantic alone writes patternProperties, which lets any other key through).
+Samples = Annotated[
+    dict[
+        Annotated[str, StringConstraints(pattern=_WORK_ID_KEY)],
+        Annotated[int, Field(ge=0, le=2**62), JSON_INT],
+    ],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "patternProperties": {_WORK_ID_KEY: {"type": "integer", "minimum": 0, "maximum": 2**62}},
+            "additionalProperties": False,
+        }
+    ),
+]
 ERR_NO_SUCH = "No such {what} in your organisation."
 
 
@@ -57,7 +74,7 @@ class ManifestIn(BaseModel):
     items: list[ManifestItem] = Field(..., min_length=1, max_length=training.MAX_ITEMS)
 
 
-class MatchOut(BaseModel):
+class ManifestMatchOut(BaseModel):
     work_id: int
     title: str
     creator_address: str
@@ -74,8 +91,11 @@ class PurposeTermsOut(BaseModel):
 
 class ManifestResult(BaseModel):
     index: int
-    ref: str | None
-    match: MatchOut | None
+    ref: str | None = Field(description="your identifier, as sent")
+    sha256: str | None = Field(description="the item's sha256 as sent (lower case, no 0x), if any")
+    url: str | None = Field(description="the item's URL as sent, if any")
+    pdq: str | None = Field(description="the item's PDQ hash as sent (lower case, no 0x), if any")
+    match: ManifestMatchOut | None
     terms: dict[str, PurposeTermsOut] | None = None
     in_dispute: bool | None = None
     exclude: bool
@@ -114,7 +134,7 @@ def manifest_check_create(request, payload: ManifestIn):
 
 
 @router.get("/manifest-checks/{check_id}", response={200: ManifestCheckOut, **ERRORS}, tags=["manifests"])
-def manifest_check_get(request, check_id: Path[Id]):
+def manifest_check_get(request, check_id: Path[PathId]):
     require_scope(request, ApiKey.Scope.READ)
     return _check_out(_get(ManifestCheck.objects.filter(org=request.org), check_id, "manifest check"))
 
@@ -259,13 +279,13 @@ def _licence_out(row: TrainingLicence) -> dict:
     }
 
 
-class Page(Schema):
+class PageQuery(Schema):
     after: int = Field(0, ge=0, le=2**53, description="the last id of the previous page")
     limit: int = Field(100, ge=1, le=500)
 
 
 @router.get("/licences", response={200: list[LicenceOut], **ERRORS}, tags=["training licences"])
-def licences_list(request, page: Query[Page]):
+def licences_list(request, page: Query[PageQuery]):
     require_scope(request, ApiKey.Scope.READ)
     rows = (
         TrainingLicence.objects.filter(org=request.org, pk__gt=page.after)
@@ -276,7 +296,7 @@ def licences_list(request, page: Query[Page]):
 
 
 @router.get("/licences/{licence_id}", response={200: LicenceOut, **ERRORS}, tags=["training licences"])
-def licence_get(request, licence_id: Path[Id]):
+def licence_get(request, licence_id: Path[PathId]):
     require_scope(request, ApiKey.Scope.READ)
     return _licence_out(
         _get(
@@ -304,12 +324,7 @@ class RunIn(Schema):
     started_at: datetime | None = None
     ended_at: datetime | None = None
     works: RunWorksIn
-    samples: (
-        dict[
-            Annotated[str, StringConstraints(pattern=r"^[0-9]{1,15}$")], Annotated[int, Field(ge=0, le=2**62)]
-        ]
-        | None
-    ) = Field(None, description="samples per work id")
+    samples: Samples | None = Field(None, description="samples per work id")
 
 
 class RunWorkOut(Schema):
@@ -410,7 +425,7 @@ def run_create(request, payload: RunIn):
 
 
 @router.get("/runs", response={200: list[RunOut], **ERRORS}, tags=["training runs"])
-def runs_list(request, page: Query[Page]):
+def runs_list(request, page: Query[PageQuery]):
     require_scope(request, ApiKey.Scope.READ)
     runs = TrainingRun.objects.filter(org=request.org, pk__gt=page.after).order_by("pk")[
         : min(page.limit, 50)
@@ -419,13 +434,13 @@ def runs_list(request, page: Query[Page]):
 
 
 @router.get("/runs/{run_pk}", response={200: RunOut, **ERRORS}, tags=["training runs"])
-def run_get(request, run_pk: Path[Id]):
+def run_get(request, run_pk: Path[PathId]):
     require_scope(request, ApiKey.Scope.READ)
     return _run_out(_get(TrainingRun.objects.filter(org=request.org), run_pk, "training run"))
 
 
 @router.get("/invoices", response={200: list[InvoiceOut], **ERRORS}, tags=["invoices"])
-def invoices_list(request, page: Query[Page]):
+def invoices_list(request, page: Query[PageQuery]):
     require_scope(request, ApiKey.Scope.READ)
     rows = (
         Invoice.objects.filter(org=request.org, pk__gt=page.after)
@@ -436,7 +451,7 @@ def invoices_list(request, page: Query[Page]):
 
 
 @router.get("/invoices/{invoice_id}", response={200: InvoiceOut, **ERRORS}, tags=["invoices"])
-def invoice_get(request, invoice_id: Path[Id]):
+def invoice_get(request, invoice_id: Path[PathId]):
     require_scope(request, ApiKey.Scope.READ)
     return _invoice_out(
         _get(
@@ -459,12 +474,14 @@ class PaymentOut(Schema):
 
 
 @router.post("/invoices/{invoice_id}/payment", response={200: PaymentOut, **ERRORS}, tags=["invoices"])
-def invoice_pay(request, invoice_id: Path[Id], payload: PaymentIn):
+def invoice_pay(request, invoice_id: Path[PathId], payload: Body[PaymentIn | None] = None):
     require_scope(request, ApiKey.Scope.LICENSE)
     invoice = _get(
         Invoice.objects.filter(org=request.org).select_related("run", "settlement"), invoice_id, "invoice"
     )
-    settlement = training.invoice_payment(invoice=invoice, buyer_address=payload.buyer_address)
+    settlement = training.invoice_payment(
+        invoice=invoice, buyer_address=payload.buyer_address if payload else None
+    )
     return {
         "settlement_id": settlement.settlement_id,
         "total_wei": str(settlement.price_wei),
@@ -498,7 +515,7 @@ class ChangesOut(Schema):
     tags=["changes"],
     summary="Terms changes and consent withdrawals of works you checked or licensed",
 )
-def changes(request, page: Query[Page]):
+def changes(request, page: Query[PageQuery]):
     require_scope(request, ApiKey.Scope.READ)
     rows = training.changes_for(org=request.org, after=page.after, limit=page.limit)
     return {
@@ -530,7 +547,7 @@ class WorkTermsOut(Schema):
 
 
 @router.get("/works/{work_id}/terms", response={200: WorkTermsOut, **ERRORS}, tags=["works"])
-def work_terms(request, work_id: Path[Id]):
+def work_terms(request, work_id: Path[PathId]):
     from works.models import Work
 
     require_scope(request, ApiKey.Scope.READ)

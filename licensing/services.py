@@ -372,9 +372,12 @@ def quote_transaction(*, quote: Quote, w3: Web3 | None = None) -> dict:
         raise LicensingError(
             ERR_QUOTE_EXPIRED.format(when=quote.expires_at.strftime("%Y-%m-%d %H:%M UTC")),
             code="quote_expired",
+            status=410,
         )
     if quote.status != Quote.Status.OPEN:
-        raise LicensingError(ERR_QUOTE_CLOSED.format(status=quote.get_status_display()), code="quote_closed")
+        raise LicensingError(
+            ERR_QUOTE_CLOSED.format(status=quote.get_status_display()), code="quote_closed", status=409
+        )
     w3 = w3 or get_web3()
     market = contract(w3=w3, name=MARKET)
     m = quote.typed_data["message"]

@@ -179,6 +179,9 @@ def manifest_check(*, org, key, items: list[dict]) -> ManifestCheck:
         result = {
             "index": index,
             "ref": item.get("ref"),
+            "sha256": item_shas[index],
+            "url": item.get("url"),
+            "pdq": pdqs[index],
             "match": None,
             "terms": None,
             "in_dispute": None,

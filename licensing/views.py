@@ -12,11 +12,11 @@ from licensing import rights, selectors, services, uses
 from licensing.certificates import certificate_check, certificate_document
 from licensing.forms import CatalogueFilterForm, CertificateForm, OfferForm, QuoteForm
 from licensing.models import CatalogueEntry, Offer, Quote
-from portal.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, PortalError
+from portal.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN
+from portal.http import REFUSALS, json_fields, refusal_words, wallet_json
 from portal.selectors import wallet_address_for_user
 from works.shortcuts import get_public_work_or_404, get_work_for_owner_or_404
 
-ERR_TX_BODY = 'Send JSON {"txHash": "0x..."}.'
 ERR_NO_SUCH_LICENCE = "No such licence."
 
 
@@ -102,12 +102,9 @@ def quote_new(request, pk):
             buyer_address=wallet_address_for_user(user=request.user),
             uses_mask=form.cleaned_data["uses_mask"],
         )
-    except PortalError as exc:
-        messages.error(request, exc.message)
+    except REFUSALS as exc:
+        messages.error(request, refusal_words(exc))
         return redirect(offer.work.get_absolute_url() + "#offers")
-    except CHAIN_ERRORS:
-        messages.error(request, ERR_CHAIN_DOWN)
-        return redirect(offer.work)
     return redirect(quote)
 
 
@@ -170,30 +167,19 @@ def quote_status(request, quote_id):
 
 
 @login_required
+@wallet_json
 def quote_tx(request, quote_id):
     quote = _get_quote(request, quote_id)
-    try:
-        return JsonResponse({"tx": services.quote_transaction(quote=quote), "expiry": quote.expiry})
-    except services.LicensingError as exc:
-        return JsonResponse(
-            {"error": exc.message, "code": exc.code}, status=410 if exc.code == "quote_expired" else 409
-        )
-    except CHAIN_ERRORS:
-        return JsonResponse({"error": ERR_CHAIN_DOWN}, status=503)
+    return JsonResponse({"tx": services.quote_transaction(quote=quote), "expiry": quote.expiry})
 
 
 @login_required
 @require_POST
+@wallet_json
 def quote_submitted(request, quote_id):
     quote = _get_quote(request, quote_id)
-    try:
-        tx_hash = json.loads(request.body)["txHash"]
-    except (ValueError, KeyError, TypeError):
-        return JsonResponse({"error": ERR_TX_BODY}, status=400)
-    try:
-        services.quote_report_tx(quote=quote, tx_hash=tx_hash)
-    except services.LicensingError as exc:
-        return JsonResponse({"error": exc.message}, status=400)
+    (tx_hash,) = json_fields(request, "txHash")
+    services.quote_report_tx(quote=quote, tx_hash=tx_hash)
     return JsonResponse({"status": "submitted"})
 
 

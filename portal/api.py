@@ -13,8 +13,9 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyHeader, HttpBearer
+from pydantic import BeforeValidator
 
-from portal.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, PortalError
+from portal.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, ERR_STORAGE_DOWN, PortalError
 
 logger = logging.getLogger(__name__)
 
@@ -26,12 +27,23 @@ ERR_INVALID = "The request does not match the API schema."
 ERR_TOO_BIG = "The request body is over {limit} MiB; send fewer items per request."
 
 
+def _no_bool_or_text(value):
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+# An integer as JSON Schema means it: 3 and 3.0 are integers, true and "3" are not (pydantic's lax
+# mode would take both). Use after the constraints: Annotated[int, Field(ge=1), JSON_INT].
+JSON_INT = BeforeValidator(_no_bool_or_text)
+
+
 class ErrorOut(Schema):
     error: str
     detail: str
 
 
-ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 410, 413, 429, 503)}
+ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 410, 413, 422, 429, 503)}
 
 
 class RateLimited(PortalError):
@@ -93,7 +105,12 @@ api = NinjaAPI(
     description=(
         "License training data at scale: check manifests against the registry, buy training "
         "licences for many works in one transaction, report training runs, pay invoices, "
-        "follow terms changes. Authenticate with an organisation's API key."
+        "follow terms changes. Authenticate with an organisation's API key.\n\n"
+        'Errors are JSON `{"error": code, "detail": text}`: 400 when the request does not '
+        "match this schema, 422 when a well-formed request is refused by a rule (terms that "
+        "prohibit training, a wallet your organisation never registered), 404 for another "
+        "organisation's objects, 409 for a state that forbids it, 429 with `Retry-After`, 503 "
+        "when the chain cannot be asked."
     ),
     urls_namespace="api",
     auth=[BearerKey(), HeaderKey()],
@@ -118,7 +135,9 @@ def _rate_limited(request, exc):
 def _portal_error(request, exc):
     if isinstance(exc, CHAIN_ERRORS):
         return _error(request, 503, "chain_unavailable", ERR_CHAIN_DOWN)
-    return _error(request, exc.status, exc.code, exc.message)
+    # 400 is kept for requests that break the schema; a service refusing a well-formed request
+    # answers 422 (the schema cannot state its rule).
+    return _error(request, 422 if exc.status == 400 else exc.status, exc.code, exc.message)
 
 
 @api.exception_handler(AuthenticationError)
@@ -174,9 +193,13 @@ def _http_error(request, exc):
 
 
 @api.exception_handler(OSError)
-def _chain_down(request, exc):
-    logger.warning("API call could not reach the chain: %s", exc)
-    return _error(request, 503, "chain_unavailable", ERR_CHAIN_DOWN)
+def _os_error(request, exc):
+    if isinstance(exc, CHAIN_ERRORS):
+        logger.warning("API call could not reach the chain: %s", exc)
+        return _error(request, 503, "chain_unavailable", ERR_CHAIN_DOWN)
+    # the disk, not the caller and not the chain: an operator must look (logged with its trace)
+    logger.error("API call failed on the server's storage: %s", exc, exc_info=True)
+    return _error(request, 503, "storage_unavailable", ERR_STORAGE_DOWN)
 
 
 api.add_router("/", "portal.orgs.api.router")

@@ -6,6 +6,9 @@ client who asked; views turn it into a form error, a message or a 4xx JSON body.
 `ERR_CHAIN_DOWN` (503), never a 500.
 """
 
+from requests.exceptions import RequestException
+from web3.exceptions import ProviderConnectionError
+
 
 class PortalError(Exception):
     """A refusal with a message for the user. `code` is a short machine-readable name (API)."""
@@ -36,10 +39,12 @@ class ContractNotDeployed(PortalError):
     code = "contract_not_deployed"
 
 
-# A node that is down, slow or refuses the connection surfaces as OSError (requests' errors
-# derive from it); ours as ChainUnavailable / ContractNotDeployed.
-CHAIN_ERRORS = (ChainUnavailable, ContractNotDeployed, OSError)
+# A node that is down, slow or refuses the connection surfaces as one of requests' errors (web3's
+# HTTP provider) or web3's ProviderConnectionError; ours as ChainUnavailable / ContractNotDeployed.
+# Not every OSError: a full disk is not a chain that is down.
+CHAIN_ERRORS = (ChainUnavailable, ContractNotDeployed, RequestException, ProviderConnectionError)
 
 ERR_CHAIN_DOWN = "The chain is not reachable right now; try again in a moment."
 ERR_NO_WALLET = "Your account has no wallet address; sign in with your wallet first."
 ERR_NOT_FOUND = "Not found."
+ERR_STORAGE_DOWN = "The portal cannot read or write its files right now; try again later."

@@ -1,5 +1,4 @@
 import contextlib
-import json
 from datetime import UTC, datetime, timedelta
 
 from django.contrib import messages
@@ -10,8 +9,10 @@ from django.views.decorators.http import require_POST
 
 from licensing.derivatives import DerivationError
 from licensing.derivatives import derivation_decide as decide
+from portal.chain.client import get_web3
 from portal.chain.contracts import MARKET, contract
-from portal.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, ERR_NO_WALLET, PortalError
+from portal.errors import CHAIN_ERRORS, ERR_NO_WALLET, PortalError
+from portal.http import json_fields, wallet_json
 from portal.money import wei_to_eth
 from portal.selectors import wallet_address_for_request, wallet_address_for_user
 from portal.spreadsheets import csv_response
@@ -22,8 +23,6 @@ from works.models import DerivationLink, is_moderator
 from works.shortcuts import get_visible_work_or_404
 
 ERR_NOTHING_TO_WITHDRAW = "There is nothing to withdraw yet."
-ERR_TX_BODY = 'Send JSON {"txHash": "0x..."}.'
-ERR_SIGN_BODY = 'Send JSON {"signature": "0x..."}.'
 
 
 def _address_or_404(request):
@@ -59,7 +58,6 @@ def _available(address):
     """What the payee can withdraw now: the balance read live from the contract plus the paid
     settlement allocations not yet claimed (Withdraw claims them in the same transaction).
     None when the chain cannot be asked."""
-    from portal.chain.client import get_web3
     from royalties.settlement import claims_for
 
     try:
@@ -202,32 +200,23 @@ def statement(request):
 
 
 @login_required
+@wallet_json
 def withdraw_tx(request):
     address = _address_or_404(request)
-    from portal.chain.client import get_web3
-
-    try:
-        prepared = services.withdrawal_transaction(address=address, w3=get_web3())
-    except CHAIN_ERRORS:
-        return JsonResponse({"error": ERR_CHAIN_DOWN}, status=503)
+    prepared = services.withdrawal_transaction(address=address, w3=get_web3())
     if prepared is None:
-        return JsonResponse({"error": ERR_NOTHING_TO_WITHDRAW}, status=409)
+        raise PortalError(ERR_NOTHING_TO_WITHDRAW, status=409, code="nothing_to_withdraw")
     tx, amount, claims = prepared
     return JsonResponse({"tx": tx, "amount": str(amount), "claims": claims})
 
 
 @login_required
 @require_POST
+@wallet_json
 def withdraw_submitted(request):
     address = _address_or_404(request)
-    try:
-        tx_hash = json.loads(request.body)["txHash"]
-    except (ValueError, KeyError, TypeError):
-        return JsonResponse({"error": ERR_TX_BODY}, status=400)
-    try:
-        services.withdrawal_report(user=request.user, address=address, tx_hash=tx_hash)
-    except PortalError as exc:
-        return JsonResponse({"error": exc.message}, status=exc.status)
+    (tx_hash,) = json_fields(request, "txHash")
+    services.withdrawal_report(user=request.user, address=address, tx_hash=tx_hash)
     return JsonResponse({"status": "submitted"})
 
 
@@ -306,11 +295,12 @@ def _sheet(request, pk, version):
 
 
 @login_required
+@wallet_json
 def split_typed_data(request, pk, version):
     sheet, address, _ = _sheet(request, pk, version)
     party = sheet.parties.filter(address=address).first()
     if party is None:
-        return JsonResponse({"error": services.ERR_NOT_A_PARTY.format(address=address)}, status=403)
+        raise PortalError(services.ERR_NOT_A_PARTY.format(address=address), status=403, code="not_a_party")
     return JsonResponse(
         {"address": address, "typedData": services.split_acceptance_typed_data(sheet=sheet, party=party)}
     )
@@ -318,18 +308,11 @@ def split_typed_data(request, pk, version):
 
 @login_required
 @require_POST
+@wallet_json
 def split_accept(request, pk, version):
     sheet, address, _ = _sheet(request, pk, version)
-    try:
-        signature = json.loads(request.body)["signature"]
-        if not isinstance(signature, str):
-            raise TypeError
-    except (ValueError, KeyError, TypeError):
-        return JsonResponse({"error": ERR_SIGN_BODY}, status=400)
-    try:
-        sheet = services.split_sheet_accept(sheet=sheet, address=address, signature=signature)
-    except PortalError as exc:
-        return JsonResponse({"error": exc.message}, status=exc.status)
+    (signature,) = json_fields(request, "signature")
+    sheet = services.split_sheet_accept(sheet=sheet, address=address, signature=signature)
     return JsonResponse({"status": sheet.status, "label": sheet.get_status_display()})
 
 

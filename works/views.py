@@ -1,5 +1,3 @@
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -12,14 +10,13 @@ from licensing.derivatives import derivation_links_create
 from licensing.selectors import offers_for_work
 from licensing.services import OFFERABLE
 from portal.chain.client import get_web3
-from portal.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, ERR_NO_WALLET, PortalError
+from portal.errors import ERR_NO_WALLET, PortalError
+from portal.http import json_fields, wallet_json
 from portal.selectors import wallet_address_for_user
 from works import selectors, services
 from works.forms import UploadForm, VerifyForm
 from works.shortcuts import get_readable_work_or_404, get_visible_work_or_404, get_work_for_owner_or_404
 from works.verification import provenance_check
-
-ERR_SIGN_BODY = 'Send JSON {"signature": "0x..."}.'
 
 
 @login_required
@@ -86,33 +83,20 @@ def status(request, pk):
 
 @login_required
 @require_GET
+@wallet_json
 def typed_data(request, pk):
     work = get_work_for_owner_or_404(request, pk)
-    try:
-        payload = services.registration_typed_data(registration=work.registration)
-    except CHAIN_ERRORS as exc:
-        return JsonResponse(
-            {"error": exc.message if isinstance(exc, PortalError) else ERR_CHAIN_DOWN}, status=503
-        )
+    payload = services.registration_typed_data(registration=work.registration)
     return JsonResponse({"address": work.creator_address, "typedData": payload})
 
 
 @login_required
 @require_POST
+@wallet_json
 def sign(request, pk):
     work = get_work_for_owner_or_404(request, pk)
-    try:
-        signature = json.loads(request.body)["signature"]
-        if not isinstance(signature, str):
-            raise TypeError
-    except (ValueError, KeyError, TypeError):
-        return JsonResponse({"error": ERR_SIGN_BODY}, status=400)
-    try:
-        registration = services.registration_sign(registration=work.registration, signature=signature)
-    except services.RegistrationError as exc:
-        return JsonResponse({"error": exc.message}, status=400)
-    except CHAIN_ERRORS:
-        return JsonResponse({"error": ERR_CHAIN_DOWN}, status=503)
+    (signature,) = json_fields(request, "signature")
+    registration = services.registration_sign(registration=work.registration, signature=signature)
     return JsonResponse({"status": registration.status, "label": registration.get_status_display()})
 
 

@@ -129,7 +129,7 @@ def test_the_api_takes_uploads_and_keeps_audits_to_their_organisation(
         {"name": "bad", "files": [SimpleUploadedFile("x.exe", b"MZ")]},
         HTTP_AUTHORIZATION=f"Bearer {key}",
     )
-    assert bad.status_code == 400 and bad.json()["error"] == "invalid_audit"
+    assert bad.status_code == 422 and bad.json()["error"] == "invalid_audit"
 
 
 @pytest.mark.anvil
@@ -202,3 +202,18 @@ def test_the_report_csv_never_writes_a_formula_from_the_dataset(client, ai_compa
     assert urls["00001.tar"] == "'+cmd|' /C calc'!A0"
     assert {r["key"] for r in rows} == {"", "'-k2"}
     assert all(not v or v[0] not in "=+-@\t\r" for r in rows for v in r.values())
+
+
+def test_a_disk_that_cannot_be_written_is_not_called_a_chain_outage(
+    client, api_key, found, tmp_path, settings
+):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the audit folder should be")
+    settings.AUDIT_ROOT = blocker
+    response = client.post(
+        "/api/v1/audits",
+        {"name": "disk", "files": _files(tmp_path, found)},
+        HTTP_AUTHORIZATION=f"Bearer {api_key('read')}",
+    )
+    assert response.status_code == 503 and response.json()["error"] == "storage_unavailable"
+    assert not Audit.objects.exists()

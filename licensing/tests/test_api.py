@@ -122,6 +122,9 @@ def test_the_manifest_check_matches_and_says_what_is_allowed(client, api_key, li
     assert results[2]["match"]["kind"] == "url" and results[2]["terms"]["training"]["status"] == "free"
     assert results[3]["match"]["kind"] == "pdq" and results[3]["match"]["distance"] == 0
     assert results[4]["match"] is None and results[4]["ref"] == "row-5"
+    # each result says which item it answers, whatever the item was named by
+    assert results[2]["url"] == items[2]["url"] and results[2]["sha256"] is None
+    assert results[1]["sha256"] == listed["banned"].sha256 and results[3]["pdq"] == listed["paid"].pdq
     again = _call(client, "get", f"/manifest-checks/{body['id']}", key)
     assert again.json()["results"] == results
 
@@ -165,6 +168,25 @@ def test_malformed_manifests_get_400_json(client, api_key, body, detail):
         _call(client, "post", "/manifest-checks", api_key("read"), body), 400, "invalid_request"
     )
     assert detail in body["detail"]
+
+
+@pytest.mark.parametrize(
+    "samples,detail",
+    [({"1": False}, "samples.1"), ({"1": "3"}, "samples.1"), ({"x": 3}, "samples"), ({"1": -1}, "samples.1")],
+)
+def test_run_samples_are_integers_per_work_id(client, api_key, listed, samples, detail):
+    body = {"run_id": "r-1", "model_name": "m", "works": {"ids": [listed["paid"].pk]}, "samples": samples}
+    refused = _assert_error(_call(client, "post", "/runs", api_key("report"), body), 400, "invalid_request")
+    assert detail in refused["detail"]
+    ok = {**body, "samples": {str(listed["paid"].pk): 3.0}}  # 3.0 is an integer in JSON
+    assert _call(client, "post", "/runs", api_key("report"), ok).status_code == 201
+
+
+def test_an_audit_upload_without_files_is_refused_by_the_schema(client, api_key):
+    response = client.post(
+        "/api/v1/audits", {"name": "nothing"}, HTTP_AUTHORIZATION=f"Bearer {api_key('read')}"
+    )
+    assert "files" in _assert_error(response, 400, "invalid_request")["detail"]
 
 
 def test_10001_items_are_refused(client, api_key):

@@ -1,5 +1,3 @@
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
@@ -7,13 +5,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from licensing.models import Invoice, TrainingLicence, TrainingRun
-from portal.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, PortalError
+from portal.errors import PortalError
+from portal.http import json_fields, wallet_json
 from portal.orgs import selectors, services
 from portal.orgs.forms import KeyForm, MemberForm, OrgForm, WalletForm
 from portal.orgs.models import ApiKey, Membership
 from portal.selectors import wallet_address_for_request
 
-ERR_TX_BODY = 'Send JSON {"txHash": "0x..."}.'
+ERR_TX_HASH = "A transaction hash is 0x and 64 hex digits."
 NEW_KEY_SESSION = "orgs:new-key"
 ERR_QUOTE_WALLET = "This quote is paid from {address}: sign in with that wallet to pay it."
 
@@ -223,6 +222,7 @@ def invoice_status(request, slug, pk):
 
 
 @login_required
+@wallet_json
 def invoice_tx(request, slug, pk):
     from licensing.training import invoice_payment
     from royalties.settlement import settlement_transaction
@@ -231,26 +231,17 @@ def invoice_tx(request, slug, pk):
     invoice = get_object_or_404(
         Invoice.objects.select_related("run", "settlement", "org"), pk=pk, org=membership.org
     )
-    try:
-        settlement = invoice_payment(invoice=invoice, buyer_address=wallet_address_for_request(request) or "")
-        return JsonResponse({"tx": settlement_transaction(settlement=settlement)})
-    except CHAIN_ERRORS:
-        return JsonResponse({"error": ERR_CHAIN_DOWN}, status=503)
-    except PortalError as exc:
-        return JsonResponse({"error": exc.message}, status=exc.status)
+    settlement = invoice_payment(invoice=invoice, buyer_address=wallet_address_for_request(request) or "")
+    return JsonResponse({"tx": settlement_transaction(settlement=settlement)})
 
 
 @login_required
 @require_POST
+@wallet_json
 def invoice_submitted(request, slug, pk):
     membership = _membership(request, slug)
     invoice = get_object_or_404(Invoice, pk=pk, org=membership.org)
-    try:
-        tx_hash = json.loads(request.body)["txHash"]
-        if not (isinstance(tx_hash, str) and len(tx_hash) == 66 and tx_hash.startswith("0x")):
-            raise ValueError
-    except (ValueError, KeyError, TypeError):
-        return JsonResponse({"error": ERR_TX_BODY}, status=400)
+    tx_hash = _tx_hash(request)
     request.session[f"invoice-{invoice.pk}-tx"] = tx_hash  # shown while the indexer confirms it
     return JsonResponse({"status": "submitted"})
 
@@ -315,31 +306,32 @@ def quote_status(request, slug, settlement_id):
 
 
 @login_required
+@wallet_json
 def quote_tx(request, slug, settlement_id):
     from royalties.settlement import settlement_transaction
 
     membership = _membership(request, slug)
     settlement = _settlement(membership, settlement_id)
     if wallet_address_for_request(request) != settlement.buyer_address:
-        return JsonResponse({"error": ERR_QUOTE_WALLET.format(address=settlement.buyer_address)}, status=403)
-    try:
-        return JsonResponse({"tx": settlement_transaction(settlement=settlement)})
-    except CHAIN_ERRORS:
-        return JsonResponse({"error": ERR_CHAIN_DOWN}, status=503)
-    except PortalError as exc:
-        return JsonResponse({"error": exc.message}, status=exc.status)
+        raise PortalError(
+            ERR_QUOTE_WALLET.format(address=settlement.buyer_address), status=403, code="wrong_wallet"
+        )
+    return JsonResponse({"tx": settlement_transaction(settlement=settlement)})
+
+
+def _tx_hash(request) -> str:
+    (tx_hash,) = json_fields(request, "txHash")
+    if len(tx_hash) != 66 or not tx_hash.startswith("0x"):
+        raise PortalError(ERR_TX_HASH, code="invalid_body")
+    return tx_hash
 
 
 @login_required
 @require_POST
+@wallet_json
 def quote_submitted(request, slug, settlement_id):
     membership = _membership(request, slug)
     settlement = _settlement(membership, settlement_id)
-    try:
-        tx_hash = json.loads(request.body)["txHash"]
-        if not (isinstance(tx_hash, str) and len(tx_hash) == 66 and tx_hash.startswith("0x")):
-            raise ValueError
-    except (ValueError, KeyError, TypeError):
-        return JsonResponse({"error": ERR_TX_BODY}, status=400)
+    tx_hash = _tx_hash(request)
     request.session[f"quote-{settlement.pk}-tx"] = tx_hash
     return JsonResponse({"status": "submitted"})

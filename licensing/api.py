@@ -72,6 +72,11 @@ class ManifestItem(TypedDict, total=False):
 
 class ManifestIn(BaseModel):
     items: list[ManifestItem] = Field(..., min_length=1, max_length=training.MAX_ITEMS)
+    model_name: Name | None = Field(
+        None,
+        description="the model you will train: `licensed` then means a licence that covers it "
+        "(by default, a licence for any model)",
+    )
 
 
 class ManifestMatchOut(BaseModel):
@@ -129,7 +134,9 @@ def _check_out(check: ManifestCheck) -> HttpResponse:
 )
 def manifest_check_create(request, payload: ManifestIn):
     require_scope(request, ApiKey.Scope.READ)
-    check = training.manifest_check(org=request.org, key=request.api_key, items=payload.items)
+    check = training.manifest_check(
+        org=request.org, key=request.api_key, items=payload.items, model_name=payload.model_name
+    )
     return _check_out(check)
 
 
@@ -258,6 +265,11 @@ class LicenceOut(Schema):
     work_id: int
     purpose: PurposeName
     model_name: str
+    model_scope: Literal["model", "family", "organisation"] = Field(
+        description="model: the named model, every version; family: it and models whose name "
+        "extends it (painter → painter-2, painter/xl); organisation: any model you train"
+    )
+    grants: str = Field(description="what the licence covers, in words")
     price_wei: str
     status: Literal["valid", "void"]
     issued_at: datetime
@@ -271,6 +283,8 @@ def _licence_out(row: TrainingLicence) -> dict:
         "work_id": row.work_id,
         "purpose": row.purpose,
         "model_name": row.model_name,
+        "model_scope": row.model_scope,
+        "grants": row.grants,
         "price_wei": str(row.price_wei),
         "status": row.status,
         "issued_at": row.issued_at,
@@ -289,7 +303,7 @@ def licences_list(request, page: Query[PageQuery]):
     require_scope(request, ApiKey.Scope.READ)
     rows = (
         TrainingLicence.objects.filter(org=request.org, pk__gt=page.after)
-        .select_related("settlement")
+        .select_related("settlement", "org")
         .order_by("pk")[: page.limit]
     )
     return [_licence_out(row) for row in rows]
@@ -300,7 +314,7 @@ def licence_get(request, licence_id: Path[PathId]):
     require_scope(request, ApiKey.Scope.READ)
     return _licence_out(
         _get(
-            TrainingLicence.objects.filter(org=request.org).select_related("settlement"),
+            TrainingLicence.objects.filter(org=request.org).select_related("settlement", "org"),
             licence_id,
             "licence",
         )

@@ -4,7 +4,7 @@ from dataclasses import replace
 from django import forms
 
 from licensing import uses
-from licensing.terms import AI_CHOICES, AI_PAID, PRESETS, Terms
+from licensing.terms import AI_CHOICES, AI_PAID, AI_SCOPE_CHOICES, AI_SCOPE_MODEL, PRESETS, Terms
 from portal.money import eth_to_wei, wei_to_eth
 
 PRESET_CHOICES = [(key, label) for key, (label, _) in PRESETS.items()]
@@ -24,7 +24,9 @@ class EthField(forms.CharField):
 class OfferForm(forms.Form):
     preset = forms.ChoiceField(choices=PRESET_CHOICES)
     title = forms.CharField(
-        max_length=120, required=False, help_text="Shown to buyers; defaults to the preset's name."
+        max_length=120,
+        required=False,
+        help_text="Shown to buyers. Leave it empty and the offer is named after what it grants.",
     )
     fee_eth = EthField(label="Licence fee (ETH)", required=False)
     commercial_use = forms.BooleanField(required=False)
@@ -40,6 +42,12 @@ class OfferForm(forms.Form):
     ai_training_price_eth = EthField(required=False, label="AI training price per work (ETH)")
     genai_training = forms.ChoiceField(choices=AI_CHOICES, label="Generative AI training")
     genai_training_price_eth = EthField(required=False, label="Generative AI training price per work (ETH)")
+    ai_model_scope = forms.ChoiceField(
+        choices=AI_SCOPE_CHOICES,
+        initial=AI_SCOPE_MODEL,
+        label="A paid AI-training licence covers",
+        help_text="An AI company buys it for a named model; this says how far that name reaches.",
+    )
     territory = forms.CharField(max_length=80, initial="worldwide")
     duration_days = forms.IntegerField(
         required=False, min_value=1, max_value=36500, help_text="Empty: perpetual"
@@ -48,10 +56,15 @@ class OfferForm(forms.Form):
 
     @classmethod
     def initial_for(cls, preset: str) -> dict:
-        label, terms = PRESETS.get(preset, PRESETS["commercial_use"])
+        _, terms = PRESETS.get(preset, PRESETS["commercial_use"])
+        return cls.initial_from(terms, preset=preset if preset in PRESETS else "commercial_use", title="")
+
+    @classmethod
+    def initial_from(cls, terms: Terms, *, preset: str, title: str) -> dict:
+        """The form filled with `terms` (a preset's, or an offer's being edited)."""
         return {
-            "preset": preset if preset in PRESETS else "commercial_use",
-            "title": label,
+            "preset": preset,
+            "title": title,
             "fee_eth": wei_to_eth(terms.fee_wei),
             "commercial_use": terms.commercial_use,
             "commercial_attribution": terms.commercial_attribution,
@@ -64,6 +77,7 @@ class OfferForm(forms.Form):
             "ai_training_price_eth": wei_to_eth(terms.ai_training_price_wei),
             "genai_training": terms.genai_training,
             "genai_training_price_eth": wei_to_eth(terms.genai_training_price_wei),
+            "ai_model_scope": terms.ai_model_scope,
             "territory": terms.territory,
             "duration_days": terms.duration_days,
             "transferable": terms.transferable,
@@ -121,6 +135,7 @@ class OfferForm(forms.Form):
             ai_training_price_wei=d["ai_training_price_eth"],
             genai_training=d["genai_training"],
             genai_training_price_wei=d["genai_training_price_eth"],
+            ai_model_scope=d["ai_model_scope"],
             territory=d["territory"].strip() or "worldwide",
             duration_days=d["duration_days"],
             transferable=d["transferable"],

@@ -6,7 +6,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.functional import cached_property
 
-from licensing.terms import AI_CHOICES, Terms
+from licensing.model_scope import grants_text, licence_covers
+from licensing.terms import AI_CHOICES, AI_SCOPE_CHOICES, AI_SCOPE_MODEL, Terms
 from portal.fields import WeiField
 
 
@@ -366,6 +367,12 @@ class TrainingLicence(models.Model):
     purpose = models.CharField(max_length=20, choices=Purpose.choices)
     terms = models.ForeignKey(LicenceTerms, on_delete=models.PROTECT, related_name="+")
     model_name = models.CharField(max_length=200, blank=True)
+    model_scope = models.CharField(
+        max_length=16,
+        choices=AI_SCOPE_CHOICES,
+        default=AI_SCOPE_MODEL,
+        help_text="which models it covers, from the terms it was sold under (licensing/model_scope.py)",
+    )
     price_wei = WeiField()
     settlement = models.ForeignKey(
         "royalties.Settlement", on_delete=models.PROTECT, related_name="training_licences"
@@ -384,6 +391,14 @@ class TrainingLicence(models.Model):
 
     def __str__(self):
         return f"{self.get_purpose_display()} of work {self.work_id} for {self.org}"
+
+    def covers(self, model_name: str | None) -> bool:
+        return licence_covers(scope=self.model_scope, licensed_model=self.model_name, model_name=model_name)
+
+    @property
+    def grants(self) -> str:
+        """What it grants, in words; needs `org` loaded."""
+        return grants_text(scope=self.model_scope, licensed_model=self.model_name, org_name=self.org.name)
 
 
 class TrainingRun(models.Model):
@@ -421,6 +436,14 @@ class TrainingRunWork(models.Model):
         TrainingLicence, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     price_wei = WeiField(default=0, help_text="what the invoice charges for this work")
+    terms = models.ForeignKey(
+        LicenceTerms,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the terms that priced an invoiced work when the run was reported",
+    )
     samples = models.PositiveBigIntegerField(null=True, blank=True)
 
     class Meta:

@@ -36,7 +36,9 @@ logger = logging.getLogger(__name__)
 ERR_NOT_REGISTERED = "Sign the work's registration before offering licences."
 ERR_HELD = "This work is held for review; offers open once a moderator releases it."
 ERR_DUPLICATE_OFFER = "This work already has an active offer with exactly these terms."
-ERR_OFFER_INACTIVE = "This offer has been withdrawn; pick another."
+ERR_OFFER_INACTIVE = "The creator retired this offer; pick another."
+ERR_OFFER_RETIRED = "This offer was retired; edit the offer that replaced it."
+ERR_NOTHING_CHANGED = "Nothing changed: the offer already has these terms and this title."
 ERR_OWN_WORK = "You created this work; there is nothing to license from yourself."
 ERR_FROZEN = "This work cannot be licensed right now."
 ERR_IN_DISPUTE = (
@@ -168,18 +170,48 @@ def offer_create(
         raise LicensingError(ERR_NOT_REGISTERED)
     with transaction.atomic():
         row = terms_get_or_create(terms=terms, preset=preset)
-        if Offer.objects.active().filter(work=work, terms=row).exists():
+        if (
+            Offer.objects.active()
+            .filter(work=work, terms=row)
+            .exclude(pk=getattr(replaces, "pk", None))
+            .exists()
+        ):
             raise LicensingError(ERR_DUPLICATE_OFFER)
         if replaces is not None:
             offer_withdraw(offer=replaces, refresh=False)
         offer = Offer.objects.create(
-            work=work,
-            terms=row,
-            title=title or (PRESETS[preset][0] if preset in PRESETS else "Licence"),
-            replaces=replaces,
+            work=work, terms=row, title=title or offer_default_title(terms, preset), replaces=replaces
         )
         catalogue_refresh(work=work)
     return offer
+
+
+def offer_default_title(terms: Terms, preset: str = "") -> str:
+    """The preset's name while the terms are the preset's; otherwise what the terms grant."""
+    if preset in PRESETS and terms.same_grant(PRESETS[preset][1]):
+        return PRESETS[preset][0]
+    return terms.title()
+
+
+def offer_revise(*, offer: Offer, terms: Terms, title: str = "") -> Offer:
+    """Edit an offer: its terms never change, so a new version replaces it (the old one is
+    retired here and revoked on chain by the licensing beat; licences sold keep their terms).
+    A title the portal chose follows the new terms; a title the creator wrote stays."""
+    if offer.status != Offer.Status.ACTIVE:
+        raise LicensingError(ERR_OFFER_RETIRED, status=409, code="offer_retired")
+    old = offer.terms.terms
+    title = title.strip()
+    if terms.hash() == offer.terms.terms_hash:
+        if not title or title == offer.title:
+            raise LicensingError(ERR_NOTHING_CHANGED)
+        Offer.objects.filter(pk=offer.pk).update(title=title[:120])  # a name is not part of the terms
+        offer.refresh_from_db()
+        return offer
+    auto = offer.title in (offer_default_title(old, offer.terms.preset), old.title())
+    preset = offer.terms.preset if offer.terms.preset in PRESETS else ""
+    if auto and title == offer.title:
+        title = ""
+    return offer_create(work=offer.work, terms=terms, title=title, preset=preset, replaces=offer)
 
 
 def offer_withdraw(*, offer: Offer, refresh: bool = True) -> Offer:

@@ -7,7 +7,7 @@ share one hash, and any edit is a new version with a new hash.
 """
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 
 from eth_utils import keccak, to_hex
 
@@ -15,7 +15,17 @@ from portal.money import format_eth
 
 AI_PROHIBITED, AI_FREE, AI_PAID = "prohibited", "free", "paid"
 AI_CHOICES = [(AI_PROHIBITED, "prohibited"), (AI_FREE, "allowed, free"), (AI_PAID, "allowed, paid")]
+AI_WORDS = {AI_FREE: "free", AI_PAID: "paid", AI_PROHIBITED: "prohibited"}
 TERMS_VERSION = "cip-terms/1"
+# Which models a paid AI-training licence covers. Terms written before this field existed are the
+# default ("model"); the canonical form leaves a default out so their hash does not change.
+AI_SCOPE_MODEL, AI_SCOPE_FAMILY, AI_SCOPE_ORG = "model", "family", "organisation"
+AI_SCOPE_CHOICES = [
+    (AI_SCOPE_MODEL, "the model it names (every version of it)"),
+    (AI_SCOPE_FAMILY, "a model family: the model it names and models whose name extends it"),
+    (AI_SCOPE_ORG, "any model the organisation trains"),
+]
+_OMITTED_AT_DEFAULT = {"ai_model_scope": AI_SCOPE_MODEL}
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,7 @@ class Terms:
     ai_training_price_wei: int = 0
     genai_training: str = AI_PROHIBITED
     genai_training_price_wei: int = 0
+    ai_model_scope: str = AI_SCOPE_MODEL
     territory: str = "worldwide"
     duration_days: int | None = None  # None: perpetual
     transferable: bool = False
@@ -44,6 +55,9 @@ class Terms:
         for key in ("ai_training_price_wei", "genai_training_price_wei", "fee_wei"):
             data[key] = str(data[key])
         data["version"] = TERMS_VERSION
+        for key, default in _OMITTED_AT_DEFAULT.items():
+            if data[key] == default:
+                del data[key]
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
     def hash(self) -> str:
@@ -56,6 +70,26 @@ class Terms:
         for key in ("ai_training_price_wei", "genai_training_price_wei", "fee_wei"):
             data[key] = int(data[key])
         return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+
+    def title(self) -> str:
+        """A name that says what the terms grant ("Commercial use, remixes, AI training paid"):
+        an offer whose creator gave no title of their own is called this, and follows its terms
+        when they are edited."""
+        parts = ["Commercial use" if self.commercial_use else "Personal use"]
+        if self.derivatives_allowed:
+            parts.append("remixes")
+        ai, genai = self.ai_training, self.genai_training
+        if ai == genai:
+            parts.append("no AI training" if ai == AI_PROHIBITED else f"AI training {AI_WORDS[ai]}")
+        else:
+            for label, choice in (("AI training", ai), ("generative AI", genai)):
+                if choice != AI_PROHIBITED:
+                    parts.append(f"{label} {AI_WORDS[choice]}")
+        return ", ".join(parts)
+
+    def same_grant(self, other: "Terms") -> bool:
+        """The same terms whatever chain they were written for (presets name no chain)."""
+        return replace(self, chain_id=0) == replace(other, chain_id=0)
 
     @property
     def ai_training_allowed_freely(self) -> bool:
@@ -87,10 +121,16 @@ class Terms:
             lines.append(line)
         lines.append(_ai_line("AI training", self.ai_training, self.ai_training_price_wei))
         lines.append(_ai_line("Generative AI training", self.genai_training, self.genai_training_price_wei))
+        if AI_PAID in (self.ai_training, self.genai_training):
+            lines.append(f"A paid AI-training licence covers {scope_words(self.ai_model_scope)}.")
         lines.append(f"Territory: {self.territory}.")
         lines.append("Perpetual." if self.duration_days is None else f"Valid for {self.duration_days} days.")
         lines.append("Transferable to someone else." if self.transferable else "Not transferable.")
         return lines
+
+
+def scope_words(scope: str) -> str:
+    return dict(AI_SCOPE_CHOICES).get(scope, scope)
 
 
 def _ai_line(label, choice, price):

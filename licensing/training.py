@@ -3,6 +3,7 @@ one settlement, report training runs (licensed, invoiced, violations, free), pay
 follow terms changes. Reads the denormalised AI terms of each listed work (CatalogueEntry)."""
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,6 +15,7 @@ from django.utils import timezone
 from licensing.models import (
     CatalogueEntry,
     Invoice,
+    LicenceTerms,
     ManifestCheck,
     OrgWork,
     Purpose,
@@ -42,6 +44,7 @@ ERR_WALLET_CHOOSE = "Your organisation pays from several wallets: say which in b
 ERR_NO_WALLETS = "Your organisation has no paying wallet yet: an admin adds one on the organisation page."
 ERR_INVOICE_PAID = "This invoice is already paid."
 _HEX64 = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+logger = logging.getLogger(__name__)
 
 
 class TrainingError(PortalError):
@@ -63,8 +66,9 @@ def purpose_terms(entry: CatalogueEntry | None, purpose: str) -> tuple[str, int,
     return entry.ai_training, int(entry.ai_price_wei), entry.ai_terms_id
 
 
-def held_licences(*, org, work_ids) -> dict[tuple[int, str], TrainingLicence]:
-    """The org's valid training licences for these works: (work id, purpose) -> licence."""
+def held_licences(*, org, work_ids, model_name: str | None = None) -> dict[tuple[int, str], TrainingLicence]:
+    """The org's valid training licences for these works that cover `model_name` (any model when
+    None): (work id, purpose) -> the licence that lasts longest."""
     from portal.db import values_in
 
     now = timezone.now()
@@ -77,7 +81,7 @@ def held_licences(*, org, work_ids) -> dict[tuple[int, str], TrainingLicence]:
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .order_by("expires_at")
     )
-    return {(row.work_id, row.purpose): row for row in rows}
+    return {(row.work_id, row.purpose): row for row in rows if row.covers(model_name)}
 
 
 def _disputed(work_ids) -> set[int]:
@@ -96,10 +100,11 @@ def _url_keys(url: str) -> list[str]:
     return [key] if key else []
 
 
-def manifest_check(*, org, key, items: list[dict]) -> ManifestCheck:
+def manifest_check(*, org, key, items: list[dict], model_name: str | None = None) -> ManifestCheck:
     """Match each item (sha256, url or PDQ) to a public registered work; report its AI terms and
-    whether this organisation already holds a licence for each purpose. Pure reads, then one
-    row that keeps the answer (for quoting and reporting against it)."""
+    whether this organisation already holds a licence for each purpose (one that covers
+    `model_name` when given). Pure reads, then one row that keeps the answer (for quoting and
+    reporting against it)."""
     from portal.db import insert_pairs_ignoring_conflicts, values_in
     from works.fingerprint_index import fingerprint_index
     from works.fingerprints import pdq_distance
@@ -172,7 +177,7 @@ def manifest_check(*, org, key, items: list[dict]) -> ManifestCheck:
                 Purpose.GENERATIVE.value: (genai, int(genai_price) if genai == AI_PAID else 0),
             }
     nothing = {p.value: (AI_PROHIBITED, 0) for p in (Purpose.TRAINING, Purpose.GENERATIVE)}
-    held = held_licences(org=org, work_ids=work_ids)
+    held = held_licences(org=org, work_ids=work_ids, model_name=model_name)
     disputed = _disputed(work_ids)
     results = []
     for index, (item, match) in enumerate(zip(items, matches, strict=True)):
@@ -281,15 +286,17 @@ def training_quote(
     ids, _ = _resolve_works(org=org, work_ids=work_ids, manifest_check_id=manifest_check_id)
     works = {w.pk: w for w in Work.objects.public().filter(pk__in=ids).select_related("registration")}
     entries = {e.work_id: e for e in CatalogueEntry.objects.filter(work_id__in=ids)}
-    held = held_licences(org=org, work_ids=ids)
+    held = held_licences(org=org, work_ids=ids, model_name=model_name)
     disputed = _disputed(ids)
     label = Purpose(purpose).label
+    terms_ids: dict[int, int] = {}
     lines: list[QuoteLine] = []
     for work_id in ids:
         if work_id not in works:
             lines.append(QuoteLine(work_id, "refused", reason=ERR_NOT_FOUND))
             continue
-        status, price, _ = purpose_terms(entries.get(work_id), purpose)
+        status, price, terms_id = purpose_terms(entries.get(work_id), purpose)
+        terms_ids[work_id] = terms_id
         licence = held.get((work_id, purpose))
         if work_id in disputed:
             lines.append(QuoteLine(work_id, "refused", reason=ERR_DISPUTED))
@@ -310,7 +317,12 @@ def training_quote(
             lines.append(QuoteLine(work_id, "free"))
         else:
             lines.append(QuoteLine(work_id, "quoted", price_wei=price))
-    priced = [(works[line.work_id], line.price_wei) for line in lines if line.status == "quoted"]
+    hashes = _terms_hashes(terms_ids.values())
+    priced = [
+        (works[line.work_id], line.price_wei, hashes[terms_ids[line.work_id]])
+        for line in lines
+        if line.status == "quoted"
+    ]
     refused = [{"work_id": line.work_id, "reason": line.reason} for line in lines if line.status == "refused"]
     settlement = None
     if priced:
@@ -324,6 +336,12 @@ def training_quote(
             model_name=model_name,
         )
     return settlement, lines
+
+
+def _terms_hashes(terms_ids) -> dict[int, str]:
+    return dict(
+        LicenceTerms.objects.filter(pk__in={t for t in terms_ids if t}).values_list("pk", "terms_hash")
+    )
 
 
 def paying_wallet(org, address: str | None) -> str:
@@ -357,27 +375,37 @@ def licences_issue_from_settlement(*, settlement: Settlement, event) -> int:
                 run_id=invoice.run_id, status=TrainingRunWork.Status.INVOICED
             ).update(status=TrainingRunWork.Status.PAID)
         return 0
-    entries = {
-        e.work_id: e for e in CatalogueEntry.objects.filter(work_id__in=settlement.lines.values("work_id"))
+    sold = {
+        work_id: (price, terms_hash)
+        for work_id, price, terms_hash in settlement.lines.values_list(
+            "work_id", "work_price_wei", "terms_hash"
+        ).distinct()
     }
-    prices = dict(settlement.lines.values_list("work_id", "work_price_wei").distinct())
+    terms_of: dict[int, LicenceTerms] = {}  # work id -> the terms it was sold under
+    by_hash = LicenceTerms.objects.in_bulk({h for _, h in sold.values() if h}, field_name="terms_hash")
+    unrecorded = [w for w, (_, h) in sold.items() if not h]
+    if unrecorded:  # settled before lines recorded their terms: the work's terms now
+        entries = {e.work_id: e for e in CatalogueEntry.objects.filter(work_id__in=unrecorded)}
+        current = {w: purpose_terms(entries.get(w), settlement.training_purpose)[2] for w in unrecorded}
+        by_id = LicenceTerms.objects.in_bulk([t for t in current.values() if t])
+        terms_of.update({w: by_id[t] for w, t in current.items() if t})
+    terms_of.update({w: by_hash[h] for w, (_, h) in sold.items() if h})
+    parsed = {row.pk: row.terms for row in set(terms_of.values())}  # canonical JSON read once each
     rows = []
-    for work_id, price in prices.items():
-        _, _, terms_id = purpose_terms(entries.get(work_id), settlement.training_purpose)
-        if terms_id is None:  # delisted since the quote: the terms it was sold under still hold
-            terms_id = _terms_at_quote(settlement, work_id)
-        duration = None
-        if terms_id:
-            from licensing.models import LicenceTerms
-
-            duration = LicenceTerms.objects.get(pk=terms_id).terms.duration_days
+    for work_id, (price, _) in sold.items():
+        terms = terms_of.get(work_id)
+        if terms is None:
+            logger.error("settlement %s: no terms known for work %s", settlement.pk, work_id)
+            continue
+        duration = parsed[terms.pk].duration_days
         rows.append(
             TrainingLicence(
                 org=settlement.org,
                 work_id=work_id,
                 purpose=settlement.training_purpose,
-                terms_id=terms_id,
+                terms=terms,
                 model_name=settlement.model_name,
+                model_scope=parsed[terms.pk].ai_model_scope,
                 price_wei=price,
                 settlement=settlement,
                 issued_at=event.block_timestamp,
@@ -385,21 +413,8 @@ def licences_issue_from_settlement(*, settlement: Settlement, event) -> int:
             )
         )
     created = TrainingLicence.objects.bulk_create(rows, ignore_conflicts=True, batch_size=5000)
-    OrgWork.objects.bulk_create(
-        [OrgWork(org=settlement.org, work_id=w) for w in prices], ignore_conflicts=True
-    )
+    OrgWork.objects.bulk_create([OrgWork(org=settlement.org, work_id=w) for w in sold], ignore_conflicts=True)
     return len(created)
-
-
-def _terms_at_quote(settlement, work_id):
-    from licensing.models import LicenceTerms
-
-    return (
-        LicenceTerms.objects.filter(offers__work_id=work_id)
-        .order_by("-pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
 
 
 def licences_void_from_settlement(*, settlement: Settlement) -> None:
@@ -439,18 +454,20 @@ def run_report(
     unmatched += [str(i) for i in ids if i not in public_ids]
     ids = [i for i in ids if i in public_ids]
     entries = {e.work_id: e for e in CatalogueEntry.objects.filter(work_id__in=ids)}
-    held = held_licences(org=org, work_ids=ids)
+    held = held_licences(org=org, work_ids=ids, model_name=model_name)
     samples = {int(k): int(v) for k, v in (samples or {}).items() if str(k).isdigit()}
     rows, total = [], 0
     for work_id in ids:
-        status, price, _ = purpose_terms(entries.get(work_id), purpose)
+        status, price, terms_id = purpose_terms(entries.get(work_id), purpose)
         licence = held.get((work_id, purpose))
         if licence is not None:
             row = TrainingRunWork(work_id=work_id, status=TrainingRunWork.Status.LICENSED, licence=licence)
         elif status == AI_FREE:
             row = TrainingRunWork(work_id=work_id, status=TrainingRunWork.Status.FREE)
         elif status == AI_PAID:
-            row = TrainingRunWork(work_id=work_id, status=TrainingRunWork.Status.INVOICED, price_wei=price)
+            row = TrainingRunWork(
+                work_id=work_id, status=TrainingRunWork.Status.INVOICED, price_wei=price, terms_id=terms_id
+            )
             total += price
         else:
             row = TrainingRunWork(work_id=work_id, status=TrainingRunWork.Status.VIOLATION)
@@ -516,8 +533,10 @@ def invoice_payment(*, invoice: Invoice, buyer_address: str | None):
     ):
         return current
     lines = [
-        (row.work, int(row.price_wei))
-        for row in invoice.run.works.filter(status=TrainingRunWork.Status.INVOICED).select_related("work")
+        (row.work, int(row.price_wei), row.terms.terms_hash if row.terms_id else "")
+        for row in invoice.run.works.filter(status=TrainingRunWork.Status.INVOICED).select_related(
+            "work", "terms"
+        )
     ]
     settlement = settlement_create(
         org=invoice.org,

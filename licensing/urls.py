@@ -9,6 +9,7 @@ urlpatterns = [
     path("works/<int:pk>/offers/new", views.offer_new, name="offer_new"),
     path("works/<int:pk>/terms.json", views.work_terms, name="work_terms"),
     path("works/<int:pk>/tdm-policy.json", views.tdm_policy, name="tdm_policy"),
+    path("offers/<int:pk>/edit", views.offer_edit, name="offer_edit"),
     path("offers/<int:pk>/withdraw", views.offer_withdraw, name="offer_withdraw"),
     path("offers/<int:pk>/quote", views.quote_new, name="quote_new"),
     path("quotes/<str:quote_id>/", views.quote_detail, name="quote"),

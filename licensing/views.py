@@ -13,7 +13,7 @@ from licensing.certificates import certificate_check, certificate_document
 from licensing.forms import CatalogueFilterForm, CertificateForm, OfferForm, QuoteForm
 from licensing.models import CatalogueEntry, Offer, Quote
 from portal.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN
-from portal.http import REFUSALS, json_fields, refusal_words, wallet_json
+from portal.http import REFUSALS, form_refusal, json_fields, refusal_words, wallet_json
 from portal.selectors import wallet_address_for_user
 from works.shortcuts import get_public_work_or_404, get_work_for_owner_or_404
 
@@ -49,13 +49,61 @@ def offer_new(request, pk):
     )
 
 
+def _own_offer(request, pk) -> Offer:
+    return get_object_or_404(Offer.objects.select_related("work", "terms"), pk=pk, work__owner=request.user)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def offer_edit(request, pk):
+    """Edit = a new version of the offer; the old one is retired (and revoked on chain)."""
+    offer = _own_offer(request, pk)
+    if offer.status != Offer.Status.ACTIVE:
+        messages.error(request, services.ERR_OFFER_RETIRED)
+        return redirect(offer.work.get_absolute_url() + "#offers")
+    status = 200
+    if request.method == "POST":
+        form = OfferForm(request.POST)
+        if form.is_valid():
+            try:
+                revised = services.offer_revise(
+                    offer=offer,
+                    terms=form.terms(chain_id=settings.CHAIN_ID),
+                    title=form.cleaned_data["title"],
+                )
+            except REFUSALS as exc:
+                status = form_refusal(form, exc)
+            else:
+                messages.success(
+                    request,
+                    f"“{revised.title}” published"
+                    + (f"; “{offer.title}” is retired." if revised.pk != offer.pk else ".")
+                    + " Licences already sold keep the terms they were sold under.",
+                )
+                return redirect(offer.work.get_absolute_url() + "#offers")
+        else:
+            status = 400
+    else:
+        form = OfferForm(
+            initial=OfferForm.initial_from(offer.terms.terms, preset=offer.terms.preset, title=offer.title)
+        )
+    return render(
+        request,
+        "licensing/offer_form.html",
+        {"work": offer.work, "form": form, "presets": OfferForm.preset_cards(), "editing": offer},
+        status=status,
+    )
+
+
 @login_required
 @require_POST
 def offer_withdraw(request, pk):
-    offer = get_object_or_404(Offer.objects.select_related("work"), pk=pk, work__owner=request.user)
+    offer = _own_offer(request, pk)
     services.offer_withdraw(offer=offer)
-    messages.success(request, f"“{offer.title}” withdrawn. Licences already sold stay valid.")
-    return redirect(offer.work)
+    messages.success(
+        request, f"“{offer.title}” retired: nobody can buy it now. Licences already sold stay valid."
+    )
+    return redirect(offer.work.get_absolute_url() + "#offers")
 
 
 @require_safe

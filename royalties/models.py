@@ -348,6 +348,11 @@ class SettlementLine(models.Model):
     settlement = models.ForeignKey(Settlement, on_delete=models.CASCADE, related_name="lines")
     work = models.ForeignKey("works.Work", on_delete=models.PROTECT, related_name="+", db_constraint=False)
     work_price_wei = WeiField()
+    terms_hash = models.CharField(
+        max_length=66,
+        blank=True,
+        help_text="the licence terms that priced this work when the settlement was quoted",
+    )
     payee = models.CharField(max_length=42)
     escrowed = models.BooleanField(default=False, help_text="held in escrow: the work is in dispute")
     beneficiary = models.CharField(

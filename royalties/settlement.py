@@ -58,35 +58,36 @@ def settlement_create(
     org,
     buyer_address: str,
     purpose: str,
-    lines: list[tuple[object, int]],
+    lines: list[tuple],
     refused=(),
     training_purpose="",
     model_name="",
     w3: Web3 | None = None,
 ) -> Settlement:
-    """A signed settlement for (work, price) lines, paid by `buyer_address`."""
+    """A signed settlement for (work, price, terms hash) lines, paid by `buyer_address`. The
+    terms hash names the licence terms that priced the work: what is sold is what they say."""
     from portal.chain.client import get_web3
 
-    lines = [(work, int(price)) for work, price in lines if int(price) > 0]
+    lines = [(work, int(price), terms_hash) for work, price, terms_hash in lines if int(price) > 0]
     if not lines:
         raise SettlementError(ERR_NOTHING)
     w3 = w3 or get_web3()
     market = contract(w3=w3, name=MARKET)
-    disputed = _disputed_work_ids([work.pk for work, _ in lines])
+    disputed = _disputed_work_ids([work.pk for work, _, _ in lines])
     detail = []
-    for work, price in lines:
+    for work, price, terms_hash in lines:
         for line in split_resolve(work=work, gross=price):
             escrowed = work.pk in disputed and line.role != "platform"
-            detail.append((work, price, line, escrowed))
+            detail.append((work, price, terms_hash, line, escrowed))
     totals: dict[str, int] = defaultdict(int)
-    for _, _, line, escrowed in detail:
+    for _, _, _, line, escrowed in detail:
         if not escrowed:
             totals[line.address] += line.amount
     payees = [(address, amount) for address, amount in totals.items() if amount]
     # Each escrowed line is a leaf of its own, so a moderator's decision can release it to one
     # party (its payee, the rightful creator or the buyer) with LicenseMarket.releaseEscrow.
     escrow_index: dict[int, int] = {}
-    for position, (_, _, line, escrowed) in enumerate(detail):
+    for position, (_, _, _, line, escrowed) in enumerate(detail):
         if escrowed and line.amount:
             escrow_index[position] = len(payees)
             payees.append((ESCROW_ADDRESS, line.amount))
@@ -136,6 +137,7 @@ def settlement_create(
                     settlement=settlement,
                     work=work,
                     work_price_wei=price,
+                    terms_hash=terms_hash,
                     payee=ESCROW_ADDRESS if escrowed else line.address,
                     escrowed=escrowed,
                     beneficiary=line.address if escrowed else "",
@@ -146,7 +148,7 @@ def settlement_create(
                     amount=line.amount,
                     source_work_id=line.work_id,
                 )
-                for position, (work, price, line, escrowed) in enumerate(detail)
+                for position, (work, price, terms_hash, line, escrowed) in enumerate(detail)
                 if line.amount
             ],
             batch_size=5000,

@@ -219,3 +219,69 @@ def test_two_thousand_works_licensed_in_one_transaction_and_every_party_paid(
     counts = client.get(f"{API}/runs/{report['id']}", HTTP_AUTHORIZATION=f"Bearer {key}").json()["counts"]
     assert counts["invoiced"] == 0 and counts["paid"] == 5
     assert reconcile(w3=w3).ok
+
+
+@pytest.mark.anvil
+def test_a_training_licence_covers_the_models_its_terms_say_and_keeps_the_terms_it_was_sold_under(
+    chain, client, api_key, org, ai_company, creator
+):
+    """Quoted for model "m-1": under the default terms that is m-1 (every version) and not m-2;
+    terms changed between quote and payment do not change what was sold."""
+    from dataclasses import replace
+
+    w3 = chain
+    key = api_key("read", "license", "report")
+    fund(w3, ai_company.address, eth=10)
+    model_only = work_row(creator.user, creator.address, title="Model only")
+    family = work_row(creator.user, creator.address, title="Family")
+    _offer(model_only, "ai_training")
+    family_terms = replace(PRESETS["ai_training"][1], ai_model_scope="family", duration_days=30)
+    services.offer_create(work=family, terms=family_terms, title="Family licence")
+    quote = _post(
+        client,
+        key,
+        "/training-quotes",
+        {"purpose": "training", "model_name": "m-1", "work_ids": [model_only.pk, family.pk]},
+    ).json()
+    # the creator changes the family work's terms after the quote: longer, dearer, any model
+    offer = family.offers.get(status="active")
+    services.offer_withdraw(offer=offer)
+    services.offer_create(
+        work=family,
+        terms=replace(
+            family_terms, ai_model_scope="organisation", duration_days=None, ai_training_price_wei=1
+        ),
+        title="Changed",
+    )
+    tx = quote["transaction"]
+    assert send_tx(w3, ai_company.account, {"to": tx["to"], "data": tx["data"], "value": tx["value"]}).status
+    mine(w3, django_settings.CHAIN_CONFIRMATIONS)
+    index(w3)
+    sold = {lic.work_id: lic for lic in TrainingLicence.objects.filter(org=org)}
+    assert sold[model_only.pk].model_scope == "model" and sold[family.pk].model_scope == "family"
+    assert sold[family.pk].terms.terms_hash == family_terms.hash()  # the terms quoted, not the new ones
+    assert sold[family.pk].expires_at is not None  # 30 days, as sold
+    licences = client.get(f"{API}/licences", HTTP_AUTHORIZATION=f"Bearer {key}").json()
+    assert {lic["grants"] for lic in licences} == {
+        "the model “m-1”, every version of it",
+        "the model family “m-1”: that model and models whose name extends it",
+    }
+
+    def run(run_id, model):
+        body = {"run_id": run_id, "model_name": model, "works": {"ids": [model_only.pk, family.pk]}}
+        return {w["work_id"]: w["status"] for w in _post(client, key, "/runs", body).json()["works"]}
+
+    assert run("a", "M-1 ") == {model_only.pk: "licensed", family.pk: "licensed"}
+    assert run("b", "m-1-large") == {model_only.pk: "invoiced", family.pk: "licensed"}
+    assert run("c", "m-2") == {model_only.pk: "invoiced", family.pk: "invoiced"}
+    check = _post(
+        client, key, "/manifest-checks", {"items": [{"sha256": model_only.sha256}], "model_name": "m-2"}
+    ).json()
+    assert check["results"][0]["terms"]["training"]["licensed"] is False
+    again = _post(
+        client,
+        key,
+        "/training-quotes",
+        {"purpose": "training", "model_name": "m-2", "work_ids": [model_only.pk]},
+    ).json()
+    assert again["lines"][0]["status"] == "quoted"  # m-2 needs its own licence

@@ -62,7 +62,7 @@ def _detail_context(membership, **extra):
         "run_count": TrainingRun.objects.filter(org=org).count(),
         "open_invoice_count": Invoice.objects.filter(org=org, status=Invoice.Status.OPEN).count(),
         "licences": TrainingLicence.objects.filter(org=org)
-        .select_related("work")
+        .select_related("work", "org")
         .order_by("-issued_at")[:20],
         "runs": TrainingRun.objects.filter(org=org).order_by("-reported_at")[:20],
         "invoices": Invoice.objects.filter(org=org).select_related("run").order_by("-created_at")[:20],

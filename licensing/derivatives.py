@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from licensing.models import Licence
 from portal.errors import PortalError
+from portal.notifications import notify
+from portal.people import user_label
 from royalties.models import BPS
 from royalties.selectors import MAX_DEPTH, MAX_PARENTS, ancestor_edges
 from works.models import DerivationLink, Work
@@ -75,6 +77,17 @@ def derivation_check(*, user, parents: list[Work]) -> list[ParentSpec]:
 
 
 def derivation_links_create(*, work: Work, specs: list[ParentSpec]) -> list[DerivationLink]:
+    """Link a new work to its parents; a parent whose terms ask for approval waits for its
+    creator, who is told."""
+    for spec in specs:
+        if spec.needs_approval:
+            notify(
+                user=spec.parent.owner,
+                kind="derivative_request",
+                text=f"{user_label(work.owner)} asks to register “{work.title}” as a derivative of your "
+                f"“{spec.parent.title}”: approve or refuse it.",
+                url=spec.parent.get_absolute_url(),
+            )
     return DerivationLink.objects.bulk_create(
         [
             DerivationLink(

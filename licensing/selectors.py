@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 from licensing.forms import SORTS
-from licensing.models import CatalogueEntry, Licence, Offer, Quote
+from licensing.models import CatalogueEntry, Licence, Offer, Quote, TrainingLicence, TrainingRunWork
 
 PAGE_SIZE = 24
 
@@ -176,12 +176,41 @@ def quote_for_buyer(*, quote_id: str, user) -> Quote | None:
 
 
 def licence_counts(*, user) -> dict:
-    """Sold and bought counts in one query."""
+    """What a person sold and bought. A sale is any paid use of one of their works: a licence, a
+    training licence an AI company bought, or a work of a training run whose invoice was paid
+    (the earnings page lists the same sales)."""
     from django.db.models import Count, Q
 
-    return Licence.objects.filter(Q(licensee=user) | Q(work__owner=user)).aggregate(
+    counts = Licence.objects.filter(Q(licensee=user) | Q(work__owner=user)).aggregate(
         sold=Count("pk", filter=Q(work__owner=user)), bought=Count("pk", filter=Q(licensee=user))
     )
+    counts["training_sold"] = (
+        TrainingLicence.objects.filter(work__owner=user)
+        .values("pk")
+        .union(
+            TrainingRunWork.objects.filter(work__owner=user, status=TrainingRunWork.Status.PAID).values("pk"),
+            all=True,
+        )
+        .count()
+    )
+    counts["sold"] += counts["training_sold"]
+    return counts
+
+
+def training_sold_by(*, user) -> tuple[list, list]:
+    """AI companies' paid uses of a person's works, newest first: training licences and the works
+    of paid training-run invoices."""
+    licences = list(
+        TrainingLicence.objects.filter(work__owner=user)
+        .select_related("work", "org", "settlement")
+        .order_by("-issued_at")[:200]
+    )
+    invoiced = list(
+        TrainingRunWork.objects.filter(work__owner=user, status=TrainingRunWork.Status.PAID)
+        .select_related("work", "run__org", "run__invoice")
+        .order_by("-run__invoice__paid_at")[:200]
+    )
+    return licences, invoiced
 
 
 def catalogue_cards(*, entries) -> list[str]:

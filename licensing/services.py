@@ -27,6 +27,8 @@ from portal.chain.eip712 import typed_data_sign
 from portal.chain.keys import platform_signer
 from portal.errors import ERR_NO_WALLET, PortalError
 from portal.money import format_eth
+from portal.notifications import notify
+from portal.people import user_label
 from royalties.services import split_sheet_mark_used
 from royalties.splits import SplitLine, contract_payees, split_resolve
 from works.models import Registration, Work
@@ -560,6 +562,13 @@ def licence_issue_from_event(event) -> Licence | None:
         certificate_signature=typed_data_sign(certificate, platform_signer()),
     )
     Quote.objects.filter(pk=quote.pk).update(status=Quote.Status.PAID)
+    notify(
+        user=work.owner,
+        kind="sale",
+        text=f"“{work.title}” sold: {', '.join(uses.labels_of(quote.uses)).lower()} to "
+        f"{user_label(quote.buyer)} for {format_eth(int(quote.price_wei))}.",
+        url=licence.get_absolute_url(),
+    )
     return licence
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from licensing.models import (
@@ -26,6 +27,7 @@ from licensing.models import (
 )
 from licensing.terms import AI_FREE, AI_PAID, AI_PROHIBITED
 from portal.errors import PortalError
+from portal.notifications import notify
 from royalties.models import Settlement
 from works.models import Work
 
@@ -366,7 +368,7 @@ def licences_issue_from_settlement(*, settlement: Settlement, event) -> int:
     """Settled (confirmed): the org holds a training licence for every work of a licence
     settlement; an invoice settlement marks its invoice and run lines paid."""
     if settlement.purpose == Settlement.Purpose.INVOICE:
-        invoice = Invoice.objects.filter(settlement=settlement).first()
+        invoice = Invoice.objects.filter(settlement=settlement).select_related("run").first()
         if invoice is not None:
             Invoice.objects.filter(pk=invoice.pk).update(
                 status=Invoice.Status.PAID, paid_at=event.block_timestamp
@@ -374,6 +376,10 @@ def licences_issue_from_settlement(*, settlement: Settlement, event) -> int:
             TrainingRunWork.objects.filter(
                 run_id=invoice.run_id, status=TrainingRunWork.Status.INVOICED
             ).update(status=TrainingRunWork.Status.PAID)
+            _tell_owners_of_sale(
+                settlement,
+                what=f"paid the invoice of training run “{invoice.run.run_id}” ({invoice.run.model_name})",
+            )
         return 0
     sold = {
         work_id: (price, terms_hash)
@@ -414,7 +420,28 @@ def licences_issue_from_settlement(*, settlement: Settlement, event) -> int:
         )
     created = TrainingLicence.objects.bulk_create(rows, ignore_conflicts=True, batch_size=5000)
     OrgWork.objects.bulk_create([OrgWork(org=settlement.org, work_id=w) for w in sold], ignore_conflicts=True)
+    _tell_owners_of_sale(
+        settlement,
+        what=f"bought {Purpose(settlement.training_purpose).label} licences for “{settlement.model_name}”",
+    )
     return len(created)
+
+
+def _tell_owners_of_sale(settlement: Settlement, *, what: str) -> None:
+    """One notification per owner per settlement, however many of their works it paid for."""
+    per_owner: dict[int, list] = {}
+    for work in Work.objects.filter(pk__in=settlement.lines.values("work_id")).select_related("owner"):
+        per_owner.setdefault(work.owner_id, []).append(work)
+    for works in per_owner.values():
+        titles = ", ".join(f"“{w.title}”" for w in works[:3])
+        if len(works) > 3:
+            titles += f" and {len(works) - 3} more"
+        notify(
+            user=works[0].owner,
+            kind="training_sale",
+            text=f"{settlement.org.name} {what}: {titles}.",
+            url=reverse("royalties:earnings"),
+        )
 
 
 def licences_void_from_settlement(*, settlement: Settlement) -> None:
@@ -501,8 +528,6 @@ def run_report(
 
 
 def _tell_creators_of_violations(run: TrainingRun) -> None:
-    from portal.notifications import notify
-
     violations = run.works.filter(status=TrainingRunWork.Status.VIOLATION).select_related("work__owner")
     for row in violations:
         notify(

@@ -363,11 +363,14 @@ def rsl_license(request):
 
 @login_required
 def licences(request):
+    training_licences, training_invoiced = selectors.training_sold_by(user=request.user)
     return render(
         request,
         "licensing/licences.html",
         {
             "bought": selectors.licences_for_buyer(user=request.user),
             "sold": selectors.licences_sold_by(user=request.user),
+            "training_licences": training_licences,
+            "training_invoiced": training_invoiced,
         },
     )

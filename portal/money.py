@@ -48,3 +48,35 @@ def format_eth(wei: int, *, zero: str = "0 ETH") -> str:
     if int(wei) == 0:
         return zero
     return f"{wei_to_eth(wei)} ETH"
+
+
+SHORT_PLACES = 6
+
+
+def eth_short(wei: int, *, places: int = SHORT_PLACES) -> str:
+    """What a page shows: at most `places` decimals, rounded half up ('0.012346'); an amount
+    too small to show is '< 0.000001' rather than a misleading 0. The exact amount goes beside
+    it (title, copy); certificates, files and contracts always get the exact one."""
+    wei = int(wei)
+    sign = "-" if wei < 0 else ""
+    unit = 10 ** (ETH_DECIMALS - places)
+    rounded, rest = divmod(abs(wei), unit)
+    if rest * 2 >= unit:
+        rounded += 1
+    if rounded == 0 and wei:
+        return f"{'> -' if sign else '< '}0.{'0' * (places - 1)}1"
+    whole, frac = divmod(rounded, 10**places)
+    text = f"{whole}.{frac:0{places}d}".rstrip("0").rstrip(".")
+    return f"{sign}{text}"
+
+
+def fiat_estimate(wei: int, rate: str) -> str:
+    """`wei` at `rate` (units of a currency per ETH, e.g. '2000.50'), to two decimals: for a
+    label that says "estimate", never for a payment. Integer arithmetic throughout."""
+    rate_micro = eth_to_wei(rate) // 10**12  # the rate in millionths
+    wei = int(wei)
+    scale = WEI_PER_ETH * 10**6
+    cents = (abs(wei) * rate_micro * 100 + scale // 2) // scale
+    sign = "-" if wei < 0 and cents else ""
+    whole, frac = divmod(cents, 100)
+    return f"{sign}{whole:,}.{frac:02d}"

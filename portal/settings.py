@@ -5,10 +5,12 @@ so that `make run` works on a fresh machine; production switches by setting vari
 loading another file.
 """
 
+import re
 import warnings
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 # siwe's grammar redefines core ABNF rules (harmless; abnf 2.8.3 warns about it), and web3 7
 # still imports websockets.legacy. Neither is ours to fix; keep them out of every log.
@@ -271,6 +273,12 @@ CSRF_FAILURE_VIEW = "portal.views.csrf_failure"
 # E-mail: printed to the console unless an SMTP server is configured (EMAIL_URL, e.g.
 # smtp://user:pass@host:587); notifications also live in the portal.
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+# An optional estimate beside amounts on screen ("≈ 24.69 EUR"), at a rate the operator sets and
+# updates: a label only, never used for a price, a payment or a file.
+FIAT_ESTIMATE_RATE = env.str("FIAT_ESTIMATE_RATE", default="")
+FIAT_ESTIMATE_CURRENCY = env.str("FIAT_ESTIMATE_CURRENCY", default="EUR")
+if FIAT_ESTIMATE_RATE and not re.fullmatch(r"[0-9]+(\.[0-9]{1,6})?", FIAT_ESTIMATE_RATE):
+    raise ImproperlyConfigured("FIAT_ESTIMATE_RATE is a plain decimal number, like 2000.50")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Creator IP Portal <noreply@localhost>")
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))

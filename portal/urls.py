@@ -10,6 +10,9 @@ portal_patterns = [
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("profile/", views.profile, name="profile"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("notifications/<int:pk>/open", views.notification_open, name="notification_open"),
+    path("notifications/<int:pk>/read", views.notification_read, name="notification_read"),
     path("healthz", views.healthz, name="healthz"),
 ]
 

@@ -4,13 +4,23 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_http_methods, require_safe
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.static import serve
 
 from licensing import rights
 from licensing.selectors import licence_counts
 from portal.forms import ProfileForm
-from portal.selectors import profile_for_user, wallet_address_for_request, wallet_address_for_user
+from portal.models import Notification
+from portal.notifications import KINDS, notifications_read
+from portal.selectors import (
+    NOTIFICATIONS_PAGE,
+    notifications_page,
+    profile_for_user,
+    wallet_address_for_request,
+    wallet_address_for_user,
+)
 from portal.services import profile_update
 from works.models import Work
 from works.selectors import works_for_owner
@@ -67,6 +77,56 @@ def profile(request):
         {"form": form, "profile": current, "address": wallet_address_for_user(user=request.user)},
         status=400 if form.errors else 200,
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notifications(request):
+    """Everything the portal told this person, newest first; POST marks them all read."""
+    if request.method == "POST":
+        count = notifications_read(user=request.user)
+        messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} as read.")
+        return redirect("portal:notifications")
+    try:
+        before = int(request.GET.get("before", "") or 0)
+    except ValueError:
+        before = 0
+    rows = notifications_page(user=request.user, before=before or None)
+    return render(
+        request,
+        "portal/notifications.html",
+        {
+            "rows": rows,
+            "kinds": KINDS,
+            "next_before": rows[-1].pk if len(rows) == NOTIFICATIONS_PAGE else None,
+        },
+    )
+
+
+@login_required
+def notification_open(request, pk):
+    """Follow a notification: it is read, and the page it is about opens (only ever a path of
+    this site, so a stored link can never send someone elsewhere)."""
+    notification = Notification.objects.filter(user=request.user, pk=pk).first()
+    if notification is None:
+        raise Http404("No such notification.")
+    notifications_read(user=request.user, ids=[notification.pk])
+    target = notification.url
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts=None) or not target.startswith("/"):
+        target = reverse("portal:notifications")
+    return redirect(target)
+
+
+@login_required
+@require_POST
+def notification_read(request, pk):
+    notifications_read(user=request.user, ids=[pk])
+    if request.htmx:
+        notification = Notification.objects.filter(user=request.user, pk=pk).first()
+        if notification is None:
+            raise Http404("No such notification.")
+        return render(request, "portal/partials/notification.html", {"n": notification, "kinds": KINDS})
+    return redirect("portal:notifications")
 
 
 def _wants_json(request) -> bool:

@@ -4,11 +4,14 @@ The ledger itself is written by royalties/ledger.py, fed by royalties/handlers.p
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
+from django.urls import reverse
 from django.utils import timezone
 from web3 import Web3
 
 from portal.chain.eip712 import typed_data_signer
 from portal.errors import PortalError
+from portal.notifications import notify_address
+from portal.people import user_label
 from royalties import eip712
 from royalties.models import BPS, SplitParty, SplitSheet, Withdrawal
 
@@ -81,6 +84,14 @@ def split_sheet_propose(*, work, user, parties: list[tuple[str, str, int]]) -> S
         )
         if not clean:
             _put_in_force(sheet)
+        for address, role, bps in clean:
+            notify_address(
+                address=address,
+                kind="split_request",
+                text=f"{user_label(user)} lists you as a co-creator ({role}, {bps / 100:g} % of the creator "
+                f"share) of “{work.title}”: accept or decline it with your wallet.",
+                url=reverse("royalties:splits", args=[work.pk]),
+            )
     sheet.refresh_from_db()
     return sheet
 

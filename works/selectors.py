@@ -20,7 +20,7 @@ _PROVENANCE_RELATED = (
 
 
 def works_for_owner(*, user) -> QuerySet[Work]:
-    return Work.objects.for_owner(user).select_related("registration", "registration__batch")
+    return Work.objects.for_owner(user).select_related("registration", "registration__batch", "revocation")
 
 
 def work_for_viewer(*, pk: int, user) -> Work | None:

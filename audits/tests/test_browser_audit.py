@@ -51,7 +51,8 @@ def test_upload_watch_the_progress_and_read_the_evidence(
         shards.append(shard)
 
     page = _signed_in(browser, live_server, ai_company.account)
-    page.get_by_role("link", name="Audits").click()
+    page.get_by_test_id("menu-ai").locator("summary").click()
+    page.get_by_role("link", name="Dataset audits").click()
     page.fill("input[name=name]", "LAION mini")
     page.set_input_files("input[name=files]", [str(manifest), *map(str, shards)])
     page.select_option("select[name=org]", label="Acme AI")

@@ -113,11 +113,11 @@ def test_a_cached_card_changes_when_the_works_offers_change(client, listed):
     from dataclasses import replace
 
     heron = listed["Heron at dawn"]
-    assert "from 0.01 ETH" in client.get("/catalogue?q=dawn").content.decode()
+    assert 'data-exact="0.01">0.01 ETH' in client.get("/catalogue?q=dawn").content.decode()
     cheaper = services.offer_create(work=heron, terms=replace(PRESETS["commercial_use"][1], fee_wei=10**15))
-    assert "from 0.001 ETH" in client.get("/catalogue?q=dawn").content.decode()
+    assert 'data-exact="0.001">0.001 ETH' in client.get("/catalogue?q=dawn").content.decode()
     services.offer_withdraw(offer=cheaper)
-    assert "from 0.01 ETH" in client.get("/catalogue?q=dawn").content.decode()
+    assert 'data-exact="0.01">0.01 ETH' in client.get("/catalogue?q=dawn").content.decode()
 
 
 def test_the_catalogue_follows_a_creators_new_display_name(client, listed, creator):

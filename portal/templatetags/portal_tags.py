@@ -1,17 +1,44 @@
 from django import template
+from django.conf import settings
+from django.utils.html import format_html
 
-from portal.money import format_eth, wei_to_eth
+from portal.money import eth_short, fiat_estimate, wei_to_eth
 from portal.people import user_label
 
 register = template.Library()
 
 
+def money_html(wei, *, zero: str) -> str:
+    """An amount as pages show it: rounded to six decimals, the exact amount in its title and
+    what a copy takes (static/js/wallet.js), and an estimate in a configured currency when the
+    operator set a rate (labelled as one; never used for money)."""
+    wei = int(wei)
+    if wei == 0:
+        return zero
+    exact = wei_to_eth(wei)
+    short = eth_short(wei)
+    html = format_html(
+        '<span class="money" title="{} ETH exactly" data-exact="{}">{} ETH</span>', exact, exact, short
+    )
+    rate, currency = settings.FIAT_ESTIMATE_RATE, settings.FIAT_ESTIMATE_CURRENCY
+    if rate:
+        html += format_html(
+            ' <span class="fiat" title="An estimate at {} {} per ETH; payments are always in ETH">'
+            "(≈ {} {})</span>",
+            rate,
+            currency,
+            fiat_estimate(wei, rate),
+            currency,
+        )
+    return html
+
+
 @register.filter
 def eth(wei):
-    """A price: 'Free' when zero, else the exact amount in ETH."""
+    """A price: 'Free' when zero, else the amount in ETH (rounded; exact on hover and copy)."""
     if wei in (None, ""):
         return ""
-    return format_eth(int(wei), zero="Free")
+    return money_html(wei, zero="Free")
 
 
 @register.filter
@@ -19,7 +46,7 @@ def eth_amount(wei):
     """An amount of money (earnings, balances): '0 ETH' when zero."""
     if wei in (None, ""):
         return ""
-    return format_eth(int(wei))
+    return money_html(wei, zero="0 ETH")
 
 
 @register.filter

@@ -25,7 +25,7 @@ def test_signed_in_creator_sees_their_address_on_the_dashboard(client, creator):
 
 def test_dashboard_query_count_is_pinned(client, creator, django_assert_max_num_queries):
     client.force_login(creator.user)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(12):
         client.get("/dashboard/")
 
 

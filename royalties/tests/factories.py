@@ -108,3 +108,62 @@ def sheet_row(work, parties, *, status=SplitSheet.Status.ACCEPTED, version=1):
     for address, bps, role in parties:
         SplitParty.objects.create(sheet=sheet, address=address, role=role, bps=bps)
     return sheet
+
+
+def settlement_row(org, *, purpose="training_licence", model_name="m-1", price=1):
+    from royalties.models import Settlement
+
+    return Settlement.objects.create(
+        settlement_id="0x" + secrets.token_hex(32),
+        org=org,
+        purpose=purpose,
+        training_purpose="training",
+        model_name=model_name,
+        buyer_address="0x" + "ab" * 20,
+        price_wei=price,
+        root="0x" + "00" * 32,
+        expiry=0,
+        typed_data={},
+        signature="0x",
+        market_address="0x",
+        chain_id=31337,
+        tree={},
+        status=Settlement.Status.PAID,
+    )
+
+
+def training_licence_row(org, work, *, model_name="m-1", scope="model", price=5):
+    from licensing.models import TrainingLicence
+    from licensing.terms import PRESETS
+
+    return TrainingLicence.objects.create(
+        org=org,
+        work=work,
+        purpose="training",
+        terms=terms_get_or_create(terms=PRESETS["ai_training"][1]),
+        model_name=model_name,
+        model_scope=scope,
+        price_wei=price,
+        settlement=settlement_row(org, model_name=model_name, price=price),
+        issued_at=timezone.now(),
+    )
+
+
+def paid_run_row(org, works, *, run_id="run-1", model_name="m-1", price=7):
+    """A training run whose invoice for `works` was paid."""
+    from licensing.models import Invoice, TrainingRun, TrainingRunWork
+
+    run = TrainingRun.objects.create(org=org, run_id=run_id, model_name=model_name, works_reported=len(works))
+    for work in works:
+        TrainingRunWork.objects.create(
+            run=run, work=work, status=TrainingRunWork.Status.PAID, price_wei=price
+        )
+    Invoice.objects.create(
+        org=org,
+        run=run,
+        total_wei=price * len(works),
+        status=Invoice.Status.PAID,
+        paid_at=timezone.now(),
+        settlement=settlement_row(org, purpose="invoice", price=price * len(works)),
+    )
+    return run

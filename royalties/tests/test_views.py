@@ -61,11 +61,11 @@ def test_the_earnings_page_costs_the_same_queries_for_3_or_300_lines(
     client.force_login(creator.user)
     client.get("/earnings/")
     # session, user, wallet, earning accounts, works for the filter, lines (with their works), day
-    # totals (totals and chart), withdrawals confirmed (ledger) and reported
-    with django_assert_num_queries(9):
+    # totals (totals and chart), withdrawals confirmed (ledger) and reported, the bell
+    with django_assert_num_queries(10):
         client.get("/earnings/")
     _sales(creator.address, work, 300, start=timezone.now() - timedelta(days=200), tag="b")
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         page = client.get("/earnings/")
     assert page.context["totals"].lines == 303
     assert len(page.context["lines"]) == 50

@@ -120,6 +120,25 @@
     if (root) init(root);
   });
 
+  /* One menu group open at a time; a click elsewhere closes it. */
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details.nav-group[open]").forEach(function (group) {
+      if (!group.contains(event.target)) group.removeAttribute("open");
+    });
+  });
+
+  /* Amounts show six decimals at most; copying one takes the exact amount (data-exact). */
+  document.addEventListener("copy", function (event) {
+    var selection = window.getSelection();
+    if (!selection || selection.isCollapsed || !event.clipboardData) return;
+    var node = selection.anchorNode;
+    var element = node && (node.nodeType === 1 ? node : node.parentElement);
+    var money = element && element.closest(".money");
+    if (!money || !money.contains(selection.focusNode)) return;
+    event.clipboardData.setData("text/plain", money.dataset.exact + " ETH");
+    event.preventDefault();
+  });
+
   /* Shared by every page that talks to the wallet: one wording for its errors. */
   function show(status, text, kind) {
     status.textContent = text;

@@ -90,10 +90,10 @@ def test_the_dashboard_lists_works_in_a_fixed_number_of_queries(
 ):
     client.force_login(creator.user)
     client.get("/dashboard/")
-    # session, user, wallet address, profile, works, licence counts, earnings days, split sheets
-    # awaiting the user's acceptance, derivatives awaiting their approval, datasets their works
-    # were found in
-    with django_assert_num_queries(10):
+    # session, user, wallet address, profile, works, licence counts, training sales, earnings
+    # days, split sheets awaiting the user's acceptance, derivatives awaiting their approval,
+    # datasets their works were found in, the bell's unread count
+    with django_assert_num_queries(12):
         client.get("/dashboard/")
     for seed in range(3):
         services.work_upload(
@@ -102,7 +102,7 @@ def test_the_dashboard_lists_works_in_a_fixed_number_of_queries(
             file=upload_file(make_image(seed=90 + seed)),
             title=f"W{seed}",
         )
-    with django_assert_num_queries(10):  # the same ten, whatever the number of works
+    with django_assert_num_queries(12):  # the same twelve, whatever the number of works
         page = client.get("/dashboard/").content.decode()
     assert page.count('class="badge badge-awaiting_signature"') == 3
 

@@ -38,7 +38,8 @@ def test_an_admin_creates_a_key_reports_a_run_and_pays_its_invoice(
 
     # The admin creates the organisation and a key.
     page, wallet = _signed_in(browser, chain, live_server, ai_company.account)
-    page.get_by_role("link", name="Organisations").click()
+    page.get_by_test_id("menu-ai").locator("summary").click()
+    page.get_by_role("link", name="Organisations and API keys").click()
     page.fill("input[name=name]", "Acme AI")
     page.get_by_test_id("create-org").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Acme AI")

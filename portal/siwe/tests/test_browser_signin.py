@@ -21,6 +21,7 @@ def test_connect_sign_land_on_dashboard_and_sign_out(live_server, page, browser_
     )
     page.screenshot(path="var/screenshots/signed-in-dashboard.png", full_page=True)
 
+    page.get_by_test_id("menu-account").locator("summary").click()
     page.get_by_test_id("sign-out").click()
     expect(page.get_by_test_id("nav-signin")).to_be_visible()
     page.goto(f"{live_server.url}/dashboard/")

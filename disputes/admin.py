@@ -158,6 +158,7 @@ class DisputeAdmin(ModeratorOnly, admin.ModelAdmin):
             "earliest": earliest,
             "evidence": evidence,
             "events": selectors.dispute_timeline(dispute),
+            "respondent_answered": selectors.respondent_answered(dispute=dispute),
             "history": {
                 "claimant": selectors.party_history(user=dispute.claimant),
                 "respondent": selectors.party_history(user=dispute.respondent),
@@ -183,6 +184,7 @@ class DisputeAdmin(ModeratorOnly, admin.ModelAdmin):
                 decision=form.cleaned_data["decision"],
                 reason=form.cleaned_data["reason"],
                 revoke=form.cleaned_data["revoke"],
+                urgent_reason=form.cleaned_data["urgent_reason"],
             )
         except REFUSALS as exc:
             return self._render(request, dispute, form, status=form_refusal(form, exc))

@@ -138,3 +138,11 @@ class DecisionForm(forms.Form):
         max_length=5000,
         help_text="Both parties read this.",
     )
+    urgent_reason = forms.CharField(
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why this cannot wait for the respondent's answer",
+        help_text="Only to uphold before the reply window ends without an answer "
+        "(e.g. content that breaks the standards). Both parties read it.",
+    )

@@ -9,6 +9,7 @@ append-only, shown to both.
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from portal.fields import WeiField
 from works.models import get_private_storage
@@ -64,6 +65,12 @@ class Dispute(models.Model):
         help_text="the claimant's own registration of the work, when they have one",
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    reply_by = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="until then a moderator decides against the respondent only if they answered, "
+        "or with a reason why it cannot wait",
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -84,6 +91,9 @@ class Dispute(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+    def reply_window_open(self, now=None) -> bool:
+        return bool(self.is_open and self.reply_by and (now or timezone.now()) < self.reply_by)
 
     def is_party(self, user) -> bool:
         return bool(user and user.is_authenticated and user.pk in (self.claimant_id, self.respondent_id))

@@ -67,6 +67,13 @@ def dispute_evidence(dispute: Dispute) -> list[Evidence]:
     return list(dispute.evidence.select_related("party__profile", "own_work__registration__batch"))
 
 
+def respondent_answered(*, dispute: Dispute) -> bool:
+    """The respondent replied or added evidence (the reply window then no longer holds)."""
+    return dispute.events.filter(
+        actor_id=dispute.respondent_id, action__in=[DisputeEvent.Action.REPLY, DisputeEvent.Action.EVIDENCE]
+    ).exists()
+
+
 def open_disputes_count(*, user) -> int:
     return Dispute.objects.filter(claimant=user, status=Status.OPEN, source=Dispute.Source.FILED).count()
 

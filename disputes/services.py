@@ -20,7 +20,7 @@ What a decision changes (docs/architecture.md, "Disputes", has the table):
 import contextlib
 import hashlib
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -30,7 +30,7 @@ from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
 
 from disputes.models import Dispute, DisputeEvent, EscrowRelease, Evidence
-from disputes.selectors import open_disputes_count
+from disputes.selectors import open_disputes_count, respondent_answered
 from portal.errors import PortalError
 from portal.people import user_label
 from works.models import PUBLIC_STATUSES, REVOKED, Registration, Work, is_moderator
@@ -61,6 +61,10 @@ ERR_NOT_MODERATOR = "Only moderators can decide disputes."
 ERR_DECIDED = "This dispute was already decided ({status})."
 ERR_REASON = "Write the reason for the decision; both parties will read it."
 ERR_DECISION = "Choose uphold or reject."
+ERR_REPLY_WINDOW = (
+    "The respondent has until {until} to answer and has not yet: uphold after that, or say why "
+    "it cannot wait."
+)
 
 SAME_PICTURE = 31  # PDQ distance at or under which two images are the same picture
 
@@ -139,6 +143,7 @@ def dispute_file(
             respondent=respondent,
             respondent_org=respondent_org,
             statement=statement,
+            reply_by=_reply_by(),
         )
         for evidence in prepared + links:
             _evidence_save(dispute, evidence, party=user)
@@ -149,6 +154,10 @@ def dispute_file(
             dispute, f"{user_label(user)} filed a dispute ({dispute.get_kind_display()}) of “{work.title}”."
         )
     return dispute
+
+
+def _reply_by():
+    return timezone.now() + timedelta(days=settings.DISPUTES_REPLY_DAYS)
 
 
 def _sales_pause(work: Work) -> None:
@@ -342,6 +351,7 @@ def dispute_from_hold(*, registration: Registration) -> Dispute | None:
             respondent=work.owner,
             rightful_work=earlier,
             statement=registration.hold_reason,
+            reply_by=_reply_by(),
         )
         for match in evidence[:10]:
             Evidence.objects.create(
@@ -364,10 +374,12 @@ def dispute_from_hold(*, registration: Registration) -> Dispute | None:
 
 
 def dispute_decide(
-    *, dispute: Dispute, moderator, decision: str, reason: str, revoke: bool = False
+    *, dispute: Dispute, moderator, decision: str, reason: str, revoke: bool = False, urgent_reason: str = ""
 ) -> Dispute:
     """A moderator's decision, with a reason both parties read. Only staff with the moderation
-    permission decide; a dispute is decided once."""
+    permission decide; a dispute is decided once. Upholding (a decision against the respondent)
+    waits for the reply window unless the respondent answered or the moderator says why it
+    cannot wait; a decision in the respondent's favour may come at once."""
     if not is_moderator(moderator):
         raise DisputeError(ERR_NOT_MODERATOR, status=403, code="forbidden")
     if decision not in ("uphold", "reject"):
@@ -376,6 +388,16 @@ def dispute_decide(
     if not reason:
         raise DisputeError(ERR_REASON)
     upheld = decision == "uphold"
+    urgent_reason = (urgent_reason or "").strip()[:1000]
+    early = upheld and dispute.reply_window_open() and not respondent_answered(dispute=dispute)
+    if early and not urgent_reason:
+        raise DisputeError(
+            ERR_REPLY_WINDOW.format(until=dispute.reply_by.strftime("%-d %b %Y, %H:%M UTC")),
+            status=409,
+            code="reply_window",
+        )
+    if early:
+        reason = f"{reason}\n\nDecided before the respondent's reply window ended: {urgent_reason}"
     revokes = (
         upheld
         and revoke

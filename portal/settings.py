@@ -359,6 +359,9 @@ CELERY_BEAT_SCHEDULE["audits-tick"] = {"task": "audits.tick", "schedule": 30}
 
 # Disputes: limits against abuse, and the beat that releases decided escrow.
 DISPUTES_OPEN_MAX = env.int("DISPUTES_OPEN_MAX", default=5)  # open disputes one person may file
+# The respondent's time to answer before a moderator may decide against them (sooner only when
+# they answered, or with a recorded reason why it cannot wait).
+DISPUTES_REPLY_DAYS = env.int("DISPUTES_REPLY_DAYS", default=7)
 DISPUTE_EVIDENCE_MAX_BYTES = env.int("DISPUTE_EVIDENCE_MAX_BYTES", default=10 * 1024 * 1024)
 DISPUTE_EVIDENCE_MAX_FILES = env.int("DISPUTE_EVIDENCE_MAX_FILES", default=10)  # per dispute
 DISPUTE_EVIDENCE_TOTAL_BYTES = env.int("DISPUTE_EVIDENCE_TOTAL_BYTES", default=40 * 1024 * 1024)

@@ -54,7 +54,8 @@ def test_artist_files_a_dispute_with_a_file_moderator_upholds_in_admin_work_show
     page.fill("input[name=url]", "https://artist.example.org/harbour")
     page.get_by_test_id("file-dispute").click()
     page.wait_for_url(re.compile(r"/disputes/\d+/$"))
-    expect(page.get_by_test_id("dispute-status")).to_have_text("open")
+    expect(page.get_by_test_id("dispute-status")).to_have_text("Open")
+    expect(page.get_by_test_id("reply-window")).to_contain_text("The respondent has until")
     expect(page.get_by_test_id("pdq-distance")).to_contain_text("PDQ distance to the disputed work: 0")
     expect(page.get_by_test_id("evidence")).to_contain_text("Harbour, my original")
     page.screenshot(path=SHOTS + "filed-phone.png", full_page=True)
@@ -76,6 +77,14 @@ def test_artist_files_a_dispute_with_a_file_moderator_upholds_in_admin_work_show
     admin.screenshot(path=SHOTS + "moderation.png", full_page=True)
     admin.get_by_label("Uphold: the claim is right").check()
     admin.fill("textarea[name=reason]", "The artist's registration and portfolio came first.")
+    admin.get_by_test_id("decide").click()  # the respondent has not answered: not yet
+    expect(admin.locator(".errornote")).to_contain_text("has until")
+    expect(admin.get_by_test_id("reply-window")).to_be_visible()
+    admin.get_by_label("Uphold: the claim is right").check()
+    admin.fill("textarea[name=reason]", "The artist's registration and portfolio came first.")
+    admin.fill(
+        "textarea[name=urgent_reason]", "The copy is on sale now; the artist's anchor is a year older."
+    )
     admin.get_by_test_id("decide").click()
     expect(admin.get_by_text(f"Dispute #{dispute.pk} upheld.")).to_be_visible()
 

@@ -12,6 +12,8 @@ from portal.models import Notification
 from royalties.tests.factories import licence_row, work_row
 from works.models import Registration
 
+pytestmark = pytest.mark.usefixtures("reply_window_over")
+
 Kind = Dispute.Kind
 STATEMENT = "This is a statement long enough to explain what went wrong here."
 

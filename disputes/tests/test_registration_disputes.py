@@ -33,6 +33,8 @@ from works.models import FingerprintChange, Registration, Revocation
 from works.selectors import provenance_document
 from works.verification import provenance_check
 
+pytestmark = pytest.mark.usefixtures("reply_window_over")
+
 SEED = 4242
 AI_PRICE = 5 * 10**15  # the ai_training preset
 

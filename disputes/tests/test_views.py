@@ -246,7 +246,7 @@ def test_list_pages_take_a_fixed_number_of_queries(client, creator, outsider, mo
 
 
 def test_a_held_registrations_dispute_page_reads_for_both_parties_and_moderators(
-    client, work, creator, outsider, moderator
+    client, work, creator, outsider, moderator, reply_window_over
 ):
     """The match evidence has no party (the portal's check made it): its page must still render."""
     from works.models import Registration

@@ -102,7 +102,8 @@ claimant = get_user_model().objects.create(username=Account.create().address)
 mod = get_user_model().objects.create_superuser("smoke-mod", "mod@example.org", "smoke-pass-123456")
 dispute = disputes.dispute_file(user=claimant, work=work, kind="registration",
                                 statement="This picture is mine; someone else registered it.")
-disputes.dispute_decide(dispute=dispute, moderator=mod, decision="uphold", reason="Smoke.", revoke=True)
+disputes.dispute_decide(dispute=dispute, moderator=mod, decision="uphold", reason="Smoke.", revoke=True,
+                        urgent_reason="A smoke test cannot wait a week.")
 for _ in range(90):
     revocation = Revocation.objects.get(work=work)
     if revocation.status == "confirmed":

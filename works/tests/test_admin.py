@@ -27,7 +27,10 @@ def test_a_moderator_releases_a_held_registration(register, client, chain, creat
     assert held.status == Registration.Status.PENDING
 
 
-def test_a_moderator_rejects_and_cannot_reject_twice(register, client, chain, creator, outsider, moderator):
+def test_a_moderator_rejects_and_cannot_reject_twice(
+    register, client, chain, creator, outsider, moderator, settings
+):
+    settings.DISPUTES_REPLY_DAYS = 0  # the reply window is tested in disputes/tests/test_reply_window.py
     register(creator, seed=201, w3=chain)
     held = register(outsider, seed=201, w3=chain, title="Copy").registration
     client.force_login(moderator)

@@ -302,6 +302,8 @@ INJECTED_WALLET_JS = """
         case "personal_sign": return call("__walletPersonalSign", params[0], params[1]);
         case "eth_signTypedData_v4": return call("__walletSignTypedData", params[0], params[1]);
         case "eth_sendTransaction": return call("__walletSendTransaction", params[0]);
+        case "wallet_switchEthereumChain": return call("__walletSwitchChain", params[0]);
+        case "wallet_addEthereumChain": return call("__walletAddChain", params[0]);
         default: {
           const err = new Error("Unsupported method " + method);
           err.code = 4200;
@@ -319,23 +321,52 @@ USER_REJECTED = {"error": {"code": 4001, "message": "User rejected the request."
 
 
 class BrowserWallet:
-    """An EIP-1193 wallet injected into a Playwright page that signs with eth-account in Python."""
+    """An EIP-1193 wallet injected into a Playwright page that signs with eth-account in Python.
+
+    Like a real wallet it is on one network at a time (`chain_id`) and knows a list of networks
+    (`known_chains`): switching to an unknown one fails with 4902 until it is added (EIP-3085),
+    which switches to it too. `requests` records every method asked, in order."""
 
     def __init__(self, page, account, chain_id=31337):
         self.page = page
         self.account = account
         self.chain_id = chain_id
+        self.known_chains = {1, chain_id}
+        self.added = []
+        self.requests = []
         self.reject_signatures = False
         self.reject_connect = False
+        self.reject_switch = False
         self.signed = []
         page.expose_function("__walletAccounts", self._accounts)
         page.expose_function("__walletChainId", lambda: {"result": hex(self.chain_id)})
+        page.expose_function("__walletSwitchChain", self._switch_chain)
+        page.expose_function("__walletAddChain", self._add_chain)
         page.expose_function("__walletPersonalSign", self._personal_sign)
         page.expose_function("__walletSignTypedData", self._sign_typed_data)
         page.expose_function("__walletSendTransaction", self._send_transaction)
         self.sent = []
         self.w3 = None
         page.add_init_script(INJECTED_WALLET_JS)
+
+    def _switch_chain(self, params):
+        self.requests.append("wallet_switchEthereumChain")
+        if self.reject_switch:
+            return USER_REJECTED
+        wanted = int(params["chainId"], 16)
+        if wanted not in self.known_chains:
+            return {"error": {"code": 4902, "message": f"Unrecognized chain ID {params['chainId']}."}}
+        self.chain_id = wanted
+        return {"result": None}
+
+    def _add_chain(self, params):
+        self.requests.append("wallet_addEthereumChain")
+        if self.reject_switch:
+            return USER_REJECTED
+        self.added.append(params)
+        self.known_chains.add(int(params["chainId"], 16))
+        self.chain_id = int(params["chainId"], 16)
+        return {"result": None}
 
     def _accounts(self):
         if self.reject_connect:
@@ -348,6 +379,7 @@ class BrowserWallet:
         if address.lower() != self.account.address.lower():
             return {"error": {"code": 4100, "message": "Unknown account"}}
         text = bytes.fromhex(data_hex.removeprefix("0x")).decode("utf-8")
+        self.requests.append("personal_sign")
         self.signed.append(text)
         return {"result": personal_sign(self.account, text)}
 
@@ -361,6 +393,9 @@ class BrowserWallet:
         if address.lower() != self.account.address.lower():
             return {"error": {"code": 4100, "message": "Unknown account"}}
         typed = json.loads(payload)
+        if int(typed["domain"].get("chainId", self.chain_id)) != self.chain_id:  # as MetaMask refuses
+            return {"error": {"code": -32603, "message": "Provided chainId does not match the active chain"}}
+        self.requests.append("eth_signTypedData_v4")
         self.signed.append(typed)
         signature = self.account.sign_message(encode_typed_data(full_message=typed)).signature
         return {"result": "0x" + signature.hex().removeprefix("0x")}
@@ -369,7 +404,12 @@ class BrowserWallet:
         """Sign and broadcast like a wallet would, against `self.w3` (set by the test)."""
         if self.reject_signatures:
             return USER_REJECTED
+        if int(tx.get("chainId", hex(self.chain_id)), 16) != self.chain_id:
+            return {"error": {"code": -32603, "message": "the transaction is for another chain"}}
+        self.requests.append("eth_sendTransaction")
         w3 = self.w3
+        if self.chain_id != w3.eth.chain_id:  # a real wallet would broadcast it on another network
+            return {"error": {"code": -32603, "message": f"this wallet is on chain {self.chain_id}"}}
         base = w3.eth.get_block("latest")["baseFeePerGas"]
         payload = {
             "chainId": w3.eth.chain_id,

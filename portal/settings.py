@@ -197,6 +197,11 @@ SOCIALACCOUNT_LOGIN_ON_GET = False
 # Sign-In with Ethereum (EIP-4361).
 CHAIN_RPC_URL = env.str("CHAIN_RPC_URL", default="http://127.0.0.1:8545")
 CHAIN_ID = env.int("CHAIN_ID", default=31337)
+# What a browser wallet is asked to add when it does not know the portal's chain
+# (wallet_addEthereumChain): its name, an RPC URL the *user's* browser can reach, the currency.
+CHAIN_NAME = env.str("CHAIN_NAME", default="Creator IP Portal (local)")
+CHAIN_WALLET_RPC_URL = env.str("CHAIN_WALLET_RPC_URL", default=CHAIN_RPC_URL)
+CHAIN_EXPLORER_URL = env.str("CHAIN_EXPLORER_URL", default="")
 SIWE_ALLOWED_CHAIN_IDS = env.list("SIWE_ALLOWED_CHAIN_IDS", cast=int, default=[CHAIN_ID])
 SIWE_NONCE_TTL_SECONDS = env.int("SIWE_NONCE_TTL_SECONDS", default=300)
 SIWE_MAX_AGE_SECONDS = env.int("SIWE_MAX_AGE_SECONDS", default=300)

@@ -43,10 +43,13 @@ def test_find_buy_and_download(
     page.wait_for_url(re.compile(r"/quotes/0x[0-9a-f]{64}/$"))
     expect(page.get_by_test_id("quote-price")).to_have_text("0.015 ETH")
     expect(page.get_by_test_id("quote-lines")).to_contain_text("AI training")
+    browser_wallet.chain_id = 1  # the buyer's wallet wandered to mainnet: it is switched back first
+    browser_wallet.requests.clear()
     page.get_by_test_id("pay").click()
     expect(page.get_by_test_id("purchase-state")).to_contain_text("waiting for 2 confirmations")
     page.screenshot(path="var/screenshots/quote-waiting.png", full_page=True)
     assert len(browser_wallet.sent) == 1
+    assert browser_wallet.requests == ["wallet_switchEthereumChain", "eth_sendTransaction"]
 
     # The indexer (a beat task in production) sees the payment once it is confirmed.
     mine(chain, settings.CHAIN_CONFIRMATIONS)

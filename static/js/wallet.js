@@ -10,8 +10,54 @@
     network: "The portal could not be reached. Check your connection and try again.",
     pending: "Your wallet already has a request open: finish or cancel it there first.",
     txRejected: "You rejected the transaction in your wallet; nothing was sent or charged.",
-    typedRejected: "You rejected the signature request; nothing was signed."
+    typedRejected: "You rejected the signature request; nothing was signed.",
+    switchRejected: "Your wallet is on another network. Switch it to {name} (chain {id}) to continue; nothing was signed or sent.",
+    switchFailed: "Your wallet could not switch to {name} (chain {id}): {error}. Switch it by hand, then try again."
   };
+
+  /* The portal's chain, as the page states it (EIP-3085 parameters). */
+  function portalChain() {
+    var node = document.getElementById("portal-chain");
+    return node ? JSON.parse(node.textContent) : null;
+  }
+
+  function chainWords(text, chain, error) {
+    return text.replace("{name}", chain.chainName).replace("{id}", parseInt(chain.chainId, 16))
+      .replace("{error}", error || "");
+  }
+
+  function isUnknownChain(err) {
+    var code = err && (err.code || (err.data && err.data.originalError && err.data.originalError.code));
+    return code === 4902 || (code === -32603 && /Unrecognized chain/i.test(err.message || ""));
+  }
+
+  /* Before anything is signed or sent: the wallet must be on the portal's chain. Ask it to switch,
+     and to add the chain first when it does not know it (EIP-3326, EIP-3085). */
+  async function ensureChain(wantedHex) {
+    var chain = portalChain() || { chainId: wantedHex, chainName: "the portal's network" };
+    if (wantedHex && parseInt(wantedHex, 16) !== parseInt(chain.chainId, 16)) {
+      chain = { chainId: wantedHex, chainName: "chain " + parseInt(wantedHex, 16) };
+    }
+    var current = await window.ethereum.request({ method: "eth_chainId" });
+    if (parseInt(current, 16) === parseInt(chain.chainId, 16)) return chain;
+    try {
+      await window.ethereum.request({ method: "wallet_switchEthereumChain", params: [{ chainId: chain.chainId }] });
+    } catch (err) {
+      if (err && err.code === 4001) throw { portal: chainWords(MESSAGES.switchRejected, chain) };
+      if (!isUnknownChain(err) || !chain.rpcUrls) throw { portal: chainWords(MESSAGES.switchFailed, chain, err && err.message) };
+      try {
+        await window.ethereum.request({ method: "wallet_addEthereumChain", params: [chain] });
+      } catch (addErr) {
+        if (addErr && addErr.code === 4001) throw { portal: chainWords(MESSAGES.switchRejected, chain) };
+        throw { portal: chainWords(MESSAGES.switchFailed, chain, addErr && addErr.message) };
+      }
+    }
+    current = await window.ethereum.request({ method: "eth_chainId" });
+    if (parseInt(current, 16) !== parseInt(chain.chainId, 16)) {
+      throw { portal: chainWords(MESSAGES.switchRejected, chain) };
+    }
+    return chain;
+  }
 
   function csrfToken() {
     var meta = document.querySelector('meta[name="csrf-token"]');
@@ -76,9 +122,9 @@
 
         var chainId = parseInt(root.dataset.chainId, 10);
         try {
-          var walletChain = await window.ethereum.request({ method: "eth_chainId" });
-          if (walletChain) chainId = parseInt(walletChain, 16);
-        } catch (err) { /* keep the portal's chain id */ }
+          show("Checking your wallet's network…", "info");
+          await ensureChain("0x" + chainId.toString(16));
+        } catch (err) { show(err && err.portal ? err.portal : walletErrorText(err, MESSAGES.network), "error"); return; }
 
         var nonceResponse;
         try {
@@ -163,7 +209,8 @@
     return { ok: response.ok, status: response.status, data: data };
   }
 
-  /* Ask for the account and check it is `expected` (and the chain, when given). */
+  /* Ask for the account, check it is `expected`, and bring the wallet to the portal's chain (or
+     the one given) before the caller signs or sends anything. */
   async function requireAccount(expected, chainIdHex) {
     if (!window.ethereum) throw { portal: MESSAGES.noWallet };
     var accounts;
@@ -173,12 +220,7 @@
     if (expected && accounts[0].toLowerCase() !== expected.toLowerCase()) {
       throw { portal: "Switch your wallet to " + expected + ", the address you signed in with." };
     }
-    if (chainIdHex) {
-      var chainId = await window.ethereum.request({ method: "eth_chainId" });
-      if (parseInt(chainId, 16) !== parseInt(chainIdHex, 16)) {
-        throw { portal: "Switch your wallet to chain " + parseInt(chainIdHex, 16) + " (see the README for the local chain's settings)." };
-      }
-    }
+    await ensureChain(chainIdHex);
     return accounts[0];
   }
 
@@ -201,7 +243,7 @@
 
   window.PortalWallet = {
     buildMessage: buildMessage, toHex: toHex, csrfToken: csrfToken, show: show, postJson: postJson,
-    getJson: getJson, requireAccount: requireAccount, sendTransaction: sendTransaction,
+    getJson: getJson, requireAccount: requireAccount, ensureChain: ensureChain, sendTransaction: sendTransaction,
     signTypedData: signTypedData, errorText: errorText, messages: MESSAGES
   };
 })();

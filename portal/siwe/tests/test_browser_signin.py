@@ -61,3 +61,34 @@ def test_the_layout_fits_a_phone(live_server, browser, browser_wallet):
     assert width <= 390
     phone.screenshot(path="var/screenshots/home-phone.png", full_page=True)
     context.close()
+
+
+def test_a_wallet_on_another_network_is_asked_to_switch_before_it_signs(live_server, page, browser_wallet):
+    """On mainnet, not knowing the portal's chain: the wallet is asked to switch, then to add the
+    chain (name, RPC, currency), and only then to sign the sign-in message for that chain."""
+    browser_wallet.chain_id = 1
+    browser_wallet.known_chains = {1}
+    page.goto(f"{live_server.url}/auth/signin")
+    page.get_by_test_id("connect-wallet").click()
+    page.wait_for_url(re.compile(r"/dashboard/$"))
+    assert browser_wallet.requests[:3] == [
+        "wallet_switchEthereumChain",
+        "wallet_addEthereumChain",
+        "personal_sign",
+    ]
+    added = browser_wallet.added[0]
+    assert added["chainId"] == "0x7a69" and added["chainName"] == "Creator IP Portal (local)"
+    assert added["rpcUrls"] and added["nativeCurrency"]["symbol"] == "ETH"
+    assert "Chain ID: 31337" in browser_wallet.signed[0]
+
+
+def test_declining_the_switch_signs_nothing_and_says_why(live_server, page, browser_wallet):
+    browser_wallet.chain_id = 1
+    browser_wallet.reject_switch = True
+    page.goto(f"{live_server.url}/auth/signin")
+    page.get_by_test_id("connect-wallet").click()
+    expect(page.locator("#siwe-status")).to_contain_text(
+        "Switch it to Creator IP Portal (local) (chain 31337) to continue; nothing was signed"
+    )
+    page.screenshot(path="var/screenshots/signin-wrong-network.png", full_page=True)
+    assert "personal_sign" not in browser_wallet.requests and browser_wallet.signed == []

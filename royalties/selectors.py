@@ -17,6 +17,7 @@ from royalties.models import (
     SplitSheet,
     Withdrawal,
 )
+from royalties.roles import role_words
 
 MAX_DEPTH = 10  # generations of ancestors a work may have
 MAX_PARENTS = 8  # parents a work may declare
@@ -246,7 +247,7 @@ def work_earnings(*, work) -> list[dict]:
         key = (address, role, party_role)
         totals[key] = totals.get(key, 0) + amount
     return [
-        {"address": a, "role": r, "party_role": p, "amount": amount}
+        {"address": a, "role": r, "party_role": p, "role_words": role_words(r, p), "amount": amount}
         for (a, r, p), amount in sorted(totals.items(), key=lambda kv: -kv[1])
         if amount
     ]

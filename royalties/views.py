@@ -19,6 +19,7 @@ from portal.spreadsheets import csv_response
 from royalties import selectors, services
 from royalties.forms import EarningsFilterForm, SplitPartyFormSet, parties_from
 from royalties.models import SplitSheet
+from royalties.roles import role_words
 from works.models import DerivationLink, is_moderator
 from works.shortcuts import get_visible_work_or_404
 
@@ -116,11 +117,11 @@ def _rows(lines) -> list[dict]:
     from licensing.models import work_url
     from licensing.uses import labels_of
     from portal.money import format_eth
-    from portal.templatetags.portal_tags import bps_percent, role_label
+    from portal.templatetags.portal_tags import bps_percent
 
     rows = []
     for line in lines:
-        role = role_label(line.role) + (f" ({line.party_role})" if line.party_role else "")
+        role = role_words(line.role, line.party_role)
         if line.bps:
             role += f" · {bps_percent(line.bps)}"
         rows.append(
@@ -188,7 +189,7 @@ def statement(request):
                 "; ".join(labels_of(line.uses or 0)),
                 "" if line.gross is None else str(line.gross),
                 "" if line.gross is None else wei_to_eth(line.gross),
-                line.role + (f" ({line.party_role})" if line.party_role else ""),
+                role_words(line.role, line.party_role),
                 "" if line.bps is None else line.bps,
                 str(line.amount),
                 wei_to_eth(line.amount),

@@ -71,21 +71,6 @@ def use_labels(mask):
     return labels_of(int(mask or 0))
 
 
-ROLE_LABELS = {
-    "creator": "Creator",
-    "co_creator": "Co-creator",
-    "upstream": "Upstream (a work this one derives from)",
-    "upstream_co_creator": "Co-creator of an upstream work",
-    "platform": "Platform fee",
-    "unmatched": "Credited on chain (role unknown)",
-}
-
-
-@register.filter
-def role_label(role):
-    return ROLE_LABELS.get(role, role)
-
-
 @register.filter
 def bps_percent(bps):
     """Basis points as a percentage, exactly: 1250 -> '12.5 %'."""

@@ -116,8 +116,7 @@ def _rows(lines) -> list[dict]:
     fraction of the time the template would take resolving every attribute and filter."""
     from licensing.models import work_url
     from licensing.uses import labels_of
-    from portal.money import format_eth
-    from portal.templatetags.portal_tags import bps_percent
+    from portal.templatetags.portal_tags import bps_percent, money_html
 
     rows = []
     for line in lines:
@@ -126,7 +125,7 @@ def _rows(lines) -> list[dict]:
             role += f" · {bps_percent(line.bps)}"
         rows.append(
             {
-                "date": line.occurred_at.strftime("%-d %b %Y, %H:%M"),
+                "date": line.occurred_at.strftime("%-d %b %Y, %H:%M"),  # one line: .nowrap
                 "sold_work": line.sold_work.title if line.sold_work_id else "",
                 "sold_work_url": work_url(line.sold_work_id) if line.sold_work_id else "",
                 "via": line.work.title if line.work_id and line.work_id != line.sold_work_id else "",
@@ -135,9 +134,9 @@ def _rows(lines) -> list[dict]:
                 if line.counterparty
                 else "",
                 "uses": ", ".join(labels_of(line.uses or 0)),
-                "gross": "" if line.gross is None else format_eth(line.gross),
+                "gross": "" if line.gross is None else money_html(line.gross, zero="0 ETH"),
                 "role": role,
-                "share": format_eth(line.amount),
+                "share": money_html(line.amount, zero="0 ETH"),
                 "negative": line.amount < 0,
                 "tx": line.entry.tx_hash,
                 "tx_short": line.entry.tx_hash[:12] + "…" if line.entry.tx_hash else "",

@@ -45,6 +45,22 @@ class RegistrationError(PortalError):
     code = "registration_refused"
 
 
+ERR_ALREADY_UPLOADED = "You already uploaded this exact file as “{title}” ({status})."
+
+
+class AlreadyUploaded(RegistrationError):
+    """The same bytes as one of the uploader's works: open that one instead of a copy of it."""
+
+    status = 409
+    code = "already_uploaded"
+
+    def __init__(self, work: Work):
+        super().__init__(
+            ERR_ALREADY_UPLOADED.format(title=work.title, status=work.registration.get_status_display())
+        )
+        self.work = work
+
+
 def fingerprint_publish(*, work: Work) -> None:
     """The work became public: every process's fingerprint index adds it on its next search."""
     FingerprintChange.objects.create(work=work, pdq=work.pdq, pdq_crop=work.pdq_crop, added=True)
@@ -62,7 +78,8 @@ def work_upload(
 
     1. Validate the file (raises InvalidImage; nothing is written before this passes).
     2. Fingerprint: sha256 of the bytes, PDQ after the shared normalisation.
-    3. Look for identical or near public works: the creator's own becomes `version_of`;
+    3. Refuse the same bytes as one of the uploader's own works (they open that one instead).
+       Look for identical or near public works: the creator's own becomes `version_of`;
        another creator's is kept as evidence and shown before signing (the hold itself is
        decided when the registration is signed, against the works public at that moment).
     4. Write the private original, the public preview and thumbnail, and the rows, in one
@@ -70,6 +87,16 @@ def work_upload(
     """
     checked = image_check(file)
     sha256 = sha256_of(file)
+    existing = (
+        Work.objects.for_owner(user)
+        .filter(sha256=sha256)
+        .exclude(registration__status__in=[Status.REJECTED, Status.REVOKED])
+        .select_related("registration")
+        .order_by("pk")
+        .first()
+    )
+    if existing is not None:
+        raise AlreadyUploaded(existing)
     with Image.open(file, formats=[checked.format]) as image:
         pdq, quality, pdq_crop = pdq_fingerprints(image)
     file.seek(0)

@@ -33,16 +33,27 @@ def upload(request):
         if not address:
             form.add_error(None, ERR_NO_WALLET)
         else:
-            with transaction.atomic():
-                work = services.work_upload(
-                    user=request.user,
-                    creator_address=address,
-                    file=form.cleaned_data["file"],
-                    title=form.cleaned_data["title"],
-                    description=form.cleaned_data["description"],
-                    tags=form.cleaned_data["tags"],
+            try:
+                with transaction.atomic():
+                    work = services.work_upload(
+                        user=request.user,
+                        creator_address=address,
+                        file=form.cleaned_data["file"],
+                        title=form.cleaned_data["title"],
+                        description=form.cleaned_data["description"],
+                        tags=form.cleaned_data["tags"],
+                    )
+                    derivation_links_create(work=work, specs=form.parent_specs)
+            except services.AlreadyUploaded as exc:
+                return render(
+                    request, "works/upload.html", {"form": form, "already": exc.work}, status=exc.status
                 )
-                derivation_links_create(work=work, specs=form.parent_specs)
+            if work.version_of_id:
+                messages.info(
+                    request,
+                    f"This looks like an edited version of your “{work.version_of.title}”: it is registered "
+                    "as a new version of it, with a link between the two.",
+                )
             messages.success(request, "Uploaded. Now sign the registration with your wallet.")
             return redirect(work)
     return render(request, "works/upload.html", {"form": form}, status=400 if form.errors else 200)

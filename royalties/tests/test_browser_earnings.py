@@ -14,7 +14,7 @@ from conftest import BrowserWallet, register_work
 from licensing import services as licensing
 from licensing.terms import PRESETS
 from licensing.tests.helpers import buy, fund, index, mine
-from portal.money import format_eth
+from portal.money import eth_short, wei_to_eth
 from royalties.ledger import balance
 from royalties.models import LedgerAccount
 
@@ -72,9 +72,12 @@ def test_co_creator_accepts_shares_a_sale_and_withdraws(
 
     for page, share in ((owner_page, owner_share), (co_page, co_share)):
         page.goto(f"{live_server.url}/earnings/")
-        expect(page.get_by_test_id("total-all")).to_have_text(format_eth(share))
-        expect(page.get_by_test_id("line-share").first).to_have_text(format_eth(share))
-    expect(co_page.get_by_test_id("earning-lines")).to_contain_text("Co-creator (colourist) · 40 %")
+        # rounded on screen, exact in the title and what a copy takes
+        for testid in ("total-all", "line-share"):
+            amount = page.get_by_test_id(testid).first.locator(".money")
+            expect(amount).to_have_text(f"{eth_short(share)} ETH")
+            expect(amount).to_have_attribute("data-exact", wei_to_eth(share))
+    expect(co_page.get_by_test_id("earning-lines")).to_contain_text("Co-creator: colourist · 40 %")
     co_page.screenshot(path="var/screenshots/earnings-co-creator.png", full_page=True)
 
     # The CSV statement's total is the page's total, to the wei.
@@ -84,13 +87,15 @@ def test_co_creator_accepts_shares_a_sale_and_withdraws(
     assert rows[-1][0] == "TOTAL" and int(rows[-1][10]) == co_share
 
     # The co-creator withdraws with the wallet: pending, then confirmed from the chain.
-    expect(co_page.get_by_test_id("available")).to_have_text(format_eth(co_share))
+    expect(co_page.get_by_test_id("available").locator(".money")).to_have_attribute(
+        "data-exact", wei_to_eth(co_share)
+    )
     co_page.get_by_test_id("withdraw").click()
     expect(co_page.get_by_test_id("withdrawal-pending")).to_contain_text("waiting for confirmation")
     mine(chain, settings.CHAIN_CONFIRMATIONS)
     index(chain)
-    expect(co_page.get_by_test_id("withdrawal-confirmed")).to_contain_text(
-        format_eth(co_share), timeout=10_000
+    expect(co_page.get_by_test_id("withdrawal-confirmed").locator(".money")).to_have_attribute(
+        "data-exact", wei_to_eth(co_share), timeout=10_000
     )
     co_page.reload()
     expect(co_page.get_by_test_id("available")).to_have_text("0 ETH")

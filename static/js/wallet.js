@@ -166,6 +166,26 @@
     if (root) init(root);
   });
 
+  /* [data-copy="#id"]: a button that copies that element's text (an API key shown once). */
+  document.addEventListener("click", async function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var source = document.querySelector(button.dataset.copy);
+    if (!source) return;
+    var label = button.textContent;
+    try {
+      await navigator.clipboard.writeText(source.textContent.trim());
+      button.textContent = "Copied";
+    } catch (err) {
+      var range = document.createRange();  // no clipboard access: select it for Ctrl+C
+      range.selectNodeContents(source);
+      window.getSelection().removeAllRanges();
+      window.getSelection().addRange(range);
+      button.textContent = "Selected: press Ctrl+C";
+    }
+    setTimeout(function () { button.textContent = label; }, 2500);
+  });
+
   /* One menu group open at a time; a click elsewhere closes it. */
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.nav-group[open]").forEach(function (group) {

@@ -1,5 +1,6 @@
 import pytest
 
+from conftest import make_image
 from works import services
 from works.fingerprint_index import FingerprintIndex, _index, fingerprint_index
 from works.fingerprints import pdq_distance
@@ -42,7 +43,8 @@ def test_held_works_stay_out_until_released_and_rejected_ones_never_enter(regist
     services.registration_release(registration=held.registration)
     assert {pk for pk, _ in fingerprint_index().search(original.pdq, radius=0)} == {original.pk, held.pk}
 
-    another = register(outsider, seed=304, title="Another copy")
+    # another copy (the same file twice would open the first upload instead)
+    another = register(outsider, seed=304, title="Another copy", image=make_image(seed=304, quality=60))
     services.registration_reject(registration=another.registration)
     assert another.pk not in {pk for pk, _ in fingerprint_index().search(original.pdq, radius=0)}
     services.fingerprint_unpublish(work=held)

@@ -148,13 +148,32 @@ def test_a_draft_signed_after_another_creators_registration_is_held(register, dr
 
 
 @pytest.mark.anvil
-def test_a_creators_own_match_is_linked_as_a_version(register, client, creator):
+def test_a_creators_own_match_is_linked_as_a_version_and_they_are_told(register, client, creator):
     first = register(creator, seed=9, title="v1")
     client.force_login(creator.user)
-    _post(client, make_image(seed=9, quality=70), title="v2")
+    response = _post(client, make_image(seed=9, quality=70), title="v2")
     second = Work.objects.order_by("pk").last()
     assert second.version_of == first
     assert second.registration.hold_evidence == []
+    page = client.get(response["Location"]).content.decode()
+    assert "edited version of your “v1”" in page
+
+
+def test_uploading_a_file_already_registered_opens_the_existing_work(register, client, creator, settings):
+    data = make_image(seed=12)
+    first = register(creator, seed=12, title="Original")
+    client.force_login(creator.user)
+    again = _post(client, data, title="Same file again")
+    assert again.status_code == 409
+    html = again.content.decode()
+    assert "You already uploaded this exact file as “Original”" in html
+    assert f'href="{first.get_absolute_url()}"' in html
+    assert Work.objects.filter(owner=creator.user).count() == 1  # no silent copy
+    draft = _post(client, make_image(seed=13), title="A draft")
+    assert draft.status_code == 302
+    twice = _post(client, make_image(seed=13), title="The draft again").content.decode()
+    assert "“A draft” (awaiting your signature)" in twice
+    assert "sign its registration there" in twice
 
 
 def test_an_unrelated_image_is_not_a_match(client, creator, outsider):

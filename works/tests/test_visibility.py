@@ -4,6 +4,7 @@ only; held and rejected works for their owner and moderators; public works for e
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from conftest import make_image
 from works import services
 from works.models import Registration, Work
 
@@ -39,7 +40,7 @@ def works(register, draft, creator, outsider):
     public = register(creator, seed=1100, title="PUBLIC-ORIGINAL")
     unsigned = draft(seed=1101, persona=creator, title="SECRET-DRAFT")
     held = register(outsider, seed=1100, title="HELD-COPY")
-    rejected = register(outsider, seed=1100, title="REJECTED-COPY")
+    rejected = register(outsider, seed=1100, title="REJECTED-COPY", image=make_image(seed=1100, quality=60))
     services.registration_reject(registration=rejected.registration)
     assert held.registration.status == Registration.Status.HELD
     return {"public": public, "draft": unsigned, "held": held, "rejected": rejected}
@@ -125,7 +126,7 @@ def test_search_verify_and_signals_never_name_a_non_public_work(client, works, c
 
 def test_a_version_link_never_points_at_a_draft(client, register, draft, creator):
     first = draft(seed=1102, persona=creator, title="UNSIGNED-V1")
-    second = register(creator, seed=1102, title="Signed v2")
+    second = register(creator, seed=1102, title="Signed v2", image=make_image(seed=1102, quality=60))
     Work.objects.filter(pk=second.pk).update(version_of=first)
     page = client.get(f"/works/{second.pk}/").content.decode()
     assert "UNSIGNED-V1" not in page and 'data-testid="version-of"' not in page

@@ -49,6 +49,10 @@ def test_an_admin_creates_a_key_reports_a_run_and_pays_its_invoice(
     page.get_by_test_id("create-key").click()
     secret = page.get_by_test_id("new-key-value").inner_text().strip()
     assert re.fullmatch(r"cip_[0-9a-f]+_[A-Za-z0-9_-]+", secret), secret
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_test_id("copy-key").click()
+    expect(page.get_by_test_id("copy-key")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == secret
     page.screenshot(path="var/screenshots/org-new-key.png", full_page=True)
     page.reload()
     expect(page.get_by_test_id("new-key")).to_have_count(0)  # shown once

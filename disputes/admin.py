@@ -87,8 +87,7 @@ class DisputeAdmin(ModeratorOnly, admin.ModelAdmin):
 
     @staticmethod
     def _name(user):
-        name = user_label(user)
-        return f"{name[:6]}…{name[-4:]}" if name.startswith("0x") and len(name) == 42 else name
+        return user_label(user, short=True)
 
     @admin.display(description="claimant")
     def claimant_name(self, obj):

@@ -151,7 +151,9 @@ def dispute_file(
         if kind == Kind.REGISTRATION:
             _sales_pause(work)
         _tell(
-            dispute, f"{user_label(user)} filed a dispute ({dispute.get_kind_display()}) of “{work.title}”."
+            dispute,
+            f"{user_label(user, short=True)} filed a dispute ({dispute.get_kind_display()}) "
+            f"of “{work.title}”.",
         )
     return dispute
 
@@ -312,7 +314,7 @@ def evidence_add(*, dispute: Dispute, user, files=(), urls=(), note: str = "") -
         saved = [_evidence_save(dispute, evidence, party=user) for evidence in prepared]
         summary = ", ".join(e.original_name or e.url for e in saved)
         _event(dispute, actor=user, action=Action.EVIDENCE, text="; ".join(filter(None, [summary, note])))
-        _tell(dispute, f"{user_label(user)} added evidence.", skip=user)
+        _tell(dispute, f"{user_label(user, short=True)} added evidence.", skip=user)
     return saved
 
 
@@ -323,7 +325,7 @@ def dispute_reply(*, dispute: Dispute, user, text: str) -> DisputeEvent:
         raise DisputeError(ERR_REPLY)
     with transaction.atomic():
         event = _event(dispute, actor=user, action=Action.REPLY, text=text)
-        _tell(dispute, f"{user_label(user)} replied.", skip=user)
+        _tell(dispute, f"{user_label(user, short=True)} replied.", skip=user)
     return event
 
 

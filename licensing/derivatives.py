@@ -84,8 +84,8 @@ def derivation_links_create(*, work: Work, specs: list[ParentSpec]) -> list[Deri
             notify(
                 user=spec.parent.owner,
                 kind="derivative_request",
-                text=f"{user_label(work.owner)} asks to register “{work.title}” as a derivative of your "
-                f"“{spec.parent.title}”: approve or refuse it.",
+                text=f"{user_label(work.owner, short=True)} asks to register “{work.title}” as a "
+                f"derivative of your “{spec.parent.title}”: approve or refuse it.",
                 url=spec.parent.get_absolute_url(),
             )
     return DerivationLink.objects.bulk_create(

@@ -565,8 +565,8 @@ def licence_issue_from_event(event) -> Licence | None:
     notify(
         user=work.owner,
         kind="sale",
-        text=f"“{work.title}” sold: {', '.join(uses.labels_of(quote.uses)).lower()} to "
-        f"{user_label(quote.buyer)} for {format_eth(int(quote.price_wei))}.",
+        text=f"“{work.title}” sold: {' and '.join(uses.labels_of(quote.uses))} to "
+        f"{user_label(quote.buyer, short=True)} for {format_eth(int(quote.price_wei))}.",
         url=licence.get_absolute_url(),
     )
     return licence

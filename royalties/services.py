@@ -88,8 +88,8 @@ def split_sheet_propose(*, work, user, parties: list[tuple[str, str, int]]) -> S
             notify_address(
                 address=address,
                 kind="split_request",
-                text=f"{user_label(user)} lists you as a co-creator ({role}, {bps / 100:g} % of the creator "
-                f"share) of “{work.title}”: accept or decline it with your wallet.",
+                text=f"{user_label(user, short=True)} lists you as a co-creator ({role}, {bps / 100:g} % "
+                f"of the creator share) of “{work.title}”: accept or decline it with your wallet.",
                 url=reverse("royalties:splits", args=[work.pk]),
             )
     sheet.refresh_from_db()

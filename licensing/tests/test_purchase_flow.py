@@ -135,7 +135,10 @@ def test_buy_pay_index_certificate_and_download(register, client, chain, creator
     from portal.models import Notification
 
     sale = Notification.objects.get(user=creator.user, kind="sale")  # the creator hears of it
-    assert "“Tide pools” sold: licence to" in sale.text and sale.url == licence.get_absolute_url()
+    assert (
+        f"“Tide pools” sold: Licence to {buyer.address[:6]}…" in sale.text
+        and sale.url == licence.get_absolute_url()
+    )
 
     # The certificate, signed by the platform, says who may use what, and who licensed it.
     cert = client.get(f"/licences/{licence.pk}.json").json()

@@ -24,9 +24,9 @@ WIDE = """() => {
 }"""
 
 
-def _person(browser, chain, live_server, **context):
+def _person(browser, chain, live_server, wallet_chain=31337, **context):
     page = browser.new_context(**context).new_page()
-    wallet = BrowserWallet(page, Account.create())
+    wallet = BrowserWallet(page, Account.create(), chain_id=wallet_chain)
     wallet.w3 = chain
     fund(chain, wallet.account.address)
     page.goto(f"{live_server.url}/auth/signin")
@@ -35,7 +35,17 @@ def _person(browser, chain, live_server, **context):
     return page, wallet
 
 
+def _menu_is_one_row(page):
+    """The top bar at this width: brand, menu and account on one line."""
+    tops = page.evaluate(
+        """() => [...document.querySelectorAll('.topbar .brand, .nav > a, .nav > details > summary')]
+                 .map(el => Math.round(el.getBoundingClientRect().top))"""
+    )
+    assert max(tops) - min(tops) <= 12, tops
+
+
 def _fits_the_screen(page):
+    page.wait_for_load_state("load")  # the stylesheet too: an unstyled page is wider
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     wide = page.evaluate(WIDE) if overflow > 1 else []
     assert overflow <= 1, f"{page.url} is {overflow}px wider than the screen: {wide}"
@@ -72,8 +82,29 @@ def test_creator_buyer_and_moderator_walk_through(
     creator.wait_for_url(work_url)
     creator.screenshot(path=SHOTS + "creator-work.png", full_page=True)
 
-    # A buyer on a phone finds it, buys the licence with AI training, and gets the certificate.
-    buyer, buyer_wallet = _person(browser, chain, live_server, viewport=PHONE)
+    # The creator edits the offer: a new version replaces it, named after what it now grants.
+    creator.get_by_test_id("edit-offer").click()
+    expect(creator.get_by_test_id("edit-explained")).to_contain_text("retires this one")
+    creator.select_option("select[name=genai_training]", "prohibited")
+    creator.screenshot(path=SHOTS + "offer-edit.png", full_page=True)
+    creator.get_by_test_id("publish-offer").click()
+    creator.wait_for_url(re.compile(re.escape(work_url) + "#offers$"))
+    expect(creator.get_by_test_id("offer")).to_have_count(1)
+    expect(creator.get_by_test_id("offer").locator("h3")).to_have_text("Personal use, AI training paid")
+    expect(creator.get_by_text("is retired")).to_be_visible()
+    creator.set_viewport_size({"width": 1024, "height": 800})
+    _menu_is_one_row(creator)
+    creator.set_viewport_size({"width": 1280, "height": 800})
+
+    # A buyer on a phone, their wallet on mainnet: it is asked to add and switch to the portal's
+    # chain before signing in; they find the work, buy the licence with AI training, and get
+    # the certificate.
+    buyer, buyer_wallet = _person(browser, chain, live_server, wallet_chain=1, viewport=PHONE)
+    assert buyer_wallet.requests[:3] == [
+        "wallet_switchEthereumChain",
+        "wallet_addEthereumChain",
+        "personal_sign",
+    ]
     expect(buyer.get_by_text("Welcome, creator")).to_have_count(0)
     buyer.screenshot(path=SHOTS + "buyer-dashboard-phone.png", full_page=True)
     _fits_the_screen(buyer)
@@ -105,6 +136,20 @@ def test_creator_buyer_and_moderator_walk_through(
     expect(buyer.get_by_test_id("held-licence")).to_be_visible()
     licence = Licence.objects.get()
     assert licence.licensee_address == buyer_wallet.account.address
+
+    # The creator's bell says there is news; the notification leads to the licence sold.
+    creator.goto(f"{live_server.url}/dashboard/")
+    expect(creator.get_by_test_id("bell-count")).to_have_text("1")
+    creator.get_by_test_id("bell").click()
+    expect(creator.get_by_test_id("notification").first).to_contain_text("“Lagoon at noon” sold")
+    creator.screenshot(path=SHOTS + "notifications.png", full_page=True)
+    creator.set_viewport_size(PHONE)
+    _fits_the_screen(creator)
+    creator.screenshot(path=SHOTS + "notifications-phone.png", full_page=True)
+    creator.set_viewport_size({"width": 1280, "height": 800})
+    creator.get_by_test_id("notification").first.get_by_role("link").click()
+    creator.wait_for_url(re.compile(rf"/licences/{licence.pk}/$"))
+    expect(creator.get_by_test_id("bell-count")).to_have_count(0)
 
     # A stranger cannot read the licence; they verify the certificate the buyer hands them.
     document = buyer.request.get(f"{live_server.url}/licences/{licence.pk}.json").text()

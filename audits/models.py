@@ -101,6 +101,10 @@ class AuditPart(models.Model):
     error = models.TextField(blank=True, help_text="why the part failed, or what was skipped in it")
     attempts = models.PositiveIntegerField(default=0)
     worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the process running it")
+    lease_until = models.DateTimeField(
+        null=True, blank=True, help_text="the worker holds the part until then (renewed as it works)"
+    )
+    queued_at = models.DateTimeField(null=True, blank=True, help_text="last sent to the queue")
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

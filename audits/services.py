@@ -4,19 +4,21 @@ finish, cancel."""
 import hashlib
 import logging
 import os
-import socket
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from audits import parts as engine
 from audits.models import Audit, AuditInput, AuditMatch, AuditPart
 from audits.registry import Snapshot, snapshot_write
 from portal.errors import PortalError
+from portal.leases import holder_is_dead, holder_name
 
 logger = logging.getLogger(__name__)
 
@@ -133,18 +135,25 @@ def audit_plan(*, audit: Audit) -> list[int]:
     return list(audit.parts.filter(status=PartStatus.PENDING).values_list("pk", flat=True))
 
 
-def _worker() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def part_run(*, part_id: int, features=None, worker: str = "") -> AuditPart | None:
     """Run one part. Idempotent: a finished part is left alone; a part that a crashed worker
     left running is run again from the start, and its matches replace the earlier ones in one
     transaction, so no match is ever doubled."""
-    claimed = (
-        AuditPart.objects.filter(pk=part_id, status__in=[PartStatus.PENDING, PartStatus.RUNNING])
+    now = timezone.now()
+    worker = (worker or holder_name())[:200]
+    lease = timedelta(seconds=settings.AUDIT_PART_LEASE_SECONDS)
+    holder = AuditPart.objects.filter(pk=part_id, status=PartStatus.RUNNING).values_list("worker", flat=True)
+    dead = [w for w in holder if holder_is_dead(w)]  # its process on this machine is gone
+    claimed = (  # a pending part, or a running one whose worker died or whose lease ran out
+        AuditPart.objects.filter(pk=part_id)
+        .filter(
+            Q(status=PartStatus.PENDING)
+            | Q(status=PartStatus.RUNNING, lease_until__lt=now)
+            | Q(status=PartStatus.RUNNING, lease_until__isnull=True)
+            | Q(status=PartStatus.RUNNING, worker__in=dead)
+        )
         .exclude(audit__status__in=[Status.CANCELLED, Status.DONE, Status.FAILED])
-        .update(status=PartStatus.RUNNING, worker=(worker or _worker())[:200], started_at=timezone.now())
+        .update(status=PartStatus.RUNNING, worker=worker, started_at=now, lease_until=now + lease)
     )
     part = AuditPart.objects.select_related("audit", "input").filter(pk=part_id).first()
     if part is None:
@@ -160,6 +169,8 @@ def part_run(*, part_id: int, features=None, worker: str = "") -> AuditPart | No
     snapshot = Snapshot.from_json(audit.registry)
     last_check = [time.monotonic()]
 
+    renewed = [time.monotonic()]
+
     def check():
         now = time.monotonic()
         if now - last_check[0] < CHECK_EVERY_SECONDS:
@@ -167,6 +178,9 @@ def part_run(*, part_id: int, features=None, worker: str = "") -> AuditPart | No
         last_check[0] = now
         if Audit.objects.filter(pk=audit.pk, status=Status.CANCELLED).exists():
             raise engine.Cancelled
+        if now - renewed[0] > lease.total_seconds() / 3:  # still alive: keep the part
+            renewed[0] = now
+            AuditPart.objects.filter(pk=part.pk, worker=worker).update(lease_until=timezone.now() + lease)
 
     common = {"name": item.name, "snapshot": snapshot, "sample": audit.sample, "seed": audit.seed}
     try:
@@ -238,6 +252,51 @@ def _store(part: AuditPart, result: engine.PartResult) -> None:
             error=message[:5000],
             finished_at=timezone.now(),
         )
+
+
+def parts_queued(*, part_ids) -> None:
+    """Remember when parts were (re)sent to the queue."""
+    AuditPart.objects.filter(pk__in=list(part_ids)).update(queued_at=timezone.now())
+
+
+def audits_stalled(*, now=None) -> tuple[list[int], list[int]]:
+    """What a broker or a dead worker lost, to send again: (audit ids to start, part ids to run).
+
+    1. An audit still queued well after it was created: its start message was lost.
+    2. A running part whose lease ran out: its worker died (SIGKILL, OOM, a lost machine).
+    3. Pending parts of an audit where nothing has happened for AUDIT_STALLED_SECONDS: their
+       messages were lost. (Parts merely waiting behind others in a busy queue have activity
+       around them, so a long queue is not flooded with copies.)
+    Running them twice is harmless: a part is claimed before it runs and its matches replace
+    any earlier run's."""
+    now = now or timezone.now()
+    stalled_before = now - timedelta(seconds=settings.AUDIT_STALLED_SECONDS)
+    starts = list(
+        Audit.objects.filter(status=Status.QUEUED, created_at__lt=stalled_before).values_list("pk", flat=True)
+    )
+    expired = [
+        pk
+        for pk, worker, until in AuditPart.objects.filter(
+            status=PartStatus.RUNNING, audit__status=Status.RUNNING
+        ).values_list("pk", "worker", "lease_until")
+        if until is None or until < now or holder_is_dead(worker)
+    ]
+    lost = []
+    for audit_id in (
+        AuditPart.objects.filter(status=PartStatus.PENDING, audit__status=Status.RUNNING)
+        .values_list("audit_id", flat=True)
+        .distinct()
+    ):
+        parts = AuditPart.objects.filter(audit_id=audit_id)
+        if parts.filter(status=PartStatus.RUNNING, lease_until__gte=now).exists():
+            continue
+        activity = parts.aggregate(
+            started=Max("started_at"), finished=Max("finished_at"), queued=Max("queued_at")
+        )
+        latest = max([t for t in activity.values() if t] or [stalled_before - timedelta(seconds=1)])
+        if latest < stalled_before:
+            lost += list(parts.filter(status=PartStatus.PENDING).values_list("pk", flat=True))
+    return starts, expired + lost
 
 
 def audit_finish(*, audit_id: int) -> Audit | None:

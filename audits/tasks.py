@@ -31,6 +31,7 @@ def audit_start(audit_id: int) -> None:
     if not part_ids:
         services.audit_finish(audit_id=audit_id)
         return
+    services.parts_queued(part_ids=part_ids)
     chord(audit_part.si(part_id) for part_id in part_ids)(audit_done.si(audit_id))
 
 
@@ -66,9 +67,20 @@ def audit_done(audit_id: int) -> None:
 
 
 @tick_task("audits.tick")
-def audits_tick() -> int:
+def audits_tick() -> dict:
+    """Send again what a broker or a dead worker lost (see `services.audits_stalled`), and finish
+    audits whose chord callback never came."""
+    starts, parts = services.audits_stalled()
+    for audit_id in starts:
+        logger.warning("audit %s was never started (a lost message): starting it again", audit_id)
+        audit_start.delay(audit_id)
+    if parts:
+        logger.warning("audit parts %s lost their worker or their message: queued again", parts)
+        services.parts_queued(part_ids=parts)
+        for part_id in parts:
+            audit_part.delay(part_id)
     finished = 0
     for audit_id in Audit.objects.filter(status=Audit.Status.RUNNING).values_list("pk", flat=True):
         audit = services.audit_finish(audit_id=audit_id)
         finished += bool(audit and audit.finished)
-    return finished
+    return {"started_again": len(starts), "parts_queued_again": len(parts), "finished": finished}

@@ -30,3 +30,27 @@ class Notification(models.Model):
 
     def __str__(self):
         return self.text
+
+
+class Lease(models.Model):
+    """Who holds a piece of work, and until when (portal/leases.py).
+
+    A worker that holds a lease past `until` without renewing it is presumed dead: the next one
+    to ask takes the work over. Beat ticks and audit parts hold leases, so a worker killed with
+    SIGKILL on any broker costs a retry once its lease runs out, and nothing runs twice at once."""
+
+    name = models.CharField(max_length=200, unique=True)
+    holder = models.CharField(max_length=200, blank=True, help_text="host:pid of the process holding it")
+    until = models.DateTimeField(db_index=True)
+    acquired_at = models.DateTimeField(null=True, blank=True)
+    renewed_at = models.DateTimeField(null=True, blank=True)
+    times_acquired = models.PositiveIntegerField(default=0)
+    times_taken_over = models.PositiveIntegerField(
+        default=0, help_text="acquired after another holder's lease ran out (a presumed crash)"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} held by {self.holder or 'nobody'} until {self.until:%H:%M:%S}"

@@ -222,7 +222,9 @@ AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_VERBOSE = False
 
 # Celery: JSON only, late acks, a lost worker re-queues its task, bounded run time.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+# safefs:// is kombu's file-system transport made safe against half-written messages
+# (portal/broker.py); redis://… or amqp://… when the portal outgrows one machine.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="safefs://")
 CELERY_BROKER_FOLDER = VAR_DIR / "celery" / "broker"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
@@ -232,7 +234,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
-    if CELERY_BROKER_URL.startswith("filesystem")
+    if CELERY_BROKER_URL.startswith(("filesystem", "safefs"))
     else {}
 )
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=f"file://{VAR_DIR / 'celery' / 'results'}")
@@ -248,6 +250,8 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}
+# How long a beat tick holds its lease: a tick killed mid-run is taken over after this.
+TICK_LEASE_SECONDS = env.int("TICK_LEASE_SECONDS", default=60)
 
 LOGGING = {
     "version": 1,
@@ -327,6 +331,7 @@ LICENSE_MARKET_ADDRESS = env.str("LICENSE_MARKET_ADDRESS", default="")
 QUOTE_TTL_SECONDS = env.int("QUOTE_TTL_SECONDS", default=900)
 INDEXER_TICK_SECONDS = env.float("INDEXER_TICK_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE["index-events"] = {"task": "chain.index_tick", "schedule": INDEXER_TICK_SECONDS}
+CELERY_BEAT_SCHEDULE["chain-sends"] = {"task": "chain.sends_tick", "schedule": INDEXER_TICK_SECONDS}
 CELERY_BEAT_SCHEDULE["licensing-tick"] = {"task": "licensing.tick", "schedule": INDEXER_TICK_SECONDS}
 RECONCILE_SECONDS = env.float("RECONCILE_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE["reconcile"] = {"task": "royalties.reconcile", "schedule": RECONCILE_SECONDS}
@@ -372,6 +377,11 @@ DISPUTE_EVIDENCE_MAX_FILES = env.int("DISPUTE_EVIDENCE_MAX_FILES", default=10)  
 DISPUTE_EVIDENCE_TOTAL_BYTES = env.int("DISPUTE_EVIDENCE_TOTAL_BYTES", default=40 * 1024 * 1024)
 CELERY_BEAT_SCHEDULE["disputes-tick"] = {"task": "disputes.tick", "schedule": INDEXER_TICK_SECONDS}
 AUDIT_PART_ROWS = env.int("AUDIT_PART_ROWS", default=4_000_000)
+# A running part holds a lease it renews while it works; one whose worker died is re-queued by
+# audits.tick once the lease runs out. An audit with pending parts and no activity for
+# AUDIT_STALLED_SECONDS lost its queue messages (a broker that forgot them): they are re-queued.
+AUDIT_PART_LEASE_SECONDS = env.int("AUDIT_PART_LEASE_SECONDS", default=90)
+AUDIT_STALLED_SECONDS = env.int("AUDIT_STALLED_SECONDS", default=120)
 # Request bodies read into memory (a 10,000-item manifest check with URLs is several MB); files
 # are streamed to disk and limited separately (AUDIT_UPLOAD_MAX_BYTES).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=32 * 1024 * 1024)

@@ -3,8 +3,11 @@
 - Beat ticks (`tick_task`) never retry: the next tick is the retry. A chain that cannot be asked
   is logged and the tick returns; nothing is half-done because every service they call claims
   its work with conditional updates.
-- Tasks that carry ids (`chain_task`) retry with exponential backoff, a bounded number of times,
-  when the chain cannot be asked.
+- Each tick holds a lease while it runs (portal/leases.py, `TICK_LEASE_SECONDS`): a second copy
+  of the same tick (a slow beat, two beats during a deploy) skips instead of doing the work
+  twice, and a tick whose worker was killed is taken over by the next beat once its lease ran out.
+- Tasks that carry ids (audit parts) lease their row the same way and are re-queued by their
+  app's tick when the lease runs out (`audits.tick`).
 """
 
 import functools
@@ -12,28 +15,28 @@ import logging
 import os
 
 from celery import shared_task
+from django.conf import settings
 
 from portal.errors import CHAIN_ERRORS
+from portal.leases import LeaseHeld, lease_holder, leased
 
 logger = logging.getLogger(__name__)
 
-CHAIN_TASK_OPTIONS = {
-    "autoretry_for": CHAIN_ERRORS,
-    "retry_backoff": True,
-    "retry_backoff_max": 300,
-    "max_retries": 12,
-    "ignore_result": True,
-}
-
 
 def tick_task(name: str):
-    """A beat task: runs its body; a chain that is down is logged, not retried."""
+    """A beat task: runs its body under the tick's lease; a chain that is down is logged, not
+    retried; a tick already running elsewhere is skipped."""
 
     def decorate(body):
         @functools.wraps(body)
         def run(*args, **kwargs):
             try:
-                return body(*args, **kwargs)
+                with leased(f"tick:{name}", seconds=settings.TICK_LEASE_SECONDS):
+                    return body(*args, **kwargs)
+            except LeaseHeld:
+                held = lease_holder(f"tick:{name}")
+                logger.info("%s skipped: still running in %s", name, held.holder if held else "?")
+                return {"skipped": "already running"}
             except CHAIN_ERRORS as exc:
                 logger.warning("%s skipped this tick: the chain cannot be asked (%s)", name, exc)
                 return {"skipped": str(exc)}

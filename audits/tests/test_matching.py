@@ -5,10 +5,12 @@ the audit goes on."""
 
 import io
 import json
+from datetime import timedelta
 
 import pyarrow.parquet as pq
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from PIL import Image
 
 from audits import selectors, services
@@ -162,8 +164,11 @@ def test_a_part_run_twice_stores_its_matches_once(registry, tmp_path):
     [part_id] = services.audit_plan(audit=audit)
     services.part_run(part_id=part_id)
     first = list(AuditMatch.objects.filter(audit=audit).values_list("source", "work_id", "kind"))
-    # a crashed worker left it "running": the re-delivered task runs it again from the start
-    AuditPart.objects.filter(pk=part_id).update(status="running")
+    # a crashed worker left it "running" and its lease ran out: the re-delivered task runs it
+    # again from the start
+    AuditPart.objects.filter(pk=part_id).update(
+        status="running", worker="elsewhere:1", lease_until=timezone.now() - timedelta(seconds=1)
+    )
     services.part_run(part_id=part_id)
     assert list(AuditMatch.objects.filter(audit=audit).values_list("source", "work_id", "kind")) == first
     assert AuditPart.objects.get(pk=part_id).attempts == 2

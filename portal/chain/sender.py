@@ -187,6 +187,26 @@ def transaction_bump_fee(*, tx: ChainTransaction, ctx: SenderContext) -> ChainTr
     return tx
 
 
+OPEN_STATUSES = (Status.SIGNED, Status.BROADCAST, Status.MINED)
+
+
+def transactions_refresh(*, ctx: SenderContext | None = None, skip_purposes=("anchor:",)) -> int:
+    """Move along every transaction still open: one a worker stored but was killed before
+    broadcasting, one the node dropped, one stuck, one waiting for confirmations. Anchoring
+    follows its own batches (their state moves with the transaction), so it is skipped here."""
+    ctx = ctx or sender_context()
+    rows = ChainTransaction.objects.filter(
+        chain_id=ctx.w3.eth.chain_id, sender=ctx.account.address, status__in=OPEN_STATUSES
+    ).order_by("nonce")
+    for prefix in skip_purposes:
+        rows = rows.exclude(purpose__startswith=prefix)
+    refreshed = 0
+    for tx in rows[:200]:
+        transaction_refresh(tx=tx, ctx=ctx)
+        refreshed += 1
+    return refreshed
+
+
 def transaction_refresh(*, tx: ChainTransaction, ctx: SenderContext | None = None) -> ChainTransaction:
     """Advance one transaction by what the chain says now. Safe to call any number of times."""
     ctx = ctx or sender_context()

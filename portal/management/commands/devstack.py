@@ -1,7 +1,9 @@
 """Start the development stack: a local anvil chain, a Celery worker with beat, the web server.
 
 `make run` calls this after installing and migrating. Ctrl-C (or SIGTERM) stops every child it
-started; a chain that was already listening is reused and left alone.
+started; a chain that was already listening is reused and left alone. A child that dies is
+started again, with a line in the log saying what died and that it was restarted; one that
+keeps dying (RESTARTS_PER_MINUTE) stops the stack with the reason.
 """
 
 import contextlib
@@ -17,6 +19,8 @@ from django.core.management.base import BaseCommand
 
 from portal.chain.anvil import anvil_start, is_local_url, rpc_answers
 
+RESTARTS_PER_MINUTE = 5
+
 
 class Command(BaseCommand):
     help = "Run anvil (when CHAIN_RPC_URL is local and free), a Celery worker with beat, and the web server."
@@ -27,6 +31,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, port, host, **options):
         self.children: list[tuple[str, subprocess.Popen]] = []
+        self.recipes: dict[str, object] = {}  # name -> a function that starts it again
+        self.restarts: dict[str, list[float]] = {}
         self.stopping = False
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
@@ -63,9 +69,38 @@ class Command(BaseCommand):
         self.stopping = True
 
     def _spawn(self, name, args, **kwargs):
-        process = subprocess.Popen(args, cwd=settings.BASE_DIR, start_new_session=True, **kwargs)
+        def start():
+            return subprocess.Popen(args, cwd=settings.BASE_DIR, start_new_session=True, **kwargs)
+
+        process = start()
         self.children.append((name, process))
+        self.recipes[name] = start
         return process
+
+    def _restart(self, index: int, name: str, process) -> None:
+        now = time.monotonic()
+        recent = [t for t in self.restarts.get(name, []) if now - t < 60] + [now]
+        self.restarts[name] = recent
+        if len(recent) > RESTARTS_PER_MINUTE:
+            self.stderr.write(
+                f"{name} died {len(recent)} times within a minute (last exit code {process.returncode}); "
+                "stopping the stack: see var/log/ and the output above."
+            )
+            self.stopping = True
+            return
+        with contextlib.suppress(ProcessLookupError):  # its own children (pool processes) too
+            os.killpg(process.pid, signal.SIGKILL)
+        try:
+            fresh = self.recipes[name]()
+        except (OSError, RuntimeError) as exc:
+            self.stderr.write(f"{name} died and could not be started again ({exc}); stopping the stack.")
+            self.stopping = True
+            return
+        self.children[index] = (name, fresh)
+        self.stderr.write(
+            f"{name} (pid {process.pid}) died with exit code {process.returncode}; restarted it as "
+            f"pid {fresh.pid} (restart {len(recent)} this minute)."
+        )
 
     def _start_chain(self, logs):
         url = settings.CHAIN_RPC_URL
@@ -81,8 +116,9 @@ class Command(BaseCommand):
         state = Path(settings.VAR_DIR) / "anvil" / "state.json"
         state.parent.mkdir(parents=True, exist_ok=True)
         self.stdout.write(f"Starting anvil on {url} (state kept in {state}).")
-        try:
-            process = anvil_start(
+
+        def start():
+            return anvil_start(
                 port=port,
                 chain_id=settings.CHAIN_ID,
                 # Blocks every ANVIL_BLOCK_TIME seconds even when idle, so confirmations accrue
@@ -92,9 +128,13 @@ class Command(BaseCommand):
                 log_path=logs / "anvil.log",
                 start_timeout=30,
             )
+
+        try:
+            process = start()
         except RuntimeError as exc:
             raise SystemExit(f"{exc}; see {logs / 'anvil.log'}")
         self.children.append(("anvil", process))
+        self.recipes["anvil"] = start
 
     def _deploy_contracts(self):
         from portal.chain.anvil import is_local_url
@@ -107,11 +147,9 @@ class Command(BaseCommand):
 
     def _watch(self):
         while not self.stopping:
-            for name, process in self.children:
-                if process.poll() is not None:
-                    self.stderr.write(f"{name} exited with code {process.returncode}; stopping the stack.")
-                    self.stopping = True
-                    break
+            for index, (name, process) in enumerate(list(self.children)):
+                if process.poll() is not None and not self.stopping:
+                    self._restart(index, name, process)
             time.sleep(0.5)
 
     def _stop_all(self):

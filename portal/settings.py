@@ -12,6 +12,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.logs import logging_config
+
 # siwe's grammar redefines core ABNF rules (harmless; abnf 2.8.3 warns about it), and web3 7
 # still imports websockets.legacy. Neither is ours to fix; keep them out of every log.
 warnings.filterwarnings("ignore", message=r"rule '.*' redefines")
@@ -39,6 +41,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_prometheus",
     "ninja",
     "allauth",
     "allauth.account",
@@ -56,6 +59,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "portal.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -67,6 +72,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -224,7 +230,7 @@ AXES_VERBOSE = False
 # Celery: JSON only, late acks, a lost worker re-queues its task, bounded run time.
 # safefs:// is kombu's file-system transport made safe against half-written messages
 # (portal/broker.py); redis://… or amqp://… when the portal outgrows one machine.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="safefs://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="safefs://localhost//")
 CELERY_BROKER_FOLDER = VAR_DIR / "celery" / "broker"
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {
@@ -253,18 +259,10 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # How long a beat tick holds its lease: a tick killed mid-run is taken over after this.
 TICK_LEASE_SECONDS = env.int("TICK_LEASE_SECONDS", default=60)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "web3": {"level": "WARNING"},
-        "urllib3": {"level": "WARNING"},
-        "faiss.loader": {"level": "WARNING"},
-        "axes": {"level": "WARNING"},
-    },
-}
+# One line per request and per task with the ids they touched (portal/logs.py); JSON lines with
+# LOG_FORMAT=json, for a log store to search.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+LOGGING = logging_config(json_lines=LOG_FORMAT == "json", level=env.str("LOG_LEVEL", default="INFO"))
 
 # Folders the embedded defaults write to.
 for _folder in (
@@ -331,6 +329,10 @@ LICENSE_MARKET_ADDRESS = env.str("LICENSE_MARKET_ADDRESS", default="")
 QUOTE_TTL_SECONDS = env.int("QUOTE_TTL_SECONDS", default=900)
 INDEXER_TICK_SECONDS = env.float("INDEXER_TICK_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE["index-events"] = {"task": "chain.index_tick", "schedule": INDEXER_TICK_SECONDS}
+# /readyz says "not ready" when the event indexer is further behind the chain than this.
+READY_INDEXER_MAX_LAG_BLOCKS = env.int("READY_INDEXER_MAX_LAG_BLOCKS", default=50)
+# /metrics: Prometheus text for scrapers on loopback/private networks, or with this bearer token.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 CELERY_BEAT_SCHEDULE["chain-sends"] = {"task": "chain.sends_tick", "schedule": INDEXER_TICK_SECONDS}
 CELERY_BEAT_SCHEDULE["licensing-tick"] = {"task": "licensing.tick", "schedule": INDEXER_TICK_SECONDS}
 RECONCILE_SECONDS = env.float("RECONCILE_SECONDS", default=60.0)

@@ -14,6 +14,8 @@ portal_patterns = [
     path("notifications/<int:pk>/open", views.notification_open, name="notification_open"),
     path("notifications/<int:pk>/read", views.notification_read, name="notification_read"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
 ]
 
 _to_signin = RedirectView.as_view(pattern_name="siwe:signin", query_string=True)

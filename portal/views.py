@@ -1,3 +1,6 @@
+import hmac
+import ipaddress
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -5,13 +8,15 @@ from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.cache import cache_control
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.static import serve
+from django_prometheus.exports import ExportToDjangoView
 
 from licensing import rights
 from licensing.selectors import licence_counts
 from portal.forms import ProfileForm
+from portal.health import readiness
 from portal.models import Notification
 from portal.notifications import KINDS, notifications_read
 from portal.selectors import (
@@ -157,8 +162,34 @@ def server_error(request):
     return render(request, "500.html", status=500)
 
 
+@never_cache
 def healthz(request):
+    """The process is alive (a load balancer's liveness probe)."""
     return JsonResponse({"status": "ok"})
+
+
+@never_cache
+def readyz(request):
+    """Every part this process depends on, each named with its state; 503 when one is not ready."""
+    ready, checks = readiness()
+    return JsonResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503
+    )
+
+
+@never_cache
+def metrics(request):
+    """Prometheus metrics (django-prometheus and the portal's own, portal/metrics.py): for a
+    scraper on loopback or a private network, or anyone with `Authorization: Bearer METRICS_TOKEN`."""
+    token = settings.METRICS_TOKEN
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if token:
+        allowed = hmac.compare_digest(given, token)
+    else:
+        allowed = ipaddress.ip_address(request.META.get("REMOTE_ADDR", "0.0.0.0")).is_private  # noqa: S104
+    if not allowed:
+        raise Http404("Not found.")
+    return ExportToDjangoView(request)
 
 
 @require_safe

@@ -474,10 +474,15 @@ def anvil_factory(tmp_path):
 
     started = []
 
-    def start(*extra_args):
+    def start(*extra_args, chain_id=31337):
         port = free_port()
         started.append(
-            anvil_start(port=port, extra_args=list(extra_args), log_path=tmp_path / f"anvil-{port}.log")
+            anvil_start(
+                port=port,
+                chain_id=chain_id,
+                extra_args=list(extra_args),
+                log_path=tmp_path / f"anvil-{port}.log",
+            )
         )
         return f"http://127.0.0.1:{port}"
 

@@ -592,6 +592,15 @@ def _tasks_run_inline():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_chain_clock():
+    """Each test measures its chain's clock afresh (some move it)."""
+    from portal.chain.clock import chain_clock_forget
+
+    chain_clock_forget()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _fresh_fingerprint_index():
     from works.fingerprint_index import _index
 

@@ -22,6 +22,7 @@ from licensing.models import (
 )
 from licensing.selectors import catalogue_changed
 from licensing.terms import AI_FREE, AI_PAID, AI_PROHIBITED, PRESETS, Terms
+from portal.chain.clock import chain_now
 from portal.chain.contracts import MARKET, contract
 from portal.chain.eip712 import typed_data_sign
 from portal.chain.keys import platform_signer
@@ -264,7 +265,7 @@ def offer_revoke_on_chain(*, offer: Offer, ctx=None) -> Offer:
 
 def offer_revocations_send(*, ctx=None) -> int:
     """Revoke on chain every withdrawn offer that still has a quote someone could pay."""
-    now = int(timezone.now().timestamp())
+    now = chain_now()
     due = Offer.objects.filter(
         status=Offer.Status.WITHDRAWN,
         revocation__isnull=True,
@@ -322,7 +323,8 @@ def quote_create(
             ERR_ALREADY_LICENSED.format(pk=held.pk, uses=", ".join(uses.labels_of(held.uses)).lower()),
             code="already_licensed",
         )
-    now = int(timezone.now().timestamp())
+    w3 = w3 or get_web3()
+    now = chain_now(w3)  # the contract checks the expiry against block.timestamp
     existing = (
         Quote.objects.filter(
             offer=offer, buyer=buyer, buyer_address=buyer_address, uses=uses_mask, status=Quote.Status.OPEN
@@ -334,7 +336,6 @@ def quote_create(
     if existing is not None:
         return existing
 
-    w3 = w3 or get_web3()
     market = contract(w3=w3, name=MARKET)
     chain_id = w3.eth.chain_id
     price = sum(line.price_wei for line in lines)
@@ -375,8 +376,9 @@ def quote_create(
 
 
 def quote_refresh_status(*, quote: Quote) -> Quote:
-    """An open quote past its expiry with no payment on its way becomes expired."""
-    now = int(timezone.now().timestamp())
+    """An open quote past its expiry (by the chain's clock) with no payment on its way becomes
+    expired."""
+    now = chain_now()
     if quote.status == Quote.Status.OPEN and quote.expiry < now:
         in_flight = quote.payments.exclude(status=QuotePayment.Status.REVERTED).exists()
         if not in_flight:
@@ -387,7 +389,7 @@ def quote_refresh_status(*, quote: Quote) -> Quote:
 
 def quotes_expire(*, now: int | None = None) -> int:
     """Mark every open quote past expiry without a payment in flight as expired."""
-    now = now or int(timezone.now().timestamp())
+    now = now or chain_now()
     due = Quote.objects.filter(status=Quote.Status.OPEN, expiry__lt=now).exclude(
         payments__status__in=[QuotePayment.Status.SUBMITTED, QuotePayment.Status.MINED]
     )

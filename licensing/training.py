@@ -26,6 +26,7 @@ from licensing.models import (
     WorkTermsChange,
 )
 from licensing.terms import AI_FREE, AI_PAID, AI_PROHIBITED
+from portal.chain.clock import chain_now
 from portal.errors import PortalError
 from portal.notifications import notify
 from royalties.models import Settlement
@@ -549,7 +550,7 @@ def invoice_payment(*, invoice: Invoice, buyer_address: str | None):
         raise TrainingError(ERR_INVOICE_PAID, status=409, code="invoice_paid")
     buyer_address = paying_wallet(invoice.org, buyer_address)
     current = invoice.settlement
-    now = timezone.now().timestamp()
+    now = chain_now()
     if (
         current is not None
         and current.status == Settlement.Status.OPEN

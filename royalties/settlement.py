@@ -16,10 +16,10 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from web3 import Web3
 
 from licensing import eip712
+from portal.chain.clock import chain_now
 from portal.chain.contracts import MARKET, contract
 from portal.chain.eip712 import typed_data_sign
 from portal.chain.keys import platform_signer
@@ -96,7 +96,7 @@ def settlement_create(
     )
     price = sum(amount for _, amount in payees)
     settlement_id = "0x" + secrets.token_hex(32)
-    expiry = int(timezone.now().timestamp()) + settings.QUOTE_TTL_SECONDS
+    expiry = chain_now(w3) + settings.QUOTE_TTL_SECONDS  # checked on chain against block.timestamp
     typed = eip712.settlement_typed_data(
         chain_id=w3.eth.chain_id,
         market=market.address,
@@ -162,7 +162,7 @@ def settlement_transaction(*, settlement: Settlement, w3: Web3 | None = None) ->
 
     if settlement.status != Settlement.Status.OPEN:
         raise SettlementError(ERR_NOT_OPEN.format(status=settlement.get_status_display()), status=409)
-    if settlement.expiry < timezone.now().timestamp():
+    if settlement.expiry < chain_now():
         raise SettlementError(ERR_EXPIRED, status=410, code="settlement_expired")
     w3 = w3 or get_web3()
     market = contract(w3=w3, name=MARKET)

@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from licensing.models import Invoice, TrainingLicence, TrainingRun
+from portal.chain.clock import chain_now
 from portal.errors import PortalError
 from portal.http import json_fields, wallet_json
 from portal.orgs import selectors, services
@@ -261,7 +262,6 @@ def _settlement(membership, settlement_id):
 
 
 def _quote_context(request, membership, settlement):
-    from django.utils import timezone
 
     from royalties.models import Settlement
 
@@ -271,7 +271,7 @@ def _quote_context(request, membership, settlement):
         if settlement.status == Settlement.Status.OPEN
         else None
     )
-    expired = settlement.status == Settlement.Status.OPEN and settlement.expiry <= timezone.now().timestamp()
+    expired = settlement.status == Settlement.Status.OPEN and settlement.expiry <= chain_now()
     prices = dict(settlement.lines.values_list("work_id", "work_price_wei").distinct())
     from works.models import Work
 

@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+HOST ?= 127.0.0.1
 export DJANGO_SETTINGS_MODULE := portal.settings
 
 .PHONY: setup run test lint fmt compile migrate clean
@@ -23,9 +24,10 @@ node_modules/.installed: package.json package-lock.json
 migrate: setup
 	$(PY) manage.py migrate --noinput
 
+# The portal names itself by the address it serves (links in e-mails, its own URLs in manifests).
 run: migrate
 	$(PY) manage.py collectstatic --noinput -v 0
-	exec $(PY) manage.py devstack --port $(PORT)
+	PORTAL_BASE_URL="$${PORTAL_BASE_URL:-http://$(HOST):$(PORT)}" exec $(PY) manage.py devstack --host $(HOST) --port $(PORT)
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -11,9 +11,11 @@ django-prometheus's request, database and cache metrics). Each says what an oper
 """
 
 import logging
+import os
 
 from django.db.models import Min, Sum
 from django.utils import timezone
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 
 from audits.models import AuditPart
@@ -103,6 +105,19 @@ class PortalCollector:
             yield lag
         except Exception as exc:  # the chain is down: the other metrics still matter
             logger.warning("indexer lag not measured: %s", exc)
+
+
+def metrics_text() -> bytes:
+    """The exposition text. Under gunicorn with PROMETHEUS_MULTIPROC_DIR set, the counters of
+    every web process are summed (prometheus_client's multiprocess mode); the portal's gauges are
+    read from the database either way."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        registry.register(PortalCollector())
+    else:
+        registry = REGISTRY
+    return generate_latest(registry)
 
 
 def _gauge(name, documentation, value):

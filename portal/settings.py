@@ -367,7 +367,8 @@ AUDIT_MAX_IMAGE_PIXELS = env.int("AUDIT_MAX_IMAGE_PIXELS", default=60_000_000)
 AUDIT_MAX_MEMBER_BYTES = env.int("AUDIT_MAX_MEMBER_BYTES", default=64 * 1024**2)
 AUDIT_DUCKDB_MEMORY = env.str("AUDIT_DUCKDB_MEMORY", default="512MB")
 AUDIT_DUCKDB_THREADS = env.int("AUDIT_DUCKDB_THREADS", default=2)
-CELERY_BEAT_SCHEDULE["audits-tick"] = {"task": "audits.tick", "schedule": 30}
+AUDITS_TICK_SECONDS = env.float("AUDITS_TICK_SECONDS", default=30.0)
+CELERY_BEAT_SCHEDULE["audits-tick"] = {"task": "audits.tick", "schedule": AUDITS_TICK_SECONDS}
 
 # Disputes: limits against abuse, and the beat that releases decided escrow.
 DISPUTES_OPEN_MAX = env.int("DISPUTES_OPEN_MAX", default=5)  # open disputes one person may file
@@ -378,6 +379,22 @@ DISPUTE_EVIDENCE_MAX_BYTES = env.int("DISPUTE_EVIDENCE_MAX_BYTES", default=10 * 
 DISPUTE_EVIDENCE_MAX_FILES = env.int("DISPUTE_EVIDENCE_MAX_FILES", default=10)  # per dispute
 DISPUTE_EVIDENCE_TOTAL_BYTES = env.int("DISPUTE_EVIDENCE_TOTAL_BYTES", default=40 * 1024 * 1024)
 CELERY_BEAT_SCHEDULE["disputes-tick"] = {"task": "disputes.tick", "schedule": INDEXER_TICK_SECONDS}
+
+# The chain's beat work (indexing, anchoring, sends, escrow, reconciliation) has a queue of its
+# own, so an audit of a large dataset never delays a licence: the Procfile's `indexer` process
+# consumes it; `make run`'s one worker consumes both queues.
+CHAIN_QUEUE = "chain"
+CELERY_TASK_ROUTES = {
+    name: {"queue": CHAIN_QUEUE}
+    for name in (
+        "chain.index_tick",
+        "chain.sends_tick",
+        "works.anchor_tick",
+        "licensing.tick",
+        "disputes.tick",
+        "royalties.reconcile",
+    )
+}
 AUDIT_PART_ROWS = env.int("AUDIT_PART_ROWS", default=4_000_000)
 # A running part holds a lease it renews while it works; one whose worker died is re-queued by
 # audits.tick once the lease runs out. An audit with pending parts and no activity for

@@ -11,12 +11,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django.views.static import serve
-from django_prometheus.exports import ExportToDjangoView
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from licensing import rights
 from licensing.selectors import licence_counts
 from portal.forms import ProfileForm
 from portal.health import readiness
+from portal.metrics import metrics_text
 from portal.models import Notification
 from portal.notifications import KINDS, notifications_read
 from portal.selectors import (
@@ -189,7 +190,7 @@ def metrics(request):
         allowed = ipaddress.ip_address(request.META.get("REMOTE_ADDR", "0.0.0.0")).is_private  # noqa: S104
     if not allowed:
         raise Http404("Not found.")
-    return ExportToDjangoView(request)
+    return HttpResponse(metrics_text(), content_type=CONTENT_TYPE_LATEST)
 
 
 @require_safe

@@ -53,6 +53,8 @@ class Command(BaseCommand):
                     "--beat",
                     "--loglevel=INFO",
                     "--concurrency=2",
+                    "--queues",
+                    f"celery,{settings.CHAIN_QUEUE}",
                     "--schedule",
                     settings.CELERY_BEAT_SCHEDULE_FILENAME,
                 ],

@@ -25,7 +25,7 @@ from web3 import EthereumTesterProvider, Web3  # noqa: E402
 
 from portal.chain.anvil import DEV_MNEMONIC  # noqa: E402,F401
 from portal.chain.contracts import REGISTRY, artifact  # noqa: E402
-from portal.chain.merkle import LEAF_ENCODING, StandardMerkleTree  # noqa: E402
+from portal.chain.merkle import LEAF_ENCODING, LEAF_REGISTRATION, StandardMerkleTree  # noqa: E402
 
 FLOOR_PER_BATCH = 43_676
 ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -58,13 +58,22 @@ def main():
     w3, account, where = chain(args.rpc)
 
     art = artifact(REGISTRY)
-    deploy = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"]).constructor(account.address)
+    # version 2: the bench account is the cold owner, the anchorer and the guardian
+    deploy = w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"]).constructor(
+        account.address, 0, account.address, account.address
+    )
     receipt = send(w3, account, deploy.build_transaction({"from": account.address}))
     registry = w3.eth.contract(address=receipt.contractAddress, abi=art["abi"])
 
     def leaves(n):
         return [
-            [secrets.token_bytes(32), Account.create().address, secrets.token_bytes(32), 1_764_000_000 + i]
+            [
+                LEAF_REGISTRATION,
+                secrets.token_bytes(32),
+                Account.create().address,
+                secrets.token_bytes(32),
+                1_764_000_000 + i,
+            ]
             for i in range(n)
         ]
 
@@ -86,8 +95,9 @@ def main():
             w3, account, registry.functions.anchor(tree.root).build_transaction({"from": account.address})
         ).gasUsed
         proof = tree.proof(size // 2)
-        verify_gas = registry.functions.verify(tree.root, proof, tree.leaf(size // 2)).estimate_gas()
-        assert registry.functions.verify(tree.root, proof, tree.leaf(size // 2)).call()
+        fields = tree.values[size // 2]["value"]
+        verify_gas = registry.functions.verify(tree.root, proof, *fields).estimate_gas()
+        assert registry.functions.verify(tree.root, proof, *fields).call()
         batches.append(
             {
                 "batch_size": size,

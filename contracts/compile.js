@@ -2,6 +2,7 @@
 // Compile contracts/src/*.sol with the npm `solc` package at the version pinned in
 // package-lock.json, and write ABI + bytecode to contracts/build/<Name>.json.
 // `--check` compiles and fails if a committed artifact differs (CI runs it).
+// `--standard-input FILE` writes the compiler's standard-JSON input instead (for Slither).
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -34,6 +35,18 @@ const input = {
     outputSelection: { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } },
   },
 };
+
+// `--standard-input FILE`: write the compiler's standard-JSON input and stop (Slither reads it:
+// `slither FILE --compile-force-framework solc-json --solc contracts/bin/solc`).
+const inputAt = process.argv.indexOf("--standard-input");
+if (inputAt !== -1) {
+  const forAnalysis = { ...input, settings: { ...input.settings } };
+  forAnalysis.settings.outputSelection = {
+    "*": { "*": ["abi", "metadata", "devdoc", "userdoc", "evm.bytecode", "evm.deployedBytecode"], "": ["ast"] },
+  };
+  fs.writeFileSync(process.argv[inputAt + 1], JSON.stringify(forAnalysis, null, 2) + "\n");
+  process.exit(0);
+}
 
 function findImports(importPath) {
   const candidates = [path.join(root, "node_modules", importPath), path.join(root, importPath)];

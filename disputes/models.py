@@ -77,6 +77,22 @@ class Dispute(models.Model):
     )
     decision_reason = models.TextField(blank=True, max_length=5000)
     revoked = models.BooleanField(default=False, help_text="the upheld decision revoked the registration")
+    chain_pause = models.ForeignKey(
+        "chain.ChainTransaction",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="LicenseMarket.setWorkPaused(work, true): sales stop on chain too",
+    )
+    chain_resume = models.ForeignKey(
+        "chain.ChainTransaction",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="setWorkPaused(work, false) once the last registration dispute was decided",
+    )
 
     class Meta:
         ordering = ["created_at", "pk"]

@@ -28,11 +28,19 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from PIL import Image, UnidentifiedImageError
+from web3 import Web3
 
 from disputes.models import Dispute, DisputeEvent, EscrowRelease, Evidence
 from disputes.selectors import open_disputes_count, respondent_answered
+from licensing.eip712 import escrow_decision_typed_data
+from portal.chain.contracts import MARKET, contract, market_at
+from portal.chain.eip712 import typed_data_sign
+from portal.chain.keys import moderation_signer
+from portal.chain.merkle import SETTLEMENT_LEAF_ENCODING
+from portal.chain.sender import sender_context, transaction_send
 from portal.errors import PortalError
 from portal.people import user_label
+from royalties.settlement import allocation_leaf, claim_args
 from works.models import PUBLIC_STATUSES, REVOKED, Registration, Work, is_moderator
 
 logger = logging.getLogger(__name__)
@@ -559,10 +567,7 @@ def escrow_releases_send(*, ctx=None) -> int:
     """Release every escrowed line of a paid settlement whose work's dispute is decided (the
     beat runs this; a settlement paid after the decision is released on the next beat). One
     `releaseEscrow` per line, linked before broadcast, so a line is never released twice."""
-    from portal.chain.contracts import MARKET, contract
-    from portal.chain.sender import sender_context, transaction_send
     from royalties.models import Settlement, SettlementLine
-    from royalties.settlement import claim_args
 
     due = (
         SettlementLine.objects.filter(
@@ -582,17 +587,16 @@ def escrow_releases_send(*, ctx=None) -> int:
         .order_by("pk")
     )
     sent = 0
-    ctx_ = market = None
+    ctx_ = None
     for line in due[:200]:
         destination = escrow_destination(line)
         if destination is None or destination[1] is None:
             continue
         to, dispute = destination
-        if market is None:
-            ctx_ = ctx or sender_context()
-            market = contract(w3=ctx_.w3, name=MARKET)
+        ctx_ = ctx_ or ctx or sender_context()
+        market = market_at(w3=ctx_.w3, address=line.settlement.market_address)
         allocation = line.settlement.allocations.get(index=line.escrow_index)
-        settlement_id, index, amount, proof = claim_args(allocation)
+        data, amount = _release_call(market, allocation, to=to, w3=ctx_.w3)
 
         def link(tx, line=line, to=to, dispute=dispute, amount=amount):
             _, created = EscrowRelease.objects.get_or_create(
@@ -609,14 +613,87 @@ def escrow_releases_send(*, ctx=None) -> int:
 
         with contextlib.suppress(ReleaseAlreadySent):
             transaction_send(
-                purpose=f"escrow:{line.pk}",
-                to=market.address,
-                data=market.encode_abi("releaseEscrow", args=[settlement_id, index, amount, proof, to]),
-                ctx=ctx_,
-                on_stored=link,
+                purpose=f"escrow:{line.pk}", to=market.address, data=data, ctx=ctx_, on_stored=link
             )
             sent += 1
     return sent
+
+
+def _release_call(market, allocation, *, to: str, w3) -> tuple[str, int]:
+    """LicenseMarket.releaseEscrow's call data for one escrowed leaf. Version 2: the leaf names
+    whom it was held for and the buyer; any other recipient (the rightful creator) comes with
+    the moderation key's signature of the decision. Version 1 took the recipient as given."""
+    settlement_id, index, amount, proof = claim_args(allocation)
+    value, _ = allocation_leaf(allocation)
+    if allocation.settlement.tree["leafEncoding"] != SETTLEMENT_LEAF_ENCODING:
+        return market.encode_abi("releaseEscrow", args=[settlement_id, index, amount, proof, to]), amount
+    held_for, refund_to = Web3.to_checksum_address(value[2]), Web3.to_checksum_address(value[4])
+    decision = b""
+    if to not in (held_for, refund_to):
+        typed = escrow_decision_typed_data(
+            chain_id=w3.eth.chain_id,
+            market=market.address,
+            settlement_id=allocation.settlement.settlement_id,
+            index=index,
+            to=to,
+        )
+        decision = bytes.fromhex(typed_data_sign(typed, moderation_signer())[2:])
+    leaf = (settlement_id, index, amount, held_for, refund_to)
+    return market.encode_abi("releaseEscrow", args=[leaf, proof, to, decision]), amount
+
+
+def sales_pauses_send(*, ctx=None) -> int:
+    """Mirror registration disputes on chain (LicenseMarket.setWorkPaused): a work under an open
+    registration dispute cannot be bought even with a quote signed earlier, and every settlement
+    signed before the dispute goes stale; sales resume on chain when the last such dispute of
+    the work is decided and the work was not revoked. One transaction each, linked before
+    broadcast."""
+    ctx = ctx or sender_context()
+    market = contract(w3=ctx.w3, name=MARKET)
+    sent = 0
+    for dispute in Dispute.objects.filter(
+        kind=Kind.REGISTRATION, status=Status.OPEN, chain_pause__isnull=True
+    ).select_related("work")[:100]:
+        sent += _pause_send(ctx, market, dispute, paused=True)
+    resumable = (
+        Dispute.objects.filter(kind=Kind.REGISTRATION, chain_pause__isnull=False, chain_resume__isnull=True)
+        .exclude(status=Status.OPEN)
+        .exclude(work__registration__status=REVOKED)
+        .exclude(
+            Exists(
+                Dispute.objects.filter(
+                    work_id=OuterRef("work_id"), kind=Kind.REGISTRATION, status=Status.OPEN
+                )
+            )
+        )
+    )
+    for dispute in resumable.select_related("work")[:100]:
+        sent += _pause_send(ctx, market, dispute, paused=False)
+    return sent
+
+
+class PauseAlreadySent(Exception):
+    pass
+
+
+def _pause_send(ctx, market, dispute: Dispute, *, paused: bool) -> int:
+    field = "chain_pause" if paused else "chain_resume"
+
+    def link(tx):
+        if Dispute.objects.filter(pk=dispute.pk, **{f"{field}__isnull": True}).update(**{field: tx}) != 1:
+            raise PauseAlreadySent(dispute.pk)
+
+    try:
+        transaction_send(
+            purpose=f"{'pause' if paused else 'resume'}-work:{dispute.work_id}:{dispute.pk}",
+            to=market.address,
+            data=market.encode_abi("setWorkPaused", args=[dispute.work_id, paused]),
+            ctx=ctx,
+            on_stored=link,
+        )
+    except PauseAlreadySent:
+        return 0
+    return 1
 
 
 def revocations_anchored_note() -> int:

@@ -7,6 +7,7 @@ def tick() -> dict:
     from disputes import services
 
     return {
+        "paused": services.sales_pauses_send(),
         "released": services.escrow_releases_send(),
         "anchored": services.revocations_anchored_note(),
     }

@@ -9,7 +9,7 @@ from licensing import uses
 from licensing.eip712 import CERTIFICATE_DOMAIN
 from licensing.models import Licence
 from portal.chain.eip712 import typed_data_signer
-from portal.chain.keys import platform_signer
+from portal.chain.roles import signers_known
 from portal.money import format_eth
 
 ERR_NOT_CERTIFICATE = (
@@ -44,7 +44,7 @@ def certificate_document(licence: Licence) -> dict:
         "expires_at": licence.expires_at.isoformat() if licence.expires_at else None,
         "certificate": licence.certificate,
         "signature": licence.certificate_signature,
-        "signer": platform_signer().address,
+        "signer": typed_data_signer(licence.certificate, licence.certificate_signature),
     }
 
 
@@ -67,7 +67,8 @@ class CertificateCheck:
 
 
 def certificate_check(document: dict) -> CertificateCheck:
-    """Signature by the platform key, a record of it here, and the licence still valid."""
+    """Signature by a platform key (the one in use, or one rotated out since), a record of it
+    here, and the licence still valid."""
     typed, signature = document.get("certificate"), document.get("signature")
     if (
         not isinstance(typed, dict)
@@ -82,7 +83,7 @@ def certificate_check(document: dict) -> CertificateCheck:
         signer = typed_data_signer(typed, signature)
     except Exception:
         return CertificateCheck(ok=False, problems=[ERR_BAD_SIGNATURE], message=message)
-    if signer != platform_signer().address:
+    if signer not in signers_known():  # this key, or one rotated out since
         return CertificateCheck(ok=False, problems=[ERR_BAD_SIGNATURE], signer=signer, message=message)
     licence = (
         Licence.objects.select_related("work", "work__owner__profile", "terms")

@@ -23,9 +23,9 @@ from licensing.models import (
 from licensing.selectors import catalogue_changed
 from licensing.terms import AI_FREE, AI_PAID, AI_PROHIBITED, PRESETS, Terms
 from portal.chain.clock import chain_now
-from portal.chain.contracts import MARKET, contract
+from portal.chain.contracts import MARKET, contract, market_at
 from portal.chain.eip712 import typed_data_sign
-from portal.chain.keys import platform_signer
+from portal.chain.keys import platform_signature_current, platform_signer
 from portal.errors import ERR_NO_WALLET, PortalError
 from portal.money import format_eth
 from portal.notifications import notify
@@ -415,7 +415,12 @@ def quote_transaction(*, quote: Quote, w3: Web3 | None = None) -> dict:
             ERR_QUOTE_CLOSED.format(status=quote.get_status_display()), code="quote_closed", status=409
         )
     w3 = w3 or get_web3()
-    market = contract(w3=w3, name=MARKET)
+    market = market_at(w3=w3, address=quote.market_address)  # the version it was signed for
+    if quote.typed_data["domain"].get("version") == eip712.MARKET_DOMAIN["version"]:
+        resigned = platform_signature_current(quote.typed_data, quote.signature)
+        if resigned:  # the signing key was rotated since: the market only trusts the new one
+            Quote.objects.filter(pk=quote.pk).update(signature=resigned)
+            quote.signature = resigned
     m = quote.typed_data["message"]
     args = (
         bytes.fromhex(m["quoteId"][2:]),

@@ -8,8 +8,8 @@ from django.core.exceptions import ImproperlyConfigured
 from portal.chain.keys import development_keys_in_use
 
 ERR_DEV_KEYS = (
-    "{names} is one of the public development keys (anvil/hardhat), and CHAIN_ID {chain_id} is not "
-    "a development chain: anyone can take what that key can move."
+    "{names}: a public development key (anvil/hardhat) or its address, and CHAIN_ID {chain_id} is "
+    "not a development chain: anyone can take what that key can move."
 )
 HINT_DEV_KEYS = "Set a key of your own (README: Deploying), or point CHAIN_ID at a local chain."
 
@@ -21,7 +21,7 @@ def development_keys_on_a_real_chain(app_configs=None, **kwargs):
         return []
     return [
         Error(
-            ERR_DEV_KEYS.format(names=" and ".join(names), chain_id=settings.CHAIN_ID),
+            ERR_DEV_KEYS.format(names=", ".join(names), chain_id=settings.CHAIN_ID),
             hint=HINT_DEV_KEYS,
             id="portal.E001",
         )

@@ -15,7 +15,7 @@ from django.db import connection
 
 from portal.celery import app
 from portal.chain.client import chain_check, get_web3
-from portal.chain.contracts import contract
+from portal.chain.contracts import contract, is_deployed
 from portal.chain.models import ChainCursor
 
 
@@ -59,6 +59,8 @@ def indexer_lag() -> dict[str, int]:
     )
     lags = {}
     for name in settings.CHAIN_INDEXED_CONTRACTS:
+        if not is_deployed(w3=w3, name=name):
+            continue
         address = contract(w3=w3, name=name).address
         read = cursors.get(address)
         lags[name] = max(head - read, 0) if read is not None else head

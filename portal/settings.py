@@ -303,6 +303,8 @@ CHAIN_CONFIRMATIONS = env.int("CHAIN_CONFIRMATIONS", default=2)
 ANVIL_BLOCK_TIME = env.float("ANVIL_BLOCK_TIME", default=1.0)  # the local chain of `make run`
 CHAIN_STUCK_AFTER_SECONDS = env.int("CHAIN_STUCK_AFTER_SECONDS", default=120)
 PROVENANCE_REGISTRY_ADDRESS = env.str("PROVENANCE_REGISTRY_ADDRESS", default="")
+# After an upgrade from the version-1 contracts: where they stay (indexed, withdrawable, verifiable).
+PROVENANCE_REGISTRY_V1_ADDRESS = env.str("PROVENANCE_REGISTRY_V1_ADDRESS", default="")
 
 # Works: upload limits and storage.
 WORKS_MAX_UPLOAD_BYTES = env.int("WORKS_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
@@ -324,8 +326,25 @@ PLATFORM_SIGNING_KEY = env.str(
     default="0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
 )
 PLATFORM_FEE_ADDRESS = env.str("PLATFORM_FEE_ADDRESS", default="")
+# Signing addresses of keys rotated out that no market event records (e.g. version 1's, whose
+# signer was fixed): certificates and revocations they signed stay verifiable.
+PLATFORM_PREVIOUS_SIGNERS = env.list("PLATFORM_PREVIOUS_SIGNERS", default=[])
 PLATFORM_FEE_BPS = env.int("PLATFORM_FEE_BPS", default=500)
+# Contracts version 2: a cold owner (an address only; its key never sits on a server) holds the
+# admin role and rotates the keys; a guardian may pause; a moderation key signs the decisions
+# that send escrow to someone its leaf does not name. Defaults: anvil's public accounts 9 and 7,
+# for the local chain only (portal.E001 refuses them anywhere else).
+CHAIN_OWNER_ADDRESS = env.str("CHAIN_OWNER_ADDRESS", default="0xa0Ee7A142d267C1f36714E4a8F75612F20a79720")
+CHAIN_GUARDIAN_ADDRESS = env.str("CHAIN_GUARDIAN_ADDRESS", default="")
+CHAIN_OWNER_TRANSFER_DELAY = env.int(
+    "CHAIN_OWNER_TRANSFER_DELAY", default=0 if CHAIN_ID in (31337, 1337) else 2 * 24 * 3600
+)
+MODERATION_SIGNING_KEY = env.str(
+    "MODERATION_SIGNING_KEY",
+    default="0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+)
 LICENSE_MARKET_ADDRESS = env.str("LICENSE_MARKET_ADDRESS", default="")
+LICENSE_MARKET_V1_ADDRESS = env.str("LICENSE_MARKET_V1_ADDRESS", default="")
 QUOTE_TTL_SECONDS = env.int("QUOTE_TTL_SECONDS", default=900)
 INDEXER_TICK_SECONDS = env.float("INDEXER_TICK_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE["index-events"] = {"task": "chain.index_tick", "schedule": INDEXER_TICK_SECONDS}
@@ -341,16 +360,17 @@ CELERY_BEAT_SCHEDULE["reconcile"] = {"task": "royalties.reconcile", "schedule": 
 # The chain-event indexer reads these contracts' logs, and hands each event to the subscribers
 # that name it, each through its own delivery row (portal/chain/events.py). `undo` reverses a
 # handled event whose block a reorg removed.
-CHAIN_INDEXED_CONTRACTS = ["LicenseMarket"]
+# Version 1 of the market is indexed too where a portal deployed it before upgrading.
+CHAIN_INDEXED_CONTRACTS = ["LicenseMarket", "LicenseMarketV1"]
 CHAIN_SUBSCRIBERS = {
     "licences": {
-        "contract": "LicenseMarket",
+        "contract": ["LicenseMarket", "LicenseMarketV1"],
         "events": ["LicensePurchased", "Settled"],
         "handler": "licensing.handlers.on_purchase",
         "undo": "licensing.handlers.on_purchase_orphaned",
     },
     "ledger": {
-        "contract": "LicenseMarket",
+        "contract": ["LicenseMarket", "LicenseMarketV1"],
         "events": ["Credited", "Withdrawn", "Settled", "Claimed", "EscrowReleased"],
         "handler": "royalties.handlers.on_market_event",
         "undo": "royalties.handlers.on_market_event_orphaned",

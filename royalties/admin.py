@@ -94,7 +94,7 @@ class WithdrawalAdmin(ReadOnlyAdmin):
 class ReconciliationRunAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "block_number", "verdict", "checked", "note"]
     list_filter = ["ok"]
-    readonly_fields = ["created_at", "block_number", "ok", "checked", "note", "mismatch_table"]
+    readonly_fields = ["created_at", "block_number", "ok", "checked", "surplus_wei", "note", "mismatch_table"]
     fields = readonly_fields
 
     @admin.display(description="verdict", boolean=False)

@@ -286,6 +286,7 @@ class ReconciliationRun(models.Model):
     block_number = models.BigIntegerField()
     ok = models.BooleanField()
     checked = models.PositiveIntegerField(help_text="payee balances compared")
+    surplus_wei = WeiField(default=0, help_text="ether above what the ledger owes: forced in, reported")
     mismatches = models.JSONField(default=list)
     note = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

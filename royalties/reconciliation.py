@@ -3,16 +3,20 @@
 1. Take the block the indexer has read up to (the ledger reflects events up to there); skip
    the run while deliveries of earlier events are still waiting (the ledger is behind on
    purpose, not wrong).
-2. Read LicenseMarket at that block, outside any database transaction: every payee's
-   `balanceOf`, `totalCredited`, `totalUnclaimed`, and the contract's ether balance.
+2. Read every market the portal has money in (version 2, and version 1 after an upgrade) at
+   that block, outside any database transaction: each payee's `balanceOf`, `totalCredited`,
+   `totalUnclaimed`, and the contracts' ether, summed over the markets.
 3. Compare with the ledger: each payee's CREDITED balance, the sum of CREDITED, the sum of
-   ALLOCATED, and ether = credited + allocated.
+   ALLOCATED. The ether must cover what is owed (the larger of the ledger's credited +
+   allocated and the contracts' own totals): below it is a shortfall, always a mismatch; ether
+   *above* it (someone forced ether in with selfdestruct) is surplus: recorded and reported,
+   not a mismatch.
 4. Record the run with every mismatch and both figures; log an error. Never correct anything.
 """
 
 import logging
 
-from portal.chain.contracts import MARKET, contract, deployment_block
+from portal.chain.contracts import MARKETS, contract, deployment_block, is_deployed
 from portal.chain.models import ChainCursor, EventDelivery
 from portal.fields import wei_sum
 from royalties.models import JournalLine, LedgerAccount, ReconciliationRun
@@ -21,6 +25,7 @@ logger = logging.getLogger(__name__)
 Kind = LedgerAccount.Kind
 NOTE_BEHIND = "skipped: {n} event deliveries are still waiting, so the ledger is behind the chain"
 NOTE_NO_CURSOR = "skipped: the indexer has not read LicenseMarket yet"
+NOTE_SURPLUS = "surplus: {surplus} wei more ether than the ledger owes (forced in; nobody's to claim)"
 
 
 def _ledger_balances(kind: str) -> dict[str, int]:
@@ -39,28 +44,39 @@ def reconcile(*, w3=None) -> ReconciliationRun | None:
     from portal.chain.client import get_web3
 
     w3 = w3 or get_web3()
-    market = contract(w3=w3, name=MARKET)
-    cursor = ChainCursor.objects.filter(chain_id=w3.eth.chain_id, contract=market.address).first()
-    if cursor is None or cursor.block_number < deployment_block(w3=w3, name=MARKET):
+    names = [name for name in MARKETS if is_deployed(w3=w3, name=name)]
+    markets = [contract(w3=w3, name=name) for name in names]
+    cursors = dict(
+        ChainCursor.objects.filter(
+            chain_id=w3.eth.chain_id, contract__in=[m.address for m in markets]
+        ).values_list("contract", "block_number")
+    )
+    if not markets or any(
+        cursors.get(m.address, -1) < deployment_block(w3=w3, name=name)
+        for name, m in zip(names, markets, strict=True)
+    ):
         return ReconciliationRun.objects.create(block_number=-1, ok=True, checked=0, note=NOTE_NO_CURSOR)
+    block = min(cursors[m.address] for m in markets)  # the ledger reflects every market up to here
     waiting = EventDelivery.objects.filter(
-        event__contract=market.address, status__in=[EventDelivery.Status.PENDING, EventDelivery.Status.UNDO]
+        event__contract__in=[m.address for m in markets],
+        status__in=[EventDelivery.Status.PENDING, EventDelivery.Status.UNDO],
     ).count()
     if waiting:
         return ReconciliationRun.objects.create(
-            block_number=cursor.block_number, ok=True, checked=0, note=NOTE_BEHIND.format(n=waiting)
+            block_number=block, ok=True, checked=0, note=NOTE_BEHIND.format(n=waiting)
         )
-    block = cursor.block_number
     credited = _ledger_balances(Kind.CREDITED)
     allocated_total = wei_sum(JournalLine.objects.filter(account__kind=Kind.ALLOCATED), "amount")
 
-    # Chain reads (no database transaction is open here).
+    # Chain reads (no database transaction is open here), summed over the markets.
     chain_balances = {
-        address: market.functions.balanceOf(address).call(block_identifier=block) for address in credited
+        address: sum(m.functions.balanceOf(address).call(block_identifier=block) for m in markets)
+        for address in credited
     }
-    chain_credited = market.functions.totalCredited().call(block_identifier=block)
-    chain_unclaimed = market.functions.totalUnclaimed().call(block_identifier=block)
-    ether = w3.eth.get_balance(market.address, block_identifier=block)
+    chain_credited = sum(m.functions.totalCredited().call(block_identifier=block) for m in markets)
+    chain_unclaimed = sum(m.functions.totalUnclaimed().call(block_identifier=block) for m in markets)
+    ether = sum(w3.eth.get_balance(m.address, block_identifier=block) for m in markets)
+    market = markets[0]
 
     mismatches = []
     for address, ledger_value in sorted(credited.items()):
@@ -74,10 +90,12 @@ def reconcile(*, w3=None) -> ReconciliationRun | None:
                 }
             )
     ledger_credited = sum(credited.values())
+    owed = max(ledger_credited + allocated_total, chain_credited + chain_unclaimed)
+    surplus = max(ether - owed, 0)  # forced in (selfdestruct): nobody's, and harmless
     for what, ledger_value, chain_value in (
         ("total credited", ledger_credited, chain_credited),
         ("total allocated, unclaimed", allocated_total, chain_unclaimed),
-        ("ether held by the contract", ledger_credited + allocated_total, ether),
+        ("ether held by the contracts (a shortfall)", owed, min(ether, owed)),
     ):
         if ledger_value != chain_value:
             mismatches.append(
@@ -89,8 +107,15 @@ def reconcile(*, w3=None) -> ReconciliationRun | None:
                 }
             )
     run = ReconciliationRun.objects.create(
-        block_number=block, ok=not mismatches, checked=len(credited), mismatches=mismatches
+        block_number=block,
+        ok=not mismatches,
+        checked=len(credited),
+        mismatches=mismatches,
+        surplus_wei=surplus,
+        note=NOTE_SURPLUS.format(surplus=surplus) if surplus else "",
     )
+    if surplus:
+        logger.warning("the markets hold %s wei more than the ledger owes (forced in)", surplus)
     if mismatches:
         logger.error("ledger and chain disagree at block %s: %s", block, mismatches)
     else:

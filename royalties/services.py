@@ -212,34 +212,51 @@ MAX_CLAIMS_PER_WITHDRAWAL = 40  # each claim costs ~30k gas with its proof; the 
 def withdrawal_transaction(*, address: str, w3=None) -> tuple[dict, int, int] | None:
     """The Withdraw button's transaction: claim the payee's paid settlement allocations (those
     not claimed on chain yet, at most MAX_CLAIMS_PER_WITHDRAWAL) and withdraw the whole balance
-    in one call; a plain withdraw when nothing is allocated. (tx, wei it pays out, claims), or
-    None when there is nothing to withdraw."""
+    in one call; a plain withdraw when nothing is allocated. With money in a version 1 market
+    too (a portal that upgraded), the newest market with something comes first and the next
+    Withdraw empties the other. (tx, wei it pays out, claims), or None when there is nothing."""
     from portal.chain.client import get_web3
-    from portal.chain.contracts import MARKET, contract
+    from portal.chain.contracts import deployed_markets
     from royalties.settlement import claim_args, claims_for
 
     w3 = w3 or get_web3()
-    market = contract(w3=w3, name=MARKET)
-    balance = market.functions.balanceOf(address).call()
-    claims = []
-    for allocation in claims_for(address=address):
-        args = claim_args(allocation)
-        if market.functions.isClaimed(args[0], args[1]).call():
-            continue  # claimed in a transaction the indexer has not confirmed yet
-        claims.append(args)
-        if len(claims) == MAX_CLAIMS_PER_WITHDRAWAL:
-            break
-    amount = balance + sum(args[2] for args in claims)
-    if not amount:
-        return None
-    data = (
-        market.encode_abi("claimAndWithdraw", args=[claims])
-        if claims
-        else market.encode_abi("withdraw", args=[])
-    )
-    chain_id = hex(w3.eth.chain_id)
-    tx = {"from": address, "to": market.address, "data": data, "value": "0x0", "chainId": chain_id}
-    return tx, amount, len(claims)
+    allocations = claims_for(address=address)
+    for market in deployed_markets(w3=w3):
+        balance = market.functions.balanceOf(address).call()
+        claims = []
+        for allocation in allocations:
+            if allocation.settlement.market_address != market.address:
+                continue
+            args = claim_args(allocation)
+            if market.functions.isClaimed(args[0], args[1]).call():
+                continue  # claimed in a transaction the indexer has not confirmed yet
+            claims.append(args)
+            if len(claims) == MAX_CLAIMS_PER_WITHDRAWAL:
+                break
+        amount = balance + sum(args[2] for args in claims)
+        if not amount:
+            continue
+        data = (
+            market.encode_abi("claimAndWithdraw", args=[claims])
+            if claims
+            else market.encode_abi("withdraw", args=[])
+        )
+        chain_id = hex(w3.eth.chain_id)
+        tx = {"from": address, "to": market.address, "data": data, "value": "0x0", "chainId": chain_id}
+        return tx, amount, len(claims)
+    return None
+
+
+def available_to_withdraw(*, address: str, w3=None) -> int:
+    """What the payee can withdraw now, across every market: balances read live plus the paid
+    settlement allocations not yet claimed (Withdraw claims them in the same transaction)."""
+    from portal.chain.client import get_web3
+    from portal.chain.contracts import deployed_markets
+    from royalties.settlement import claims_for
+
+    w3 = w3 or get_web3()
+    balances = sum(market.functions.balanceOf(address).call() for market in deployed_markets(w3=w3))
+    return balances + sum(int(a.amount) for a in claims_for(address=address))
 
 
 def withdrawals_check(*, address: str, w3=None) -> None:

@@ -3,9 +3,12 @@
 1. `settlement_create` prices nothing itself: it takes (work, price) lines, splits each with
    `split_resolve` (co-creators, upstream, platform fee), sends the shares of a work in dispute
    to the contract's ESCROW instead of its owner, aggregates one allocation per payee, builds
-   the OpenZeppelin StandardMerkleTree of (index, payee, amount) leaves and signs the root.
+   the OpenZeppelin StandardMerkleTree of tagged (tag, index, payee, amount, refundTo) leaves
+   (an escrowed share: held for its party, refundable to the buyer) and signs the root with the
+   market's dispute epoch (a dispute opened since makes it stale).
 2. The buyer's wallet calls `LicenseMarket.settle` with the exact price: one transaction, flat
-   gas, whatever the number of works (bench/settlement_gas.py).
+   gas, whatever the number of works (bench/settlement_gas.py). The market never pays out of a
+   settlement more than its price.
 3. When the `Settled` event is confirmed, the ledger records every line (per work, per role) as
    allocated to its payee; `Claimed` moves a payee's allocation to their withdrawable balance;
    `EscrowReleased` moves an escrowed allocation to whoever a moderator named.
@@ -20,10 +23,17 @@ from web3 import Web3
 
 from licensing import eip712
 from portal.chain.clock import chain_now
-from portal.chain.contracts import MARKET, contract
+from portal.chain.contracts import MARKET, contract, market_at
 from portal.chain.eip712 import typed_data_sign
-from portal.chain.keys import platform_signer
-from portal.chain.merkle import SETTLEMENT_LEAF_ENCODING, StandardMerkleTree
+from portal.chain.keys import platform_signature_current, platform_signer
+from portal.chain.merkle import (
+    ESCROW_LEAF,
+    PAYEE_LEAF,
+    SETTLEMENT_LEAF_ENCODING,
+    SETTLEMENT_V1_LEAF_ENCODING,
+    ZERO_ADDRESS,
+    StandardMerkleTree,
+)
 from portal.errors import PortalError
 from royalties.ledger import EntrySpec, Leg, ledger_post, ledger_post_many
 from royalties.models import JournalEntry, LedgerAccount, Settlement, SettlementAllocation, SettlementLine
@@ -33,6 +43,10 @@ Kind = LedgerAccount.Kind
 ERR_NOTHING = "Nothing to settle: every work was refused."
 ERR_NOT_OPEN = "This settlement can no longer be paid ({status})."
 ERR_EXPIRED = "This settlement expired; ask for a fresh quote."
+ERR_STALE = (
+    "A registration dispute was opened since this settlement was signed, so it can no longer be "
+    "paid; ask for a fresh quote (works in dispute are held in escrow)."
+)
 ESCROW_ADDRESS = Web3.to_checksum_address("0x" + Web3.keccak(text="creator-ip-portal.escrow").hex()[-40:])
 
 
@@ -84,16 +98,17 @@ def settlement_create(
         if not escrowed:
             totals[line.address] += line.amount
     payees = [(address, amount) for address, amount in totals.items() if amount]
-    # Each escrowed line is a leaf of its own, so a moderator's decision can release it to one
-    # party (its payee, the rightful creator or the buyer) with LicenseMarket.releaseEscrow.
+    leaves = [[PAYEE_LEAF, i, address, amount, ZERO_ADDRESS] for i, (address, amount) in enumerate(payees)]
+    # Each escrowed line is a leaf of its own, committing to whom it was held for and the buyer:
+    # the operator may release it to either; anyone else (the rightful creator) needs a
+    # moderator's signed decision (LicenseMarket.releaseEscrow).
     escrow_index: dict[int, int] = {}
     for position, (_, _, _, line, escrowed) in enumerate(detail):
         if escrowed and line.amount:
             escrow_index[position] = len(payees)
+            leaves.append([ESCROW_LEAF, len(payees), line.address, line.amount, buyer_address])
             payees.append((ESCROW_ADDRESS, line.amount))
-    tree = StandardMerkleTree.of(
-        [[i, a, amount] for i, (a, amount) in enumerate(payees)], SETTLEMENT_LEAF_ENCODING
-    )
+    tree = StandardMerkleTree.of(leaves, SETTLEMENT_LEAF_ENCODING)
     price = sum(amount for _, amount in payees)
     settlement_id = "0x" + secrets.token_hex(32)
     expiry = chain_now(w3) + settings.QUOTE_TTL_SECONDS  # checked on chain against block.timestamp
@@ -105,6 +120,8 @@ def settlement_create(
         buyer=buyer_address,
         price=price,
         expiry=expiry,
+        # pausing any work's sales (a dispute) moves the epoch: this settlement then stops
+        dispute_epoch=market.functions.disputeEpoch().call(),
     )
     with transaction.atomic():
         settlement = Settlement.objects.create(
@@ -165,19 +182,30 @@ def settlement_transaction(*, settlement: Settlement, w3: Web3 | None = None) ->
     if settlement.expiry < chain_now():
         raise SettlementError(ERR_EXPIRED, status=410, code="settlement_expired")
     w3 = w3 or get_web3()
-    market = contract(w3=w3, name=MARKET)
+    market = market_at(w3=w3, address=settlement.market_address)
     m = settlement.typed_data["message"]
-    args = (
+    args = [
         bytes.fromhex(m["settlementId"][2:]),
         bytes.fromhex(m["root"][2:]),
         m["buyer"],
         int(m["price"]),
         int(m["expiry"]),
-    )
+    ]
+    if "disputeEpoch" in m:  # version 2: a dispute since it was signed makes it stale
+        if int(m["disputeEpoch"]) != market.functions.disputeEpoch().call():
+            Settlement.objects.filter(pk=settlement.pk, status=Settlement.Status.OPEN).update(
+                status=Settlement.Status.EXPIRED
+            )
+            raise SettlementError(ERR_STALE, status=410, code="settlement_stale")
+        args.append(int(m["disputeEpoch"]))
+        resigned = platform_signature_current(settlement.typed_data, settlement.signature)
+        if resigned:  # the signing key was rotated since: the market only trusts the new one
+            Settlement.objects.filter(pk=settlement.pk).update(signature=resigned)
+            settlement.signature = resigned
     return {
         "from": settlement.buyer_address,
         "to": market.address,
-        "data": market.encode_abi("settle", args=[args, bytes.fromhex(settlement.signature[2:])]),
+        "data": market.encode_abi("settle", args=[tuple(args), bytes.fromhex(settlement.signature[2:])]),
         "value": hex(int(settlement.price_wei)),
         "chainId": hex(settlement.chain_id),
     }
@@ -192,20 +220,35 @@ def claims_for(*, address: str) -> list[SettlementAllocation]:
     )
 
 
-def claim_args(allocation: SettlementAllocation) -> tuple:
-    """(settlementId, index, amount, proof) for LicenseMarket.claim / claimAndWithdraw."""
+def _leaf_index(value: list, encoding: list[str]) -> int:
+    """The allocation index in a leaf's value: first in version 1, after the tag in version 2."""
+    return int(value[0] if encoding == SETTLEMENT_V1_LEAF_ENCODING else value[1])
+
+
+def allocation_leaf(allocation: SettlementAllocation) -> tuple[list, list[bytes]]:
+    """(the leaf's value as stored, its proof) in the allocation's settlement tree."""
     tree = allocation.settlement.tree
     leaves = StandardMerkleTree(
         tree=[bytes.fromhex(node[2:]) for node in tree["tree"]],
         values=[{"value": v["value"], "treeIndex": v["treeIndex"]} for v in tree["values"]],
         leaf_encoding=tree["leafEncoding"],
     )
-    position = next(i for i, v in enumerate(tree["values"]) if int(v["value"][0]) == allocation.index)
+    position = next(
+        i
+        for i, v in enumerate(tree["values"])
+        if _leaf_index(v["value"], tree["leafEncoding"]) == allocation.index
+    )
+    return tree["values"][position]["value"], leaves.proof(position)
+
+
+def claim_args(allocation: SettlementAllocation) -> tuple:
+    """(settlementId, index, amount, proof) for LicenseMarket.claim / claimAndWithdraw."""
+    _, proof = allocation_leaf(allocation)
     return (
         bytes.fromhex(allocation.settlement.settlement_id[2:]),
         allocation.index,
         int(allocation.amount),
-        leaves.proof(position),
+        proof,
     )
 
 

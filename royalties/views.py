@@ -10,7 +10,6 @@ from django.views.decorators.http import require_POST
 from licensing.derivatives import DerivationError
 from licensing.derivatives import derivation_decide as decide
 from portal.chain.client import get_web3
-from portal.chain.contracts import MARKET, contract
 from portal.errors import CHAIN_ERRORS, ERR_NO_WALLET, PortalError
 from portal.http import json_fields, wallet_json
 from portal.money import wei_to_eth
@@ -56,17 +55,11 @@ def _cursor(request):
 
 
 def _available(address):
-    """What the payee can withdraw now: the balance read live from the contract plus the paid
-    settlement allocations not yet claimed (Withdraw claims them in the same transaction).
-    None when the chain cannot be asked."""
-    from royalties.settlement import claims_for
-
+    """What the payee can withdraw now, or None when the chain cannot be asked."""
     try:
-        w3 = get_web3()
-        balance = contract(w3=w3, name=MARKET).functions.balanceOf(address).call()
+        return services.available_to_withdraw(address=address)
     except CHAIN_ERRORS:
         return None
-    return balance + sum(int(a.amount) for a in claims_for(address=address))
 
 
 @login_required

@@ -19,8 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 from web3 import Web3
 
-from portal.chain.contracts import REGISTRY, contract, contract_address
-from portal.chain.merkle import LEAF_ENCODING, StandardMerkleTree
+from portal.chain.contracts import REGISTRY, artifact, contract_address
+from portal.chain.merkle import LEAF_ENCODING, LEAF_REGISTRATION, LEAF_REVOCATION, StandardMerkleTree
 from portal.chain.models import ChainTransaction
 from portal.chain.sender import SenderContext, sender_context, transaction_refresh, transaction_send
 from works.models import AnchorBatch, Registration, Revocation
@@ -30,7 +30,9 @@ RevocationStatus = Revocation.Status
 
 
 def leaf_value(registration: Registration) -> list:
+    """A registration's leaf says what it is (kind 1) and who signed it: the creator."""
     return [
+        LEAF_REGISTRATION,
         bytes.fromhex(registration.digest[2:]),
         registration.work.creator_address,
         bytes.fromhex(registration.work.sha256),
@@ -39,14 +41,21 @@ def leaf_value(registration: Registration) -> list:
 
 
 def revocation_leaf_value(revocation: Revocation) -> list:
-    """A revocation's leaf has the registration's shape: (revocation digest, the platform key
-    that signed it, the work's content hash, when it was revoked)."""
+    """A revocation's leaf: kind 2, the revocation's digest, the platform key that signed it,
+    the work's content hash, when it was revoked."""
     return [
+        LEAF_REVOCATION,
         bytes.fromhex(revocation.digest[2:]),
         revocation.signer,
         bytes.fromhex(revocation.work.sha256),
         revocation.timestamp,
     ]
+
+
+def _registry_of(batch: AnchorBatch, w3: Web3):
+    """The registry a batch was sealed for (version 1 batches still in flight keep theirs:
+    `anchor` and `anchoredAt` read the same in both versions)."""
+    return w3.eth.contract(address=batch.contract_address, abi=artifact(REGISTRY)["abi"])
 
 
 def batch_seal(*, max_size: int | None = None, w3: Web3 | None = None) -> AnchorBatch | None:
@@ -128,7 +137,7 @@ def batch_send(*, batch: AnchorBatch, ctx: SenderContext | None = None) -> Ancho
     ).exists():
         batch.refresh_from_db()
         return batch
-    registry = contract(w3=ctx.w3, name=REGISTRY)
+    registry = _registry_of(batch, ctx.w3)
     anchored_at = registry.functions.anchoredAt(batch.root).call()
     if anchored_at != 0:
         # Already on-chain (a run that died before recording it, or an operator): nothing to send.
@@ -196,7 +205,7 @@ def batch_refresh(*, batch: AnchorBatch, ctx: SenderContext | None = None) -> An
     # Ask the chain first; write in one short transaction after.
     root_on_chain = None
     if status == AnchorBatch.Status.FAILED:
-        root_on_chain = contract(w3=ctx.w3, name=REGISTRY).functions.anchoredAt(batch.root).call() != 0
+        root_on_chain = _registry_of(batch, ctx.w3).functions.anchoredAt(batch.root).call() != 0
     block_time = None
     if tx.block_number is not None:
         block_time = datetime.fromtimestamp(ctx.w3.eth.get_block(tx.block_number)["timestamp"], tz=UTC)

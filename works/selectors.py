@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from PIL import Image
 
+from portal.chain.merkle import LEAF_ENCODING
 from works.fingerprint_index import fingerprint_index
 from works.fingerprints import pdq_distance, pdq_image, sha256_of
 from works.models import Registration, Work
@@ -152,6 +153,25 @@ def registrations_for_sha256(*, sha256: str) -> QuerySet[Registration]:
     )
 
 
+def _leaf_description(batch, *, value, hash_) -> dict:
+    """How a leaf is made, so anyone can rebuild it: version 2 leaves carry their kind (1 a
+    registration, 2 a revocation) and are verified with ProvenanceRegistry.verify(root, proof,
+    kind, digest, signer, contentHash, time); version 1 leaves have no kind."""
+    encoding = batch.tree["leafEncoding"] if batch is not None and batch.tree else LEAF_ENCODING
+    fields = (
+        ["kind", "digest", "signer", "contentSha256", "timestamp"]
+        if encoding == LEAF_ENCODING
+        else ["registrationDigest", "creator", "contentSha256", "timestamp"]
+    )
+    return {
+        "encoding": encoding,
+        "fields": fields,
+        "value": value,
+        "hash": hash_ or None,
+        "format": "OpenZeppelin StandardMerkleTree standard-v1: keccak256(keccak256(abi.encode(value)))",
+    }
+
+
 def provenance_document(*, work: Work) -> dict:
     """Everything needed to verify a registration offline, without trusting the portal."""
     registration = work.registration
@@ -165,13 +185,7 @@ def provenance_document(*, work: Work) -> dict:
         "digest": registration.digest or None,
         "creator": work.creator_address,
         "creator_name": work.creator_name or None,
-        "leaf": {
-            "encoding": ["bytes32", "address", "bytes32", "uint256"],
-            "fields": ["registrationDigest", "creator", "contentSha256", "timestamp"],
-            "value": registration.leaf_value,
-            "hash": registration.leaf or None,
-            "format": "OpenZeppelin StandardMerkleTree standard-v1: keccak256(keccak256(abi.encode(value)))",
-        },
+        "leaf": _leaf_description(batch, value=registration.leaf_value, hash_=registration.leaf),
         "parents": [
             {
                 "work_id": link.parent_id,
@@ -211,9 +225,10 @@ def revocation_document(*, work: Work) -> dict | None:
         "signer": revocation.signer,
         "digest": revocation.digest,
         "rightful_work_id": revocation.rightful_work_id,
-        "leaf": {"value": revocation.leaf_value, "hash": revocation.leaf or None},
+        "leaf": _leaf_description(batch, value=revocation.leaf_value, hash_=revocation.leaf),
         "proof": revocation.proof,
         "root": batch.root if batch and batch.tree else None,
+        "contract_address": batch.contract_address if batch else None,
         "tx_hash": (tx.mined_hash or tx.tx_hash) if tx else None,
         "block_number": batch.block_number if batch else None,
         "block_timestamp": batch.block_timestamp.isoformat() if batch and batch.block_timestamp else None,

@@ -1,12 +1,35 @@
-"""Checking a registration the way a third party would: signature, Merkle proof, on-chain root."""
+"""Checking a registration the way a third party would: signature, Merkle proof, on-chain root.
+
+What is checked of a registration document (provenance.json):
+
+1. The signed typed data is a `Registration` (its `primaryType`), in the portal's domain
+   ("Creator IP Portal", on the chain the proof is anchored on), made by the document's
+   creator: the recovered signer and `message.creator` are both that address.
+2. The leaf is that registration: its digest is the typed data's digest, its address the
+   creator, its content hash the work's sha256, and (version 2 leaves) its kind is 1.
+3. The proof leads from the leaf to the root, and the registry at `contract_address` says the
+   root is anchored; version 2 registries hash the leaf from its fields themselves
+   (`verify(root, proof, kind, digest, signer, contentHash, time)`), so an internal node or a
+   revocation can never pass for a registration.
+
+A revocation is checked the same way with primaryType `Revocation` and kind 2.
+"""
 
 from dataclasses import asdict, dataclass
 
 from web3 import Web3
 
-from portal.chain.contracts import REGISTRY, artifact
+from portal.chain.contracts import REGISTRY, REGISTRY_V1, artifact
 from portal.chain.eip712 import typed_data_digest, typed_data_signer
-from portal.chain.merkle import LEAF_ENCODING, leaf_hash, process_proof
+from portal.chain.merkle import (
+    LEAF_ENCODING,
+    LEAF_REGISTRATION,
+    LEAF_REVOCATION,
+    LEAF_V1_ENCODING,
+    leaf_hash,
+    process_proof,
+)
+from works.eip712 import DOMAIN_NAME
 
 
 @dataclass
@@ -36,14 +59,56 @@ class Check:
         return {**asdict(self), "ok": self.ok}
 
 
-def _decode_value(value: list) -> list:
-    digest, creator, sha, timestamp = value
-    return [
-        bytes.fromhex(digest[2:]),
-        Web3.to_checksum_address(creator),
-        bytes.fromhex(sha[2:]),
-        int(timestamp),
-    ]
+@dataclass
+class Leaf:
+    encoding: list[str]
+    kind: int | None  # None: a version 1 leaf (no kind)
+    digest: bytes
+    signer: str
+    content_hash: bytes
+    time: int
+
+    @classmethod
+    def parse(cls, value: list, encoding: list[str] | None) -> "Leaf":
+        encoding = encoding or (LEAF_ENCODING if len(value) == 5 else LEAF_V1_ENCODING)
+        if encoding == LEAF_ENCODING:
+            kind, digest, signer, sha, time = value
+            kind = int(kind)
+        elif encoding == LEAF_V1_ENCODING:
+            kind, (digest, signer, sha, time) = None, value
+        else:
+            raise ValueError(f"unknown leaf encoding {encoding}")
+        return cls(
+            encoding=encoding,
+            kind=kind,
+            digest=bytes.fromhex(digest[2:]),
+            signer=Web3.to_checksum_address(signer),
+            content_hash=bytes.fromhex(sha[2:]),
+            time=int(time),
+        )
+
+    def values(self) -> list:
+        fields = [self.digest, self.signer, self.content_hash, self.time]
+        return [self.kind, *fields] if self.kind is not None else fields
+
+    def hash(self) -> bytes:
+        return leaf_hash(self.encoding, self.values())
+
+    def anchored(self, w3: Web3, *, registry: str, root: bytes, proof: list[bytes]) -> bool:
+        if self.kind is None:  # version 1: the registry took the leaf hash as given
+            contract = w3.eth.contract(address=registry, abi=artifact(REGISTRY_V1)["abi"])
+            return bool(contract.functions.verify(root, proof, self.hash()).call())
+        contract = w3.eth.contract(address=registry, abi=artifact(REGISTRY)["abi"])
+        return bool(contract.functions.verify(root, proof, *self.values()).call())
+
+
+def _typed_data_is(typed: dict, *, primary_type: str, chain_id) -> bool:
+    domain = typed.get("domain", {})
+    return (
+        typed.get("primaryType") == primary_type
+        and domain.get("name") == DOMAIN_NAME
+        and (chain_id is None or int(domain.get("chainId", -1)) == int(chain_id))
+    )
 
 
 def provenance_check(document: dict, *, w3: Web3 | None) -> Check:
@@ -58,10 +123,12 @@ def provenance_check(document: dict, *, w3: Web3 | None) -> Check:
 
 def _revocation_check(document: dict, revocation: dict, check: Check, *, w3: Web3 | None) -> None:
     try:
-        signer = typed_data_signer(revocation["eip712"], revocation["signature"])
-        message = revocation["eip712"]["message"]
+        typed = revocation["eip712"]
+        signer = typed_data_signer(typed, revocation["signature"])
+        message = typed["message"]
         signed = (
-            signer == Web3.to_checksum_address(revocation["signer"])
+            _typed_data_is(typed, primary_type="Revocation", chain_id=None)
+            and signer == Web3.to_checksum_address(revocation["signer"])
             and message["registrationDigest"] == document.get("digest")
             and message["contentHash"] == "0x" + document["work"]["sha256"]
         )
@@ -75,19 +142,25 @@ def _revocation_check(document: dict, revocation: dict, check: Check, *, w3: Web
     value, root = revocation["leaf"]["value"], revocation.get("root")
     if not value or not root:
         return
-    decoded = _decode_value(value)
-    leaf = leaf_hash(LEAF_ENCODING, decoded)
+    try:
+        leaf = Leaf.parse(value, revocation["leaf"].get("encoding"))
+    except (ValueError, TypeError):
+        check.revocation_anchored = False
+        return
     proof = [bytes.fromhex(p[2:]) for p in revocation["proof"]]
-    if Web3.to_hex(decoded[0]) != typed_data_digest(revocation["eip712"]) or process_proof(
-        leaf, proof
-    ) != bytes.fromhex(root[2:]):
+    if (
+        Web3.to_hex(leaf.digest) != typed_data_digest(typed)
+        or leaf.signer != signer
+        or leaf.kind not in (None, LEAF_REVOCATION)
+        or process_proof(leaf.hash(), proof) != bytes.fromhex(root[2:])
+    ):
         check.revocation_anchored = False
         return
     if w3 is not None:
         try:
-            registry = w3.eth.contract(address=document["contract_address"], abi=artifact(REGISTRY)["abi"])
-            check.revocation_anchored = bool(
-                registry.functions.verify(bytes.fromhex(root[2:]), proof, leaf).call()
+            registry = revocation.get("contract_address") or document["contract_address"]
+            check.revocation_anchored = leaf.anchored(
+                w3, registry=registry, root=bytes.fromhex(root[2:]), proof=proof
             )
         except Exception:
             check.revocation_anchored = None
@@ -95,33 +168,43 @@ def _revocation_check(document: dict, revocation: dict, check: Check, *, w3: Web
 
 def _registration_check(document: dict, *, w3: Web3 | None) -> Check:
     signer = None
+    creator = Web3.to_checksum_address(document["creator"])
+    typed = document["eip712"]
     try:
-        signer = typed_data_signer(document["eip712"], document["signature"])
-        signature_ok = signer == Web3.to_checksum_address(document["creator"])
+        signer = typed_data_signer(typed, document["signature"])
+        signature_ok = (
+            signer == creator
+            and _typed_data_is(typed, primary_type="Registration", chain_id=document.get("chain_id"))
+            and Web3.to_checksum_address(typed["message"]["creator"]) == creator
+        )
     except Exception:
         signature_ok = False
     value = document["leaf"]["value"]
     if not value or not document.get("root"):
         return Check(signature_ok, signer, False, False, None, "not anchored yet")
-    decoded = _decode_value(value)
-    leaf = leaf_hash(LEAF_ENCODING, decoded)
+    try:
+        leaf = Leaf.parse(value, document["leaf"].get("encoding"))
+    except (ValueError, TypeError):
+        return Check(signature_ok, signer, False, False, None, "the leaf is not a registration leaf")
+    hashed = leaf.hash()
     leaf_ok = (
-        Web3.to_hex(leaf) == document["leaf"]["hash"]
-        and Web3.to_hex(decoded[0]) == typed_data_digest(document["eip712"])
-        and decoded[2].hex() == document["work"]["sha256"]
+        Web3.to_hex(hashed) == document["leaf"]["hash"]
+        and Web3.to_hex(leaf.digest) == typed_data_digest(typed)
+        and leaf.signer == creator
+        and leaf.content_hash.hex() == document["work"]["sha256"]
+        and leaf.kind in (None, LEAF_REGISTRATION)
     )
     proof = [bytes.fromhex(p[2:]) for p in document["proof"]]
     root = bytes.fromhex(document["root"][2:])
-    proof_ok = process_proof(leaf, proof) == root
+    proof_ok = process_proof(hashed, proof) == root
     onchain_ok, error = None, ""
     if w3 is not None:
         try:
-            registry = w3.eth.contract(address=document["contract_address"], abi=artifact(REGISTRY)["abi"])
             if w3.eth.chain_id != document["chain_id"]:
                 raise ValueError(
                     f"the node is on chain {w3.eth.chain_id}, the proof on {document['chain_id']}"
                 )
-            onchain_ok = bool(registry.functions.verify(root, proof, leaf).call())
+            onchain_ok = leaf.anchored(w3, registry=document["contract_address"], root=root, proof=proof)
         except Exception as exc:
             error = f"could not ask the chain: {exc}"
     return Check(signature_ok, signer, leaf_ok, proof_ok, onchain_ok, error)

@@ -1,27 +1,33 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {AccessControlDefaultAdminRules} from
+    "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
-import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
 
-/// @title LicenseMarket
-/// @notice Sells licences against quotes and settlements signed by the platform. The money never
-/// sits with the platform: every payee's share is credited to its own balance here (pull
-/// payments) and withdrawn by the payee.
+/// @title LicenseMarket (version 2): money safe against a leaked or buggy key
+/// @notice Sells licences against quotes and settlements signed by the platform; every payee's
+/// share is credited to its own balance here (pull payments) and withdrawn by the payee.
 ///
-/// Two ways to pay:
-/// - `purchase`: one quote for one work, with an explicit (payee, amount) list credited at once.
-/// - `settle`: one transaction for any number of works. The signed settlement commits to the
-///   Merkle root of its (index, payee, amount) allocations (OpenZeppelin StandardMerkleTree
-///   leaves); each payee later claims with a proof, and claimed flags live in a BitMap, so the
-///   gas of paying stays flat in the number of works and payees.
-///
-/// Allocations to `ESCROW` (a work in dispute) are released by the operator to whoever the
-/// moderators decide, never to the platform.
-contract LicenseMarket is EIP712, ReentrancyGuard {
+/// What a key on the server can do, at most:
+/// - SIGNER_ROLE (the platform's signing key) makes a quote or settlement payable. A settlement
+///   pays out at most what was paid into it (`remaining`): a forged or faulty Merkle root can
+///   move no more than its own price, never anybody else's money.
+/// - OPERATOR_ROLE (the hot sending key) revokes offers, cancels signed quotes and settlements,
+///   pauses one work's sales (a dispute), and releases an escrowed allocation only to a party
+///   its leaf names (the payee it was held for, or the buyer), or to a party named in a decision
+///   signed by a MODERATOR_ROLE key; never to the zero address or ESCROW.
+/// - GUARDIAN_ROLE pauses the market (purchases, settlements, claims, releases); withdrawals of
+///   what is already credited always work.
+/// - The default admin (a cold owner key, transferred in two steps with a delay) grants and
+///   revokes every role: rotating a key is granting the new one and revoking the old, after
+///   which the old key's signatures stop working.
+contract LicenseMarket is EIP712, AccessControlDefaultAdminRules, Pausable, ReentrancyGuard {
     using BitMaps for BitMaps.BitMap;
 
     struct Quote {
@@ -37,12 +43,15 @@ contract LicenseMarket is EIP712, ReentrancyGuard {
         uint64 expiry;
     }
 
+    /// @dev `disputeEpoch` is the market's epoch when the platform signed: pausing any work's
+    /// sales moves the epoch, so a settlement signed before a dispute can no longer be paid.
     struct Settlement {
         bytes32 settlementId;
         bytes32 root;
         address buyer;
         uint256 price;
         uint64 expiry;
+        uint64 disputeEpoch;
     }
 
     struct Claim {
@@ -52,27 +61,50 @@ contract LicenseMarket is EIP712, ReentrancyGuard {
         bytes32[] proof;
     }
 
+    /// @dev An escrowed allocation: its leaf commits to whom it was held for and the buyer.
+    struct EscrowLeaf {
+        bytes32 settlementId;
+        uint256 index;
+        uint256 amount;
+        address heldFor;
+        address refundTo;
+    }
+
+    bytes32 public constant SIGNER_ROLE = keccak256("SIGNER_ROLE");
+    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    bytes32 public constant MODERATOR_ROLE = keccak256("MODERATOR_ROLE");
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
+
     bytes32 public constant QUOTE_TYPEHASH = keccak256(
         "Quote(bytes32 quoteId,uint256 workId,bytes32 termsHash,bytes32 offerId,uint8 uses,address buyer,uint256 price,address[] payees,uint256[] amounts,uint64 expiry)"
     );
-    bytes32 public constant SETTLEMENT_TYPEHASH =
-        keccak256("Settlement(bytes32 settlementId,bytes32 root,address buyer,uint256 price,uint64 expiry)");
+    bytes32 public constant SETTLEMENT_TYPEHASH = keccak256(
+        "Settlement(bytes32 settlementId,bytes32 root,address buyer,uint256 price,uint64 expiry,uint64 disputeEpoch)"
+    );
+    bytes32 public constant ESCROW_DECISION_TYPEHASH =
+        keccak256("EscrowDecision(bytes32 settlementId,uint256 index,address to)");
+    /// @notice Settlement leaves say what they are: (tag, index, payee, amount, refundTo) in
+    /// OpenZeppelin's StandardMerkleTree encoding. A payee's leaf (refundTo zero) is claimed by
+    /// the payee; an escrow leaf's payee is the party it is held for, refundTo the buyer.
+    bytes32 public constant PAYEE_LEAF = keccak256("creator-ip-portal.payee-leaf");
+    bytes32 public constant ESCROW_LEAF = keccak256("creator-ip-portal.escrow-leaf");
 
     /// @notice The payee of allocations held while their work is in dispute.
     address public constant ESCROW = address(uint160(uint256(keccak256("creator-ip-portal.escrow"))));
     uint8 private constant ALL_USES = 7; // licence | AI training | generative AI training
 
-    /// @notice The platform key whose signature makes a quote or settlement valid.
-    address public immutable quoteSigner;
-    /// @notice The platform's sending key: revokes offers and releases escrow.
-    address public immutable operator;
-
+    /// @notice Quotes paid, and quotes or settlements cancelled (a paid settlement has a root).
     mapping(bytes32 id => bool) public used;
     mapping(bytes32 offerId => bool) public offerRevoked;
+    mapping(uint256 workId => bool) public workPaused;
     mapping(address payee => uint256) public balanceOf;
     mapping(bytes32 settlementId => bytes32) public settlementRoot;
+    /// @notice What a settlement may still pay out: its price, less every claim and release.
+    mapping(bytes32 settlementId => uint256) public remaining;
     mapping(bytes32 settlementId => BitMaps.BitMap) private _claimed;
 
+    /// @notice Moves whenever a work's sales are paused: settlements signed before are stale.
+    uint64 public disputeEpoch;
     /// @notice Sum of every balanceOf: what payees may withdraw now.
     uint256 public totalCredited;
     /// @notice Settled allocations not yet claimed.
@@ -90,6 +122,8 @@ contract LicenseMarket is EIP712, ReentrancyGuard {
     event Credited(bytes32 indexed quoteId, address indexed payee, uint256 amount);
     event Withdrawn(address indexed payee, uint256 amount);
     event OfferRevoked(bytes32 indexed offerId);
+    event Cancelled(bytes32 indexed id);
+    event WorkPaused(uint256 indexed workId, bool paused, uint64 disputeEpoch);
     event Settled(bytes32 indexed settlementId, address indexed buyer, bytes32 root, uint256 price);
     event Claimed(bytes32 indexed settlementId, uint256 indexed index, address indexed payee, uint256 amount);
     event EscrowReleased(bytes32 indexed settlementId, uint256 indexed index, address indexed to, uint256 amount);
@@ -99,6 +133,8 @@ contract LicenseMarket is EIP712, ReentrancyGuard {
     error WrongPrice(uint256 expected, uint256 paid);
     error QuoteAlreadyUsed(bytes32 quoteId);
     error OfferWithdrawn(bytes32 offerId);
+    error SalesPaused(uint256 workId);
+    error StaleSettlement(uint64 signedAt, uint64 current);
     error BadSignature();
     error BadSplit();
     error BadUses(uint8 uses);
@@ -106,19 +142,31 @@ contract LicenseMarket is EIP712, ReentrancyGuard {
     error UnknownSettlement(bytes32 settlementId);
     error AlreadyClaimed(bytes32 settlementId, uint256 index);
     error BadProof();
-    error NotOperator(address caller);
+    error Overdrawn(bytes32 settlementId, uint256 amount, uint256 remaining);
+    error BadRecipient(address to);
+    error BadDecision();
+    error ZeroAddress();
     error NothingToWithdraw();
     error TransferFailed();
 
-    modifier onlyOperator() {
-        if (msg.sender != operator) revert NotOperator(msg.sender);
-        _;
+    constructor(
+        address owner,
+        uint48 ownerTransferDelay,
+        address signer,
+        address operator,
+        address guardian,
+        address moderator
+    ) EIP712("Creator IP Portal Market", "2") AccessControlDefaultAdminRules(ownerTransferDelay, owner) {
+        if (signer == address(0) || operator == address(0) || guardian == address(0) || moderator == address(0)) {
+            revert ZeroAddress();
+        }
+        _grantRole(SIGNER_ROLE, signer);
+        _grantRole(OPERATOR_ROLE, operator);
+        _grantRole(GUARDIAN_ROLE, guardian);
+        _grantRole(MODERATOR_ROLE, moderator);
     }
 
-    constructor(address quoteSigner_, address operator_) EIP712("Creator IP Portal Market", "1") {
-        quoteSigner = quoteSigner_;
-        operator = operator_;
-    }
+    // ------------------------------------------------------------------ hashing
 
     function hashQuote(Quote calldata q) public view returns (bytes32) {
         return _hashTypedDataV4(
@@ -142,24 +190,44 @@ contract LicenseMarket is EIP712, ReentrancyGuard {
 
     function hashSettlement(Settlement calldata s) public view returns (bytes32) {
         return _hashTypedDataV4(
-            keccak256(abi.encode(SETTLEMENT_TYPEHASH, s.settlementId, s.root, s.buyer, s.price, s.expiry))
+            keccak256(
+                abi.encode(SETTLEMENT_TYPEHASH, s.settlementId, s.root, s.buyer, s.price, s.expiry, s.disputeEpoch)
+            )
         );
     }
 
-    /// @notice Pay for a licence. Checks buyer, expiry, offer, exact price, single use and the
-    /// platform's signature, then credits every payee exactly the amount the quote lists.
-    function purchase(Quote calldata q, bytes calldata signature) external payable nonReentrant {
+    function hashEscrowDecision(bytes32 settlementId, uint256 index, address to) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(ESCROW_DECISION_TYPEHASH, settlementId, index, to)));
+    }
+
+    /// @notice The leaf of an allocation: to a payee, or held in escrow.
+    function leafHash(bytes32 tag, uint256 index, address payee, uint256 amount, address refundTo)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(bytes.concat(keccak256(abi.encode(tag, index, payee, amount, refundTo))));
+    }
+
+    // ------------------------------------------------------------------ paying
+
+    /// @notice Pay for a licence. Checks buyer, expiry, offer, the work's sales, exact price,
+    /// single use and the platform's signature, then credits every payee what the quote lists.
+    function purchase(Quote calldata q, bytes calldata signature) external payable nonReentrant whenNotPaused {
         if (msg.sender != q.buyer) revert WrongBuyer(q.buyer, msg.sender);
         if (block.timestamp > q.expiry) revert QuoteExpired(q.expiry);
         if (msg.value != q.price) revert WrongPrice(q.price, msg.value);
         if (used[q.quoteId]) revert QuoteAlreadyUsed(q.quoteId);
         if (offerRevoked[q.offerId]) revert OfferWithdrawn(q.offerId);
+        if (workPaused[q.workId]) revert SalesPaused(q.workId);
         if (q.uses == 0 || q.uses > ALL_USES) revert BadUses(q.uses);
-        if (ECDSA.recoverCalldata(hashQuote(q), signature) != quoteSigner) revert BadSignature();
+        if (!_signedBy(SIGNER_ROLE, hashQuote(q), signature)) revert BadSignature();
         uint256 n = q.payees.length;
         if (n == 0 || n != q.amounts.length) revert BadSplit();
-        uint256 total;
+        uint256 total = 0;
         for (uint256 i = 0; i < n; ++i) {
+            address payee = q.payees[i];
+            if (payee == address(0) || payee == ESCROW) revert BadSplit(); // money nobody can take out
             total += q.amounts[i];
         }
         if (total != q.price) revert BadSplit();
@@ -174,17 +242,21 @@ contract LicenseMarket is EIP712, ReentrancyGuard {
     }
 
     /// @notice Pay a whole settlement (a training licence or an invoice covering any number of
-    /// works) in one transaction; stores its Merkle root for the payees to claim from.
-    function settle(Settlement calldata s, bytes calldata signature) external payable nonReentrant {
+    /// works) in one transaction; stores its root, and the price as what it may pay out.
+    function settle(Settlement calldata s, bytes calldata signature) external payable nonReentrant whenNotPaused {
         if (msg.sender != s.buyer) revert WrongBuyer(s.buyer, msg.sender);
         if (block.timestamp > s.expiry) revert QuoteExpired(s.expiry);
         if (msg.value != s.price) revert WrongPrice(s.price, msg.value);
-        if (used[s.settlementId]) revert QuoteAlreadyUsed(s.settlementId);
+        // a settled id is known by its stored root (no second write): `used` marks cancelled ones
+        if (used[s.settlementId] || settlementRoot[s.settlementId] != bytes32(0)) {
+            revert QuoteAlreadyUsed(s.settlementId);
+        }
         if (s.root == bytes32(0)) revert EmptyRoot();
-        if (ECDSA.recoverCalldata(hashSettlement(s), signature) != quoteSigner) revert BadSignature();
+        if (s.disputeEpoch != disputeEpoch) revert StaleSettlement(s.disputeEpoch, disputeEpoch);
+        if (!_signedBy(SIGNER_ROLE, hashSettlement(s), signature)) revert BadSignature();
 
-        used[s.settlementId] = true;
         settlementRoot[s.settlementId] = s.root;
+        remaining[s.settlementId] = s.price;
         totalUnclaimed += s.price;
         emit Settled(s.settlementId, s.buyer, s.root, s.price);
     }
@@ -194,58 +266,111 @@ contract LicenseMarket is EIP712, ReentrancyGuard {
     }
 
     /// @notice Move the caller's settled allocations to its balance.
-    function claim(Claim[] calldata claims) external nonReentrant {
+    function claim(Claim[] calldata claims) external nonReentrant whenNotPaused {
         _claimAll(claims);
     }
 
     /// @notice Claim every allocation given, then withdraw the whole balance: the Withdraw button.
-    function claimAndWithdraw(Claim[] calldata claims) external nonReentrant {
+    function claimAndWithdraw(Claim[] calldata claims) external nonReentrant whenNotPaused {
         _claimAll(claims);
         _withdraw();
     }
 
-    /// @notice Send the caller its whole balance.
+    /// @notice Send the caller its whole balance. Works even while the market is paused.
     function withdraw() external nonReentrant {
         _withdraw();
     }
 
-    /// @notice Stop every unpaid quote of an offer (the creator withdrew it).
-    function revokeOffer(bytes32 offerId) external onlyOperator {
+    // ------------------------------------------------------------------ the operator
+
+    /// @notice Stop every unpaid quote of an offer (the creator retired it).
+    function revokeOffer(bytes32 offerId) external onlyRole(OPERATOR_ROLE) {
         if (!offerRevoked[offerId]) {
             offerRevoked[offerId] = true;
             emit OfferRevoked(offerId);
         }
     }
 
-    /// @notice Credit an escrowed allocation to `to` (the party a moderator's decision names).
-    function releaseEscrow(bytes32 settlementId, uint256 index, uint256 amount, bytes32[] calldata proof, address to)
+    /// @notice Make a signed quote or settlement unpayable.
+    function cancel(bytes32 id) external onlyRole(OPERATOR_ROLE) {
+        if (!used[id] && settlementRoot[id] == bytes32(0)) {
+            used[id] = true;
+            emit Cancelled(id);
+        }
+    }
+
+    /// @notice Pause (a registration dispute) or resume one work's sales. Pausing also makes
+    /// every settlement signed before it stale.
+    function setWorkPaused(uint256 workId, bool paused) external onlyRole(OPERATOR_ROLE) {
+        if (workPaused[workId] == paused) return;
+        workPaused[workId] = paused;
+        if (paused) disputeEpoch += 1;
+        emit WorkPaused(workId, paused, disputeEpoch);
+    }
+
+    /// @notice Credit an escrowed allocation to `to`: the payee it was held for or the buyer
+    /// (both named in its leaf), or a party a moderator's signed decision names.
+    function releaseEscrow(EscrowLeaf calldata e, bytes32[] calldata proof, address to, bytes calldata decision)
         external
-        onlyOperator
+        onlyRole(OPERATOR_ROLE)
         nonReentrant
+        whenNotPaused
     {
-        _claimOne(settlementId, index, ESCROW, amount, proof);
-        balanceOf[to] += amount;
-        emit EscrowReleased(settlementId, index, to, amount);
+        if (to == address(0) || to == ESCROW) revert BadRecipient(to);
+        if (to != e.heldFor && to != e.refundTo) {
+            if (!_signedBy(MODERATOR_ROLE, hashEscrowDecision(e.settlementId, e.index, to), decision)) {
+                revert BadDecision();
+            }
+        }
+        bytes32 leaf = leafHash(ESCROW_LEAF, e.index, e.heldFor, e.amount, e.refundTo);
+        _spend(e.settlementId, e.index, e.amount, leaf, proof);
+        balanceOf[to] += e.amount;
+        emit EscrowReleased(e.settlementId, e.index, to, e.amount);
+    }
+
+    // ------------------------------------------------------------------ the guardian
+
+    function pause() external onlyRole(GUARDIAN_ROLE) {
+        _pause();
+    }
+
+    function unpause() external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _unpause();
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    /// @dev True when `signature` over `digest` recovers to a holder of `role` now: a rotated-out
+    /// key's signatures stop working the moment its role is revoked.
+    function _signedBy(bytes32 role, bytes32 digest, bytes calldata signature) private view returns (bool) {
+        // The third value (the error's argument) only says why recovery failed: unused on purpose.
+        // slither-disable-next-line unused-return
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
+        return err == ECDSA.RecoverError.NoError && hasRole(role, signer);
     }
 
     function _claimAll(Claim[] calldata claims) private {
         for (uint256 i = 0; i < claims.length; ++i) {
             Claim calldata c = claims[i];
-            _claimOne(c.settlementId, c.index, msg.sender, c.amount, c.proof);
+            bytes32 leaf = leafHash(PAYEE_LEAF, c.index, msg.sender, c.amount, address(0));
+            _spend(c.settlementId, c.index, c.amount, leaf, c.proof);
             balanceOf[msg.sender] += c.amount;
             emit Claimed(c.settlementId, c.index, msg.sender, c.amount);
         }
     }
 
-    function _claimOne(bytes32 settlementId, uint256 index, address payee, uint256 amount, bytes32[] calldata proof)
+    /// @dev One allocation of a settlement leaves it: proven, once, within what it may still pay.
+    function _spend(bytes32 settlementId, uint256 index, uint256 amount, bytes32 leaf, bytes32[] calldata proof)
         private
     {
         bytes32 root = settlementRoot[settlementId];
         if (root == bytes32(0)) revert UnknownSettlement(settlementId);
         if (_claimed[settlementId].get(index)) revert AlreadyClaimed(settlementId, index);
-        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(index, payee, amount))));
         if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert BadProof();
+        uint256 left = remaining[settlementId];
+        if (amount > left) revert Overdrawn(settlementId, amount, left);
         _claimed[settlementId].set(index);
+        remaining[settlementId] = left - amount;
         totalUnclaimed -= amount;
         totalCredited += amount;
     }

@@ -22,6 +22,7 @@ from licensing.services import LicensingError
 from licensing.terms import PRESETS
 from licensing.tests.helpers import fund, index, mine, send_tx
 from portal.chain.contracts import MARKET, contract
+from portal.chain.reverts import revert_error
 from portal.chain.sender import sender_context
 from portal.models import Notification
 from royalties.models import LedgerAccount, Settlement, SettlementLine
@@ -136,6 +137,7 @@ def test_upheld_dispute_revokes_anchors_the_revocation_and_sends_the_escrow_to_t
     offer = Offer.objects.get(work=work, terms__preset="commercial_use")
     early = licensing.quote_create(offer=offer, buyer=buyer.user, buyer_address=buyer.address, w3=w3)
     early_tx = licensing.quote_transaction(quote=early, w3=w3)  # in the buyer's wallet already
+    old_tx = settlement_transaction(settlement=old_settlement, w3=w3)  # in Acme's wallet already
     mail.outbox.clear()
 
     # Filing: the artist's own copy is the same file, distance 0, and their registration is found.
@@ -157,6 +159,17 @@ def test_upheld_dispute_revokes_anchors_the_revocation_and_sends_the_escrow_to_t
     assert refused.value.code == "in_dispute" and "in dispute" in refused.value.message
     old_settlement.refresh_from_db()
     assert old_settlement.status == Settlement.Status.EXPIRED
+    # ...and on chain: the work's sales are paused, which also makes every settlement signed
+    # before the dispute stale, so what the wallets already hold cannot be paid either.
+    assert services.sales_pauses_send(ctx=sender_context(w3=w3)) == 1
+    assert services.sales_pauses_send(ctx=sender_context(w3=w3)) == 0  # once
+    market = contract(w3=w3, name=MARKET)
+    assert market.functions.workPaused(work.pk).call()
+    for wallet, tx, error in ((buyer, early_tx, "SalesPaused"), (ai_company, old_tx, "StaleSettlement")):
+        fund(w3, wallet.address)
+        receipt = send_tx(w3, wallet.account, tx)
+        assert receipt.status == 0
+        assert revert_error(w3, receipt.transactionHash, contract_name=MARKET) == error
     page = client.get(work.get_absolute_url()).content.decode()
     assert 'data-testid="work-in-dispute"' in page and 'data-testid="sales-paused"' in page
     assert 'data-testid="in-dispute"' in client.get("/catalogue").content.decode()
@@ -243,6 +256,21 @@ def test_upheld_dispute_revokes_anchors_the_revocation_and_sends_the_escrow_to_t
     assert "REVOKED" in capsys.readouterr().out
     assert 'data-testid="revoked"' in client.get(work.get_absolute_url()).content.decode()
     assert services.revocations_anchored_note() == 1
+    # The anchored, platform-signed revocation wrapped up as a registration document of the
+    # platform's own: its typed data is a Revocation and its leaf a revocation leaf, so no.
+    wrapped = {
+        **document,
+        "eip712": document["revocation"]["eip712"],
+        "signature": document["revocation"]["signature"],
+        "digest": document["revocation"]["digest"],
+        "creator": document["revocation"]["signer"],
+        "leaf": document["revocation"]["leaf"],
+        "proof": document["revocation"]["proof"],
+        "root": document["revocation"]["root"],
+        "revocation": None,
+    }
+    forged = provenance_check(wrapped, w3=w3)
+    assert not forged.ok and not forged.signature_ok and not forged.leaf_ok
     assert dispute.events.filter(action=DisputeEvent.Action.ANCHORED).count() == 1
 
     # The escrow goes to the rightful creator, line by line, on chain and in the ledger.
@@ -273,7 +301,10 @@ def test_rejected_dispute_resumes_sales_and_releases_the_escrow_to_its_payees(
     work, _, invoice, _ = stolen
     w3 = chain
     dispute = _file(upstream_creator, work)
-    settlement = _pay_invoice(w3, invoice, ai_company)
+    market = contract(w3=w3, name=MARKET)
+    assert services.sales_pauses_send(ctx=sender_context(w3=w3)) == 1
+    assert market.functions.workPaused(work.pk).call() is True
+    settlement = _pay_invoice(w3, invoice, ai_company)  # signed in the dispute's epoch: payable
     held = {
         line.beneficiary: int(line.amount)
         for line in SettlementLine.objects.filter(settlement=settlement, escrowed=True)
@@ -290,6 +321,8 @@ def test_rejected_dispute_resumes_sales_and_releases_the_escrow_to_its_payees(
     offer = Offer.objects.get(work=work, terms__preset="commercial_use")
     quote = licensing.quote_create(offer=offer, buyer=buyer.user, buyer_address=buyer.address, w3=w3)
     assert quote.status == Quote.Status.OPEN  # sales resumed
+    assert services.sales_pauses_send(ctx=sender_context(w3=w3)) == 1  # resumed on chain too
+    assert market.functions.workPaused(work.pk).call() is False
 
     assert services.escrow_releases_send(ctx=sender_context(w3=w3)) == 2
     mine(w3, django_settings.CHAIN_CONFIRMATIONS)
@@ -301,6 +334,8 @@ def test_rejected_dispute_resumes_sales_and_releases_the_escrow_to_its_payees(
     assert _allocated(ESCROW_ADDRESS) == 0
     assert sum(held.values()) == AI_PRICE - AI_PRICE * 500 // 10_000
     assert reconcile(w3=w3).ok
+    fund(w3, buyer.address)  # and the work sells on chain again
+    assert send_tx(w3, buyer.account, licensing.quote_transaction(quote=quote, w3=w3)).status == 1
 
 
 def test_uphold_without_revocation_keeps_the_registration_and_pays_the_escrow_out(

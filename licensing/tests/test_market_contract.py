@@ -1,5 +1,7 @@
-"""LicenseMarket on a real anvil: purchases (checks, exact credits, revocation), settlements
-paid in one transaction and claimed with Merkle proofs, pull payments, reentrancy."""
+"""LicenseMarket (version 2) on a real anvil: purchases (checks, exact credits, revocation),
+settlements paid in one transaction and claimed with Merkle proofs, pull payments, reentrancy,
+escrow released only where its leaf or a moderator's decision says. The attacks that worked on
+version 1 are in test_market_attacks.py."""
 
 import secrets
 
@@ -13,8 +15,14 @@ from licensing import eip712, services, uses
 from licensing.tests.helpers import fund, offered_work, send_tx
 from portal.chain.contracts import MARKET, artifact, contract
 from portal.chain.eip712 import typed_data_sign
-from portal.chain.keys import platform_fee_address, platform_signer, sender_account
-from portal.chain.merkle import SETTLEMENT_LEAF_ENCODING, StandardMerkleTree
+from portal.chain.keys import moderation_signer, platform_fee_address, platform_signer, sender_account
+from portal.chain.merkle import (
+    ESCROW_LEAF,
+    PAYEE_LEAF,
+    SETTLEMENT_LEAF_ENCODING,
+    ZERO_ADDRESS,
+    StandardMerkleTree,
+)
 from portal.chain.reverts import revert_error
 
 pytestmark = pytest.mark.anvil
@@ -131,7 +139,7 @@ def test_only_the_operator_revokes_offers(setup, outsider):
     fund(w3, outsider.address)
     market = contract(w3=w3, name=MARKET)
     call = {"to": market.address, "data": market.encode_abi("revokeOffer", args=[bytes(32)]), "value": 0}
-    assert _pay(w3, outsider.account, call)[1] == "NotOperator"
+    assert _pay(w3, outsider.account, call)[1] == "AccessControlUnauthorizedAccount"
 
 
 def test_payees_withdraw_their_balance_once(setup, buyer, creator):
@@ -182,14 +190,20 @@ def test_a_reentrant_payee_cannot_withdraw_twice(setup, buyer, creator):
 # ------------------------------------------------------------------ settlements
 
 
-def _settlement(w3, buyer_address, allocations, *, expiry_in=600):
-    """Sign a settlement over (payee, amount) allocations; returns (args, signature, tree)."""
-    values = [[i, payee, amount] for i, (payee, amount) in enumerate(allocations)]
+def _settlement(w3, buyer_address, allocations, *, escrowed=(), expiry_in=600):
+    """Sign a settlement over (payee, amount) allocations and (held for, amount) escrowed ones
+    (refundable to the buyer); returns (args, signature, tree)."""
+    values = [[PAYEE_LEAF, i, payee, amount, ZERO_ADDRESS] for i, (payee, amount) in enumerate(allocations)]
+    values += [
+        [ESCROW_LEAF, len(values) + i, held_for, amount, buyer_address]
+        for i, (held_for, amount) in enumerate(escrowed)
+    ]
     tree = StandardMerkleTree.of(values, SETTLEMENT_LEAF_ENCODING)
     market = contract(w3=w3, name=MARKET)
     settlement_id = "0x" + secrets.token_hex(32)
-    price = sum(amount for _, amount in allocations)
+    price = sum(v[3] for v in values)
     expiry = w3.eth.get_block("latest")["timestamp"] + expiry_in
+    epoch = market.functions.disputeEpoch().call()
     typed = eip712.settlement_typed_data(
         chain_id=w3.eth.chain_id,
         market=market.address,
@@ -198,8 +212,9 @@ def _settlement(w3, buyer_address, allocations, *, expiry_in=600):
         buyer=buyer_address,
         price=price,
         expiry=expiry,
+        dispute_epoch=epoch,
     )
-    args = (bytes.fromhex(settlement_id[2:]), tree.root, buyer_address, price, expiry)
+    args = (bytes.fromhex(settlement_id[2:]), tree.root, buyer_address, price, expiry, epoch)
     return args, typed_data_sign(typed, platform_signer()), tree
 
 
@@ -214,7 +229,7 @@ def _settle_tx(w3, args, signature):
 
 def _claim(w3, tree, settlement_id, index, *, amount=None, proof=None):
     value = tree.values[index]["value"]
-    return (settlement_id, index, amount if amount is not None else value[2], proof or tree.proof(index))
+    return (settlement_id, index, amount if amount is not None else value[3], proof or tree.proof(index))
 
 
 def _claim_tx(w3, claims, *, withdraw=True):
@@ -312,18 +327,56 @@ def test_a_reentrant_payee_cannot_claim_and_withdraw_twice(chain, buyer, creator
     assert chain.eth.get_balance(market.address) == 10**15  # the other payee's share is still there
 
 
-def test_escrow_is_released_by_the_operator_only(chain, buyer, creator, outsider):
+def _release(market, args, tree, index, to, decision=b""):
+    _, i, held_for, amount, refund_to = tree.values[index]["value"]
+    leaf = (args[0], i, amount, held_for, refund_to)
+    data = market.encode_abi("releaseEscrow", args=[leaf, tree.proof(index), to, decision])
+    return {"to": market.address, "data": data, "value": 0}
+
+
+def _decision(w3, market, args, index, to, signer):
+    typed = eip712.escrow_decision_typed_data(
+        chain_id=w3.eth.chain_id,
+        market=market.address,
+        settlement_id=Web3.to_hex(args[0]),
+        index=index,
+        to=to,
+    )
+    return bytes.fromhex(typed_data_sign(typed, signer)[2:])
+
+
+def test_escrow_goes_only_where_its_leaf_or_a_moderators_decision_says(
+    chain, buyer, creator, co_creator, outsider
+):
     fund(chain, buyer.address)
     fund(chain, outsider.address)
     market = contract(w3=chain, name=MARKET)
-    escrow = market.functions.ESCROW().call()
-    args, signature, tree = _settlement(chain, buyer.address, [(escrow, 3 * 10**15)])
-    assert _pay(chain, buyer.account, _settle_tx(chain, args, signature))[1] is None
-    release = market.encode_abi(
-        "releaseEscrow", args=[args[0], 0, 3 * 10**15, tree.proof(0), creator.address]
+    operator = sender_account()
+    args, signature, tree = _settlement(
+        chain, buyer.address, [], escrowed=[(creator.address, 3 * 10**15), (creator.address, 10**15)]
     )
-    call = {"to": market.address, "data": release, "value": 0}
-    assert _pay(chain, outsider.account, call)[1] == "NotOperator"
-    assert _pay(chain, sender_account(), call)[1] is None
+    assert _pay(chain, buyer.account, _settle_tx(chain, args, signature))[1] is None
+
+    assert _pay(chain, outsider.account, _release(market, args, tree, 0, creator.address))[1] == (
+        "AccessControlUnauthorizedAccount"
+    )
+    # the operator alone: never to itself, nor to nowhere
+    assert _pay(chain, operator, _release(market, args, tree, 0, operator.address))[1] == "BadDecision"
+    assert _pay(chain, operator, _release(market, args, tree, 0, ZERO_ADDRESS))[1] == "BadRecipient"
+    escrow = market.functions.ESCROW().call()
+    assert _pay(chain, operator, _release(market, args, tree, 0, escrow))[1] == "BadRecipient"
+    # a decision signed by a key that is not a moderator's
+    forged = _decision(chain, market, args, 0, co_creator.address, platform_signer())
+    assert (
+        _pay(chain, operator, _release(market, args, tree, 0, co_creator.address, forged))[1] == "BadDecision"
+    )
+
+    # to the party it was held for (the dispute was rejected)
+    assert _pay(chain, operator, _release(market, args, tree, 0, creator.address))[1] is None
     assert market.functions.balanceOf(creator.address).call() == 3 * 10**15
-    assert _pay(chain, sender_account(), call)[1] == "AlreadyClaimed"
+    assert _pay(chain, operator, _release(market, args, tree, 0, creator.address))[1] == "AlreadyClaimed"
+    # to the rightful creator a moderator named (the dispute was upheld)
+    decision = _decision(chain, market, args, 1, co_creator.address, moderation_signer())
+    assert _pay(chain, operator, _release(market, args, tree, 1, co_creator.address, decision))[1] is None
+    assert market.functions.balanceOf(co_creator.address).call() == 10**15
+    assert market.functions.remaining(args[0]).call() == 0

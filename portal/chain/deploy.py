@@ -1,7 +1,11 @@
 """Deploy the portal's contracts to the chain in CHAIN_RPC_URL, or check the ones deployed.
 
 Used by `manage.py chain_deploy` (any chain) and `make run` (the local anvil). On a chain that is
-not a development chain, nothing is deployed or sent while a public development key is set."""
+not a development chain, nothing is deployed or sent while a public development key is set.
+
+Upgrading from version 1: set LICENSE_MARKET_V1_ADDRESS and PROVENANCE_REGISTRY_V1_ADDRESS to
+the old contracts, clear LICENSE_MARKET_ADDRESS and PROVENANCE_REGISTRY_ADDRESS, run it: version
+2 is deployed beside version 1, which stays indexed and withdrawable."""
 
 from dataclasses import dataclass
 
@@ -12,21 +16,36 @@ from portal.chain.client import chain_check
 from portal.chain.contracts import (
     ADDRESS_SETTINGS,
     MARKET,
+    MARKET_V1,
     REGISTRY,
+    REGISTRY_V1,
     artifact,
+    constructor_args,
     contract_deploy,
 )
-from portal.chain.keys import development_keys_in_use, platform_signer, sender_account
+from portal.chain.keys import (
+    development_keys_in_use,
+    guardian_address,
+    moderation_signer,
+    owner_address,
+    platform_signer,
+    sender_account,
+)
 from portal.chain.models import ContractDeployment
 from portal.errors import PortalError
 
 ERR_DEV_KEYS = (
-    "Chain {chain_id} is not a development chain, and {names} is one of the public development keys "
-    "printed by every anvil: anyone could use it. Set keys of your own (README: Deploying)."
+    "Chain {chain_id} is not a development chain, and {names} hold public development keys "
+    "printed by every anvil (or their addresses): anyone could use them. Set keys of your own "
+    "(README: Deploying)."
 )
 ERR_NO_FUNDS = "The sender {address} has no ether on chain {chain_id} to pay for the deployment."
 ERR_NO_CODE = "{setting}={address} has no contract code on chain {chain_id}."
 ERR_ROLE = "{name} at {address}: {role}() is {actual}, but this portal's key is {expected}."
+ERR_ROLE_MISSING = "{name} at {address}: {expected} (this portal's key) does not hold {role}."
+ERR_NO_OWNER = (
+    "Set CHAIN_OWNER_ADDRESS: the cold owner that rotates the keys (its key stays off this server)."
+)
 
 
 class DeployError(PortalError):
@@ -41,32 +60,37 @@ class Deployed:
     new: bool
 
 
-def _expected_roles(name: str) -> dict[str, str]:
-    """What each contract must trust: the keys this portal signs and sends with."""
+def expected_roles(name: str) -> dict[str, str]:
+    """Role -> the address that must hold it: this portal's keys, and the cold owner."""
     if name == REGISTRY:
-        return {"anchorer": sender_account().address}
-    return {"quoteSigner": platform_signer().address, "operator": sender_account().address}
-
-
-def _constructor_args(name: str) -> list:
-    if name == REGISTRY:
-        return [sender_account().address]
-    return [platform_signer().address, sender_account().address]
+        return {"ANCHORER_ROLE": sender_account().address, "GUARDIAN_ROLE": guardian_address()}
+    return {
+        "SIGNER_ROLE": platform_signer().address,
+        "OPERATOR_ROLE": sender_account().address,
+        "MODERATOR_ROLE": moderation_signer().address,
+        "GUARDIAN_ROLE": guardian_address(),
+    }
 
 
 def contract_check(*, w3: Web3, name: str, address: str) -> None:
-    """The contract at `address` has code and trusts this portal's keys."""
+    """The contract at `address` has code, is owned by CHAIN_OWNER_ADDRESS and gives each of
+    this portal's keys its role."""
     address = Web3.to_checksum_address(address)
     if not w3.eth.get_code(address):
         raise DeployError(
             ERR_NO_CODE.format(setting=ADDRESS_SETTINGS[name], address=address, chain_id=w3.eth.chain_id)
         )
     deployed = w3.eth.contract(address=address, abi=artifact(name)["abi"])
-    for role, expected in _expected_roles(name).items():
-        actual = getattr(deployed.functions, role)().call()
-        if Web3.to_checksum_address(actual) != Web3.to_checksum_address(expected):
+    owner = deployed.functions.owner().call()
+    if Web3.to_checksum_address(owner) != owner_address():
+        raise DeployError(
+            ERR_ROLE.format(name=name, address=address, role="owner", actual=owner, expected=owner_address())
+        )
+    for role, expected in expected_roles(name).items():
+        role_id = getattr(deployed.functions, role)().call()
+        if not deployed.functions.hasRole(role_id, expected).call():
             raise DeployError(
-                ERR_ROLE.format(name=name, address=address, role=role, actual=actual, expected=expected)
+                ERR_ROLE_MISSING.format(name=name, address=address, role=role, expected=expected)
             )
 
 
@@ -77,8 +101,25 @@ def chain_deploy(*, w3: Web3, verify_only: bool = False, from_block: int | None 
     chain_id = chain_check(w3)
     names = development_keys_in_use(chain_id)
     if names:
-        raise DeployError(ERR_DEV_KEYS.format(chain_id=chain_id, names=" and ".join(names)))
+        raise DeployError(ERR_DEV_KEYS.format(chain_id=chain_id, names=", ".join(names)))
+    if not settings.CHAIN_OWNER_ADDRESS:
+        raise DeployError(ERR_NO_OWNER)
     done = []
+    for name in (REGISTRY_V1, MARKET_V1):  # an upgraded portal: version 1 stays where it is
+        configured = getattr(settings, ADDRESS_SETTINGS[name], "")
+        if not configured:
+            continue
+        address = Web3.to_checksum_address(configured)
+        if not w3.eth.get_code(address):
+            raise DeployError(
+                ERR_NO_CODE.format(setting=ADDRESS_SETTINGS[name], address=address, chain_id=chain_id)
+            )
+        recorded = ContractDeployment.objects.filter(chain_id=chain_id, name=name).first()
+        block = from_block if from_block is not None else (recorded.block_number if recorded else 0)
+        ContractDeployment.objects.update_or_create(
+            chain_id=chain_id, name=name, defaults={"address": address, "block_number": block}
+        )
+        done.append(Deployed(name, address, block, new=False))
     for name in (REGISTRY, MARKET):
         configured = getattr(settings, ADDRESS_SETTINGS[name], "")
         recorded = ContractDeployment.objects.filter(chain_id=chain_id, name=name).first()
@@ -98,7 +139,7 @@ def chain_deploy(*, w3: Web3, verify_only: bool = False, from_block: int | None 
         account = sender_account()
         if w3.eth.get_balance(account.address) == 0:
             raise DeployError(ERR_NO_FUNDS.format(address=account.address, chain_id=chain_id))
-        deployment = contract_deploy(w3=w3, name=name, args=_constructor_args(name), account=account)
+        deployment = contract_deploy(w3=w3, name=name, args=constructor_args(name), account=account)
         contract_check(w3=w3, name=name, address=deployment.address)
         done.append(Deployed(name, deployment.address, deployment.block_number, new=True))
     return done

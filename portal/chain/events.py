@@ -31,7 +31,8 @@ from eth_utils import event_abi_to_log_topic
 from web3 import Web3
 from web3.exceptions import BlockNotFound
 
-from portal.chain.contracts import contract, deployment_block
+from portal.chain.client import get_web3
+from portal.chain.contracts import contract, deployment_block, is_deployed
 from portal.chain.models import ChainCursor, ChainEvent, EventDelivery
 
 logger = logging.getLogger(__name__)
@@ -44,18 +45,23 @@ Status = EventDelivery.Status
 @dataclass(frozen=True)
 class Subscriber:
     name: str
-    contract: str
+    contracts: tuple[str, ...]
     events: tuple[str, ...]
     handler: str
     undo: str | None
 
     def wants(self, contract_name: str, event_name: str) -> bool:
-        return self.contract == contract_name and event_name in self.events
+        return contract_name in self.contracts and event_name in self.events
 
 
 def subscribers() -> dict[str, Subscriber]:
+    def names(value):
+        return (value,) if isinstance(value, str) else tuple(value)
+
     return {
-        name: Subscriber(name, spec["contract"], tuple(spec["events"]), spec["handler"], spec.get("undo"))
+        name: Subscriber(
+            name, names(spec["contract"]), tuple(spec["events"]), spec["handler"], spec.get("undo")
+        )
         for name, spec in settings.CHAIN_SUBSCRIBERS.items()
     }
 
@@ -79,7 +85,6 @@ def _block_hash(w3: Web3, number: int) -> str | None:
 
 def events_index(*, contract_name: str, w3: Web3 | None = None, max_blocks: int = 5000) -> int:
     """Index confirmed events of one contract; returns how many events were stored or revived."""
-    from portal.chain.client import get_web3
 
     w3 = w3 or get_web3()
     target = contract(w3=w3, name=contract_name)
@@ -144,7 +149,7 @@ def events_index(*, contract_name: str, w3: Web3 | None = None, max_blocks: int 
         end, end_hash = start_number, (seen_hash if start_number == seen_number else "")
 
     # 2. Writes, in one short transaction.
-    wanted = [s for s in subscribers().values() if s.contract == contract_name]
+    wanted = [s for s in subscribers().values() if contract_name in s.contracts]
     now = timezone.now()
     with transaction.atomic():
         locked, _ = ChainCursor.objects.select_for_update().get_or_create(
@@ -293,5 +298,10 @@ def delivery_retry_now(*, delivery: EventDelivery) -> EventDelivery:
 
 def index_all(*, w3: Web3 | None = None) -> dict:
     """Index every contract in settings.CHAIN_INDEXED_CONTRACTS, then deliver what is due."""
-    indexed = {name: events_index(contract_name=name, w3=w3) for name in settings.CHAIN_INDEXED_CONTRACTS}
+    w3 = w3 or get_web3()
+    indexed = {
+        name: events_index(contract_name=name, w3=w3)
+        for name in settings.CHAIN_INDEXED_CONTRACTS
+        if is_deployed(w3=w3, name=name)  # version 1 only where a portal deployed it before
+    }
     return {"indexed": indexed, "delivered": deliveries_run()}

@@ -14,6 +14,8 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from portal.chain.eip712 import typed_data_sign, typed_data_signer
+
 
 @lru_cache(maxsize=4)
 def _account(key: str) -> LocalAccount:
@@ -26,6 +28,30 @@ def sender_account() -> LocalAccount:
 
 def platform_signer() -> LocalAccount:
     return _account(settings.PLATFORM_SIGNING_KEY)
+
+
+def platform_signature_current(typed_data: dict, signature: str) -> str | None:
+    """A fresh signature by the platform signing key in settings when `signature` was made by
+    another (a key rotated out since: the contract no longer accepts it), else None. Same
+    payload, same id and expiry: what a buyer was quoted stays what they pay."""
+    if typed_data_signer(typed_data, signature) == platform_signer().address:
+        return None
+    return typed_data_sign(typed_data, platform_signer())
+
+
+def moderation_signer() -> LocalAccount:
+    """Signs a moderator's decision naming where an escrowed share goes (EscrowDecision): the
+    operator key alone can only release escrow to the parties the escrow leaf names."""
+    return _account(settings.MODERATION_SIGNING_KEY)
+
+
+def owner_address() -> str:
+    """The contracts' cold owner: rotates every key and unpauses. Only its address is here."""
+    return Web3.to_checksum_address(settings.CHAIN_OWNER_ADDRESS)
+
+
+def guardian_address() -> str:
+    return Web3.to_checksum_address(settings.CHAIN_GUARDIAN_ADDRESS or settings.CHAIN_OWNER_ADDRESS)
 
 
 def platform_fee_address() -> str:
@@ -52,6 +78,9 @@ DEVELOPMENT_KEYS = frozenset(
 DEVELOPMENT_CHAIN_IDS = frozenset({31337, 1337})
 
 
+DEVELOPMENT_ADDRESSES = frozenset(Account.from_key(key).address for key in DEVELOPMENT_KEYS)
+
+
 def is_development_key(key: str) -> bool:
     return (key or "").lower().removeprefix("0x") in DEVELOPMENT_KEYS
 
@@ -61,6 +90,7 @@ def platform_keys() -> dict[str, str]:
     return {
         "CHAIN_SENDER_PRIVATE_KEY": settings.CHAIN_SENDER_PRIVATE_KEY,
         "PLATFORM_SIGNING_KEY": settings.PLATFORM_SIGNING_KEY,
+        "MODERATION_SIGNING_KEY": settings.MODERATION_SIGNING_KEY,
     }
 
 
@@ -69,4 +99,9 @@ def development_keys_in_use(chain_id: int) -> list[str]:
     chain: the portal must refuse to run (system check) and to deploy (chain_deploy)."""
     if chain_id in DEVELOPMENT_CHAIN_IDS:
         return []
-    return [name for name, key in platform_keys().items() if is_development_key(key)]
+    names = [name for name, key in platform_keys().items() if is_development_key(key)]
+    for name in ("CHAIN_OWNER_ADDRESS", "CHAIN_GUARDIAN_ADDRESS"):  # anyone holds their keys
+        value = getattr(settings, name, "")
+        if value and Web3.is_address(value) and Web3.to_checksum_address(value) in DEVELOPMENT_ADDRESSES:
+            names.append(name)
+    return names

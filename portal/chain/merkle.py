@@ -10,10 +10,21 @@ from dataclasses import dataclass
 from eth_abi import encode
 from eth_utils import keccak, to_hex
 
-# Leaves of anchoring batches: (registration digest, creator, content sha256, timestamp).
-LEAF_ENCODING = ["bytes32", "address", "bytes32", "uint256"]
-# Leaves of settlements: (index, payee, amount); `index` keys the contract's claimed BitMap.
-SETTLEMENT_LEAF_ENCODING = ["uint256", "address", "uint256"]
+# Leaves of anchoring batches (ProvenanceRegistry version 2): (kind, digest of what was signed,
+# who signed it, content sha256, time); kind 1 is a creator's registration, 2 a revocation.
+LEAF_ENCODING = ["uint8", "bytes32", "address", "bytes32", "uint256"]
+LEAF_REGISTRATION, LEAF_REVOCATION = 1, 2
+# Batches anchored in version 1: (digest, signer, content sha256, time), no kind.
+LEAF_V1_ENCODING = ["bytes32", "address", "bytes32", "uint256"]
+# Leaves of settlements (market version 2): (tag, index, payee, amount, refundTo); `index` keys
+# the contract's claimed BitMap. A payee's leaf: PAYEE_LEAF, refundTo zero; an escrowed share:
+# ESCROW_LEAF, the payee it is held for, and the buyer it may be refunded to.
+SETTLEMENT_LEAF_ENCODING = ["bytes32", "uint256", "address", "uint256", "address"]
+PAYEE_LEAF = keccak(text="creator-ip-portal.payee-leaf")
+ESCROW_LEAF = keccak(text="creator-ip-portal.escrow-leaf")
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+# Version 1 settlements (still claimable): (index, payee, amount).
+SETTLEMENT_V1_LEAF_ENCODING = ["uint256", "address", "uint256"]
 
 
 def leaf_hash(types: list[str], values: list) -> bytes:

@@ -20,6 +20,15 @@ EXPLANATIONS = {
     "BadProof": "A claim's proof did not match its settlement.",
     "UnknownSettlement": "That settlement is not on chain.",
     "TransferFailed": "The wallet refused the transfer.",
+    "SalesPaused": "Sales of this work are paused while its registration is disputed; nothing was charged.",
+    "StaleSettlement": (
+        "A registration dispute was opened after this was signed; nothing was charged. Get a fresh quote."
+    ),
+    "EnforcedPause": "The market is paused for maintenance; nothing was charged. Try again later.",
+    "Overdrawn": "That claim asks for more than its settlement holds.",
+    "BadRecipient": "Escrow cannot go to that address.",
+    "BadDecision": "Escrow can only go elsewhere with a moderator's signed decision.",
+    "AccessControlUnauthorizedAccount": "That key is not allowed to do this.",
 }
 UNKNOWN = "The transaction reverted without a reason the portal recognises."
 

@@ -24,8 +24,9 @@ def _conn(scheme, tmp_path):
 
 
 def _half_written(tmp_path, queue="jobs"):
-    """What a consumer finds when it lists the folder between a producer's open() and write()."""
-    (tmp_path / "queue" / f"1_half.{queue}.msg").write_bytes(b"")
+    """What a consumer finds when it lists the folder between a producer's open() and write();
+    named to sort before any real message (kombu names them by monotonic milliseconds)."""
+    (tmp_path / "queue" / f"0_half.{queue}.msg").write_bytes(b"")
 
 
 def test_kombus_own_transport_dies_on_a_half_written_message(tmp_path):
@@ -43,7 +44,7 @@ def test_the_safe_transport_sets_it_aside_and_goes_on(tmp_path, caplog):
         message = q.get(timeout=1)
         assert message.payload == {"n": 1}
         message.ack()
-    assert (tmp_path / "broken" / "1_half.jobs.msg").exists()
+    assert (tmp_path / "broken" / "0_half.jobs.msg").exists()
     assert "could not be read" in caplog.text
 
 

@@ -16,6 +16,8 @@ from works.models import AnchorBatch, Registration
 from works.selectors import provenance_document
 from works.verification import provenance_check
 
+ZERO, ZERO_HASH = "0x" + "00" * 20, "0x" + "00" * 32
+
 pytestmark = pytest.mark.anvil
 BASE_DIR = Path(__file__).resolve().parents[2]
 Status = Registration.Status
@@ -97,7 +99,15 @@ def test_a_batch_is_anchored_in_one_transaction_and_every_proof_verifies(
         document = provenance_document(work=work)
         check = provenance_check(document, w3=chain)
         assert check.ok, check
-        assert registry.functions.verify(document["root"], document["proof"], document["leaf"]["hash"]).call()
+        # anyone can check it on chain from the document alone: root, proof and the leaf's fields
+        kind, digest, signer, content, time = document["leaf"]["value"]
+        assert document["leaf"]["fields"][0] == "kind" and int(kind) == 1
+        fields = [int(kind), digest, signer, content, int(time)]
+        assert registry.functions.verify(document["root"], document["proof"], *fields).call()
+        revocation_kind = [2, *fields[1:]]  # the same fields as a revocation: no
+        assert not registry.functions.verify(document["root"], document["proof"], *revocation_kind).call()
+        internal_node = [1, document["root"], ZERO, ZERO_HASH, 0]  # no field set hashes to a node
+        assert not registry.functions.verify(document["root"], [], *internal_node).call()
 
 
 def test_proofs_verify_with_openzeppelin_merkle_tree_in_node(register, chain, creator, client):

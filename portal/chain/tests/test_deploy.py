@@ -45,9 +45,13 @@ def test_a_real_chain_with_development_keys_is_refused_and_its_own_keys_deploy(
     assert ContractDeployment.objects.count() == 0
     assert w3.eth.get_transaction_count("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266") == 0  # nothing sent
 
-    sender, signer = Account.create(), Account.create()
+    sender, signer, moderator, owner = (Account.create() for _ in range(4))
     settings.CHAIN_SENDER_PRIVATE_KEY = sender.key.hex()
     settings.PLATFORM_SIGNING_KEY = signer.key.hex()
+    settings.MODERATION_SIGNING_KEY = moderator.key.hex()
+    with pytest.raises(CommandError, match="CHAIN_OWNER_ADDRESS"):  # the default owner is anvil's #9
+        _deploy(capsys)
+    settings.CHAIN_OWNER_ADDRESS = owner.address  # only its address: its key never comes here
     with pytest.raises(CommandError, match="has no ether"):
         _deploy(capsys)
     w3.provider.make_request("anvil_setBalance", [sender.address, hex(10**18)])
@@ -60,5 +64,9 @@ def test_a_real_chain_with_development_keys_is_refused_and_its_own_keys_deploy(
         _deploy(capsys, "--verify-only")
     settings.LICENSE_MARKET_ADDRESS = market
     settings.PLATFORM_SIGNING_KEY = Account.create().key.hex()  # a market that trusts another key
-    with pytest.raises(CommandError, match=r"quoteSigner\(\) is"):
+    with pytest.raises(CommandError, match=r"does not hold SIGNER_ROLE"):
+        _deploy(capsys, "--verify-only")
+    settings.PLATFORM_SIGNING_KEY = signer.key.hex()
+    settings.CHAIN_OWNER_ADDRESS = Account.create().address  # a market owned by someone else
+    with pytest.raises(CommandError, match=r"owner\(\) is"):
         _deploy(capsys, "--verify-only")

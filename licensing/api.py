@@ -3,7 +3,7 @@ invoices, the changes feed and a work's terms. Every object is reached through t
 key's organisation: another organisation's id answers 404."""
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -414,6 +414,17 @@ def _run_out(run: TrainingRun) -> dict:
     }
 
 
+def _in_utc(value: datetime | None, field: str) -> datetime | None:
+    """An RFC 3339 time in UTC: an offset such as -23:41 is valid RFC 3339 but out of
+    PostgreSQL's range (±15:59), and a naive time is read as UTC."""
+    if value is None:
+        return None
+    try:
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:
+        raise training.PortalError(f"{field} is out of range.", code="invalid_time") from None
+
+
 @router.post(
     "/runs",
     response={200: RunOut, 201: RunOut, **ERRORS},
@@ -422,14 +433,15 @@ def _run_out(run: TrainingRun) -> dict:
 )
 def run_create(request, payload: RunIn):
     require_scope(request, ApiKey.Scope.REPORT)
+    started_at, ended_at = _in_utc(payload.started_at, "started_at"), _in_utc(payload.ended_at, "ended_at")
     run, created = training.run_report(
         org=request.org,
         run_id=payload.run_id.strip(),
         model_name=payload.model_name.strip(),
         model_version=payload.model_version,
         purpose=payload.purpose,
-        started_at=payload.started_at,
-        ended_at=payload.ended_at,
+        started_at=started_at,
+        ended_at=ended_at,
         work_ids=payload.works.ids,
         sha256s=payload.works.sha256,
         manifest_check_id=payload.works.manifest_check_id,

@@ -25,7 +25,8 @@ from licensing.terms import AI_FREE, AI_PAID, AI_PROHIBITED, PRESETS, Terms
 from portal.chain.clock import chain_now
 from portal.chain.contracts import MARKET, contract, market_at
 from portal.chain.eip712 import typed_data_sign
-from portal.chain.keys import platform_signature_current, platform_signer
+from portal.chain.keys import platform_signer
+from portal.chain.roles import platform_signature_current
 from portal.errors import ERR_NO_WALLET, PortalError
 from portal.money import format_eth
 from portal.notifications import notify

@@ -25,7 +25,7 @@ from licensing import eip712
 from portal.chain.clock import chain_now
 from portal.chain.contracts import MARKET, contract, market_at
 from portal.chain.eip712 import typed_data_sign
-from portal.chain.keys import platform_signature_current, platform_signer
+from portal.chain.keys import platform_signer
 from portal.chain.merkle import (
     ESCROW_LEAF,
     PAYEE_LEAF,
@@ -34,6 +34,7 @@ from portal.chain.merkle import (
     ZERO_ADDRESS,
     StandardMerkleTree,
 )
+from portal.chain.roles import platform_signature_current
 from portal.errors import PortalError
 from royalties.ledger import EntrySpec, Leg, ledger_post, ledger_post_many
 from royalties.models import JournalEntry, LedgerAccount, Settlement, SettlementAllocation, SettlementLine

@@ -182,6 +182,26 @@ def test_run_samples_are_integers_per_work_id(client, api_key, listed, samples, 
     assert _call(client, "post", "/runs", api_key("report"), ok).status_code == 201
 
 
+def test_run_times_with_any_rfc3339_offset_are_kept_in_utc(client, api_key, listed):
+    """-23:41 is a valid RFC 3339 offset but outside PostgreSQL's ±15:59: stored as UTC, not a 500."""
+    from licensing.models import TrainingRun
+
+    body = {
+        "run_id": "r-time",
+        "model_name": "m",
+        "works": {"ids": [listed["paid"].pk]},
+        "started_at": "0944-08-01T01:34:37-23:41",
+        "ended_at": "2026-11-30T10:00:00",
+    }
+    assert _call(client, "post", "/runs", api_key("report"), body).status_code == 201
+    run = TrainingRun.objects.get(run_id="r-time")
+    assert run.started_at.isoformat() == "0944-08-02T01:15:37+00:00"
+    assert run.ended_at.isoformat() == "2026-11-30T10:00:00+00:00"
+    overflow = {**body, "run_id": "r-overflow", "started_at": "0001-01-01T00:00:00+15:00"}
+    refused = _assert_error(_call(client, "post", "/runs", api_key("report"), overflow), 422, "invalid_time")
+    assert "started_at" in refused["detail"]
+
+
 def test_an_audit_upload_without_files_is_refused_by_the_schema(client, api_key):
     response = client.post(
         "/api/v1/audits", {"name": "nothing"}, HTTP_AUTHORIZATION=f"Bearer {api_key('read')}"

@@ -14,8 +14,6 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from portal.chain.eip712 import typed_data_sign, typed_data_signer
-
 
 @lru_cache(maxsize=4)
 def _account(key: str) -> LocalAccount:
@@ -28,15 +26,6 @@ def sender_account() -> LocalAccount:
 
 def platform_signer() -> LocalAccount:
     return _account(settings.PLATFORM_SIGNING_KEY)
-
-
-def platform_signature_current(typed_data: dict, signature: str) -> str | None:
-    """A fresh signature by the platform signing key in settings when `signature` was made by
-    another (a key rotated out since: the contract no longer accepts it), else None. Same
-    payload, same id and expiry: what a buyer was quoted stays what they pay."""
-    if typed_data_signer(typed_data, signature) == platform_signer().address:
-        return None
-    return typed_data_sign(typed_data, platform_signer())
 
 
 def moderation_signer() -> LocalAccount:

@@ -20,6 +20,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from portal.chain.contracts import MARKET, REGISTRY, contract, is_deployed
+from portal.chain.eip712 import typed_data_sign, typed_data_signer
 from portal.chain.keys import guardian_address, moderation_signer, platform_signer, sender_account
 from portal.chain.models import ChainEvent
 from portal.errors import PortalError
@@ -189,3 +190,14 @@ def signers_known() -> set[str]:
     known.update(Web3.to_checksum_address(args["account"]) for args in granted if args.get("role") == role)
     known.update(Web3.to_checksum_address(a) for a in settings.PLATFORM_PREVIOUS_SIGNERS)
     return known
+
+
+def platform_signature_current(typed_data: dict, signature: str) -> str | None:
+    """A fresh signature by the platform signing key in settings when `signature` was made by a
+    signing key of ours rotated out since (the contract no longer accepts it), else None. Same
+    payload, same id and expiry: what a buyer was quoted stays what they pay. A payload signed by
+    anyone else is never signed again: the contract refuses it as it is."""
+    signer = typed_data_signer(typed_data, signature)
+    if signer == platform_signer().address or signer not in signers_known():
+        return None
+    return typed_data_sign(typed_data, platform_signer())

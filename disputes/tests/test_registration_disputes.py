@@ -322,6 +322,10 @@ def test_rejected_dispute_resumes_sales_and_releases_the_escrow_to_its_payees(
     quote = licensing.quote_create(offer=offer, buyer=buyer.user, buyer_address=buyer.address, w3=w3)
     assert quote.status == Quote.Status.OPEN  # sales resumed
     assert services.sales_pauses_send(ctx=sender_context(w3=w3)) == 1  # resumed on chain too
+    dispute.refresh_from_db()
+    resume = dispute.chain_resume
+    receipt = w3.eth.get_transaction_receipt(resume.tx_hash)
+    assert receipt["status"] == 1 and receipt["to"] == market.address, (resume.nonce, dict(receipt))
     assert market.functions.workPaused(work.pk).call() is False
 
     assert services.escrow_releases_send(ctx=sender_context(w3=w3)) == 2

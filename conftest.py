@@ -491,17 +491,55 @@ def anvil_factory(tmp_path):
         anvil_stop(process)
 
 
+# The shared anvil's state right after the contracts were deployed, once per session: each test
+# that takes `chain` starts from it (evm_revert), so no test sees another's transactions and the
+# contracts are not deployed again. Keyed by the keys the contracts trust, so a test that sets
+# other keys gets contracts of its own (and becomes the new starting point).
+_CHAIN_START: dict[str, dict] = {}
+
+
+def _contracts_start_key():
+    from portal.chain.contracts import MARKET, REGISTRY, bytecode_hash, constructor_args
+
+    return tuple((name, bytecode_hash(name), tuple(constructor_args(name))) for name in (REGISTRY, MARKET))
+
+
+def _chain_from_start(w3, url) -> bool:
+    from portal.chain.models import ContractDeployment
+
+    start = _CHAIN_START.get(url)
+    if start is None or start["key"] != _contracts_start_key():
+        return False
+    if not w3.provider.make_request("evm_revert", [start["snapshot"]]).get("result"):
+        return False
+    start["snapshot"] = w3.provider.make_request("evm_snapshot", [])["result"]  # a revert uses it up
+    w3.provider.make_request("evm_mine", [])  # the newest block carries today's time, not the snapshot's
+    ContractDeployment.objects.bulk_create(ContractDeployment(**row) for row in start["rows"])
+    return True
+
+
 @pytest.fixture
 def chain(anvil_url, settings, transactional_db):
-    """The shared anvil with a freshly deployed ProvenanceRegistry, wired into settings."""
+    """The shared anvil, wired into settings, at the state just after the contracts were deployed."""
     from portal.chain.client import get_web3
     from portal.chain.contracts import contracts_ensure_deployed
+    from portal.chain.models import ContractDeployment
 
     settings.CHAIN_RPC_URL = anvil_url
     settings.CHAIN_CONFIRMATIONS = 2
     settings.PROVENANCE_REGISTRY_ADDRESS = ""
     w3 = get_web3()
-    contracts_ensure_deployed(w3=w3)
+    if not _chain_from_start(w3, anvil_url):
+        contracts_ensure_deployed(w3=w3)
+        _CHAIN_START[anvil_url] = {
+            "key": _contracts_start_key(),
+            "rows": list(
+                ContractDeployment.objects.filter(chain_id=w3.eth.chain_id).values(
+                    "chain_id", "name", "address", "tx_hash", "block_number", "bytecode_hash"
+                )
+            ),
+            "snapshot": w3.provider.make_request("evm_snapshot", [])["result"],
+        }
     return w3
 
 

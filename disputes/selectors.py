@@ -36,6 +36,16 @@ def works_escrowed(*, work_ids) -> set[int]:
     return works_in_registration_dispute(work_ids=work_ids) | set(revoked)
 
 
+def in_registration_dispute(*, work_ref: str = "work_id"):
+    """True where the row's work (OuterRef(work_ref)) has an open registration dispute: one
+    query for a whole catalogue page (`works.hooks.in_registration_dispute`)."""
+    from django.db.models import Exists, OuterRef
+
+    return Exists(
+        Dispute.objects.filter(work_id=OuterRef(work_ref), kind=Kind.REGISTRATION, status=Status.OPEN)
+    )
+
+
 def registration_dispute_for(*, work) -> Dispute | None:
     """The open dispute of a work's registration, if any (work page and catalogue say so)."""
     return (

@@ -718,3 +718,16 @@ def revocations_anchored_note() -> int:
             _tell(dispute, f"the revocation of “{dispute.work.title}” is anchored on chain.")
         told += 1
     return told
+
+
+def hold_decide(*, registration: Registration, moderator, decision: str, reason: str) -> bool:
+    """Decide a held registration through the dispute its hold opened (works' admin list of held
+    registrations; `works.hooks.held_registration_decide`). False when no open dispute holds it
+    (a registration held before disputes existed goes through works' own service)."""
+    dispute = Dispute.objects.filter(
+        work_id=registration.work_id, source=Dispute.Source.HOLD, status=Status.OPEN
+    ).first()
+    if dispute is None:
+        return False
+    dispute_decide(dispute=dispute, moderator=moderator, decision=decision, reason=reason)
+    return True

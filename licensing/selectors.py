@@ -7,6 +7,7 @@ from django.utils.functional import cached_property
 
 from licensing.forms import SORTS
 from licensing.models import CatalogueEntry, Licence, Offer, Quote, TrainingLicence, TrainingRunWork
+from works import hooks
 
 PAGE_SIZE = 24
 
@@ -83,15 +84,7 @@ def catalogue_changed() -> None:
 
 def _in_dispute():
     """True when the work's registration is in dispute: its sales are paused (same query)."""
-    from django.db.models import Exists, OuterRef
-
-    from disputes.models import Dispute
-
-    return Exists(
-        Dispute.objects.filter(
-            work_id=OuterRef("work_id"), kind=Dispute.Kind.REGISTRATION, status=Dispute.Status.OPEN
-        )
-    )
+    return hooks.in_registration_dispute(work_ref="work_id")
 
 
 def catalogue_page(*, page_number, **filters):

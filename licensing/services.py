@@ -33,6 +33,7 @@ from portal.notifications import notify
 from portal.people import user_label
 from royalties.services import split_sheet_mark_used
 from royalties.splits import SplitLine, contract_payees, split_resolve
+from works import hooks
 from works.models import Registration, Work
 
 logger = logging.getLogger(__name__)
@@ -312,9 +313,7 @@ def quote_create(
         raise LicensingError(ERR_OWN_WORK)
     if work.registration.status not in OFFERABLE:
         raise LicensingError(ERR_FROZEN)
-    from disputes.selectors import registration_dispute_for
-
-    if registration_dispute_for(work=work) is not None:
+    if hooks.registration_dispute_for(work=work) is not None:
         raise LicensingError(ERR_IN_DISPUTE, status=409, code="in_dispute")
     terms = offer.terms.terms
     lines = uses.price_lines(terms, uses_mask)

@@ -30,6 +30,7 @@ from portal.chain.clock import chain_now
 from portal.errors import PortalError
 from portal.notifications import notify
 from royalties.models import Settlement
+from works import hooks
 from works.models import Work
 
 MAX_ITEMS = 10_000
@@ -88,9 +89,7 @@ def held_licences(*, org, work_ids, model_name: str | None = None) -> dict[tuple
 
 
 def _disputed(work_ids) -> set[int]:
-    from disputes.selectors import works_in_registration_dispute
-
-    return works_in_registration_dispute(work_ids=work_ids)
+    return hooks.works_in_registration_dispute(work_ids=work_ids)
 
 
 # ------------------------------------------------------------------ manifest check

@@ -362,6 +362,16 @@ CELERY_BEAT_SCHEDULE["reconcile"] = {"task": "royalties.reconcile", "schedule": 
 # handled event whose block a reorg removed.
 # Version 1 of the market is indexed too where a portal deployed it before upgrading.
 CHAIN_INDEXED_CONTRACTS = ["LicenseMarket", "LicenseMarketV1"]
+# What works asks of the apps above it (works/hooks.py): works never imports them.
+WORKS_HOOKS = {
+    "registration_held": "disputes.services.dispute_from_hold",
+    "works_in_registration_dispute": "disputes.selectors.works_in_registration_dispute",
+    "registration_dispute_for": "disputes.selectors.registration_dispute_for",
+    "works_escrowed": "disputes.selectors.works_escrowed",
+    "in_registration_dispute": "disputes.selectors.in_registration_dispute",
+    "held_registration_decide": "disputes.services.hold_decide",
+}
+
 CHAIN_SUBSCRIBERS = {
     "licences": {
         "contract": ["LicenseMarket", "LicenseMarketV1"],

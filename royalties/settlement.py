@@ -39,6 +39,7 @@ from portal.errors import PortalError
 from royalties.ledger import EntrySpec, Leg, ledger_post, ledger_post_many
 from royalties.models import JournalEntry, LedgerAccount, Settlement, SettlementAllocation, SettlementLine
 from royalties.splits import split_resolve
+from works import hooks
 
 Kind = LedgerAccount.Kind
 ERR_NOTHING = "Nothing to settle: every work was refused."
@@ -63,9 +64,7 @@ def escrow_address() -> str:
 def _disputed_work_ids(work_ids) -> set[int]:
     """Works whose revenue is held in escrow: an open dispute of their registration, or a revoked
     registration (the escrow then goes to the rightful creator, or back to the buyer)."""
-    from disputes.selectors import works_escrowed
-
-    return works_escrowed(work_ids=work_ids)
+    return hooks.works_escrowed(work_ids=work_ids)
 
 
 def settlement_create(

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from portal.admin import ReadOnlyAdmin
-from works import services
+from works import hooks, services
 from works.models import AnchorBatch, Registration, Work
 
 
@@ -80,24 +80,18 @@ class RegistrationAdmin(VisibleWorksOnly, admin.ModelAdmin):
     def _apply(self, request, queryset, service, verb, decision):
         """A held registration's dispute is decided with it (the dispute's log says who and why);
         one without a dispute (held before disputes existed) goes through the service alone."""
-        from disputes.models import Dispute
-        from disputes.services import dispute_decide
         from portal.errors import PortalError
 
         done = 0
         for registration in queryset:
-            dispute = Dispute.objects.filter(
-                work_id=registration.work_id, source=Dispute.Source.HOLD, status=Dispute.Status.OPEN
-            ).first()
             try:
-                if dispute is not None and registration.status == Registration.Status.HELD:
-                    dispute_decide(
-                        dispute=dispute,
-                        moderator=request.user,
-                        decision=decision,
-                        reason=f"{verb} from the list of held registrations.",
-                    )
-                else:
+                decided = registration.status == Registration.Status.HELD and hooks.held_registration_decide(
+                    registration=registration,
+                    moderator=request.user,
+                    decision=decision,
+                    reason=f"{verb} from the list of held registrations.",
+                )
+                if not decided:
                     service(registration=registration)
                 done += 1
             except PortalError as exc:

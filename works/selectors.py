@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 from PIL import Image
 
 from portal.chain.merkle import LEAF_ENCODING
+from works import hooks
 from works.fingerprint_index import fingerprint_index
 from works.fingerprints import pdq_distance, pdq_image, sha256_of
 from works.models import Registration, Work
@@ -89,9 +90,7 @@ def lineage(*, work: Work, viewer) -> dict:
             "parent__owner__profile", "parent__registration"
         )
     )
-    from disputes.selectors import works_in_registration_dispute
-
-    in_dispute = works_in_registration_dispute(work_ids=[link.parent_id for link in parents])
+    in_dispute = hooks.works_in_registration_dispute(work_ids=[link.parent_id for link in parents])
     disputed_parents = []
     for link in parents:
         if link.parent_id in in_dispute or link.parent.is_revoked:

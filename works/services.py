@@ -15,7 +15,7 @@ from web3 import Web3
 from portal.chain.contracts import REGISTRY, contract_address
 from portal.chain.eip712 import typed_data_digest, typed_data_signer
 from portal.errors import PortalError
-from works import eip712
+from works import eip712, hooks
 from works.fingerprints import pdq_fingerprints, sha256_of
 from works.imaging import PREVIEW_SIZE, THUMBNAIL_SIZE, render
 from works.models import FingerprintChange, Registration, Work, WorkDigest
@@ -234,10 +234,8 @@ def registration_sign(*, registration: Registration, signature: str, w3: Web3 | 
         if updated == 1 and status == Status.PENDING:
             fingerprint_publish(work=work)
         if updated == 1 and status == Status.HELD:
-            from disputes.services import dispute_from_hold
-
             registration.refresh_from_db()
-            dispute_from_hold(registration=registration)  # one moderation queue
+            hooks.registration_held(registration=registration)  # a dispute: one moderation queue
     registration.refresh_from_db()
     if updated != 1:
         raise RegistrationError(ERR_NOT_AWAITING.format(status=registration.get_status_display()))

@@ -13,7 +13,7 @@ from portal.chain.client import get_web3
 from portal.errors import ERR_NO_WALLET, PortalError
 from portal.http import json_fields, wallet_json
 from portal.selectors import wallet_address_for_user
-from works import selectors, services
+from works import hooks, selectors, services
 from works.forms import UploadForm, VerifyForm
 from works.shortcuts import get_readable_work_or_404, get_visible_work_or_404, get_work_for_owner_or_404
 from works.verification import provenance_check
@@ -65,9 +65,7 @@ def detail(request, pk):
     offers = offers_for_work(work=work, viewer=request.user) if work.is_public else []
     version_of = work.version_of if work.version_of and work.version_of.is_visible_to(request.user) else None
     lineage = selectors.lineage(work=work, viewer=request.user)
-    from disputes.selectors import registration_dispute_for
-
-    registration_dispute = registration_dispute_for(work=work) if work.is_public else None
+    registration_dispute = hooks.registration_dispute_for(work=work) if work.is_public else None
     response = render(
         request,
         "works/detail.html",

@@ -2,7 +2,6 @@
 only once everyone has signed, versioned and never edited."""
 
 import pytest
-from eth_account import Account
 
 from portal.chain.eip712 import typed_data_sign, typed_data_signer
 from royalties import services
@@ -141,4 +140,12 @@ def test_the_typed_data_names_this_chain_and_this_sheet(work, creator, co_creato
     )
     typed = services.split_acceptance_typed_data(sheet=sheet, party=sheet.parties.get())
     assert typed["domain"]["chainId"] == settings.CHAIN_ID and typed["primaryType"] == "SplitAcceptance"
-    assert Account.create().address not in str(typed)
+    message = typed["message"]
+    assert message["sheetHash"] == sheet.sheet_hash and message["version"] == sheet.version
+    assert (message["workId"], message["party"], message["bps"]) == (work.pk, co_creator.address, 100)
+    # another sheet (another share) is another message: a signature for one never fits the other
+    other = services.split_sheet_propose(
+        work=work, user=creator.user, parties=[(co_creator.address, "inker", 200)]
+    )
+    other_typed = services.split_acceptance_typed_data(sheet=other, party=other.parties.get())
+    assert other_typed["message"]["sheetHash"] != message["sheetHash"]

@@ -101,8 +101,8 @@ def rival(db, django_user_model):
 @pytest.fixture
 def org(ai_company, ai_member):
     """An AI company: `ai_company` is its admin and pays from their wallet; `ai_member` a member."""
-    from portal.orgs import services
-    from portal.orgs.models import Membership
+    from orgs import services
+    from orgs.models import Membership
 
     organisation = services.org_create(
         name="Acme AI", user=ai_company.user, wallet_address=ai_company.address
@@ -113,7 +113,7 @@ def org(ai_company, ai_member):
 
 @pytest.fixture
 def rival_org(rival):
-    from portal.orgs import services
+    from orgs import services
 
     return services.org_create(name="Rival Labs", user=rival.user, wallet_address=rival.address)
 
@@ -121,7 +121,7 @@ def rival_org(rival):
 @pytest.fixture
 def api_key(org, ai_company):
     """api_key(*scopes, org=..., rate=...) -> the whole key, for `Authorization: Bearer`."""
-    from portal.orgs import services
+    from orgs import services
 
     def make(*scopes, organisation=None, rate=1000, by=None):
         organisation = organisation or org
@@ -233,7 +233,7 @@ def siwe():
 @pytest.fixture(scope="session")
 def anvil_url(tmp_path_factory):
     """A real anvil node for integration tests, one per test session."""
-    from portal.chain.anvil import AnvilNotFound, anvil_start, anvil_stop, free_port
+    from core.chain.anvil import AnvilNotFound, anvil_start, anvil_stop, free_port
 
     try:
         port = free_port()
@@ -470,7 +470,7 @@ def upload_file(data: bytes, name: str = "art.jpg"):
 @pytest.fixture
 def anvil_factory(tmp_path):
     """Start extra anvil nodes (e.g. with mining off) for fault tests; all stopped afterwards."""
-    from portal.chain.anvil import anvil_start, anvil_stop, free_port
+    from core.chain.anvil import anvil_start, anvil_stop, free_port
 
     started = []
 
@@ -499,13 +499,13 @@ _CHAIN_START: dict[str, dict] = {}
 
 
 def _contracts_start_key():
-    from portal.chain.contracts import MARKET, REGISTRY, bytecode_hash, constructor_args
+    from core.chain.contracts import MARKET, REGISTRY, bytecode_hash, constructor_args
 
     return tuple((name, bytecode_hash(name), tuple(constructor_args(name))) for name in (REGISTRY, MARKET))
 
 
 def _chain_from_start(w3, url) -> bool:
-    from portal.chain.models import ContractDeployment
+    from core.chain.models import ContractDeployment
 
     start = _CHAIN_START.get(url)
     if start is None or start["key"] != _contracts_start_key():
@@ -521,9 +521,9 @@ def _chain_from_start(w3, url) -> bool:
 @pytest.fixture
 def chain(anvil_url, settings, transactional_db):
     """The shared anvil, wired into settings, at the state just after the contracts were deployed."""
-    from portal.chain.client import get_web3
-    from portal.chain.contracts import contracts_ensure_deployed
-    from portal.chain.models import ContractDeployment
+    from core.chain.client import get_web3
+    from core.chain.contracts import contracts_ensure_deployed
+    from core.chain.models import ContractDeployment
 
     settings.CHAIN_RPC_URL = anvil_url
     settings.CHAIN_CONFIRMATIONS = 2
@@ -545,7 +545,7 @@ def chain(anvil_url, settings, transactional_db):
 
 def register_work(persona, *, seed, w3, title=None, image=None):
     """Upload a picture as `persona` and sign its registration with their wallet."""
-    from portal.chain.eip712 import typed_data_sign
+    from core.chain.eip712 import typed_data_sign
     from works import services
 
     work = services.work_upload(
@@ -608,8 +608,8 @@ def moderator(db, django_user_model):
 @pytest.fixture
 def private_chain(anvil_factory, settings, transactional_db):
     """A fresh anvil of this test's own (its clock can be moved), contracts deployed, wired in."""
-    from portal.chain.client import get_web3
-    from portal.chain.contracts import contracts_ensure_deployed
+    from core.chain.client import get_web3
+    from core.chain.contracts import contracts_ensure_deployed
 
     settings.CHAIN_RPC_URL = anvil_factory()
     settings.CHAIN_CONFIRMATIONS = 2
@@ -632,7 +632,7 @@ def _tasks_run_inline():
 @pytest.fixture(autouse=True)
 def _fresh_chain_clock():
     """Each test measures its chain's clock afresh (some move it)."""
-    from portal.chain.clock import chain_clock_forget
+    from core.chain.clock import chain_clock_forget
 
     chain_clock_forget()
     yield

@@ -1,8 +1,8 @@
 """Dataset audits through the API: upload manifests and shards (multipart), follow progress,
 read the matches, cancel. Audits are the key's organisation's; another's token answers 404."""
 
-import shutil
 from datetime import datetime
+from pathlib import Path
 from uuid import UUID
 
 from django.conf import settings
@@ -13,9 +13,8 @@ from ninja.responses import Status
 
 from audits import selectors, services
 from audits.models import Audit
-from portal.api import ERRORS, require_scope
-from portal.errors import PortalError
-from portal.orgs.models import ApiKey
+from core.api import ERRORS, Scope, require_scope
+from core.errors import PortalError
 from works.validation import human_size
 
 router = Router(tags=["audits"])
@@ -138,7 +137,7 @@ def _out(audit: Audit) -> dict:
 def audit_create(request, payload: Form[AuditIn], files: list[UploadedFile] = AT_LEAST_ONE_FILE):
     from audits.tasks import audit_start
 
-    require_scope(request, ApiKey.Scope.READ)
+    require_scope(request, Scope.READ)
     total = sum(f.size or 0 for f in files)
     if total > settings.AUDIT_UPLOAD_MAX_BYTES:
         raise PortalError(
@@ -146,46 +145,28 @@ def audit_create(request, payload: Form[AuditIn], files: list[UploadedFile] = AT
             status=413,
             code="too_large",
         )
-    for upload in files:
-        if services.input_kind(upload.name or "") is None:
-            raise services.AuditError(services.ERR_KIND.format(name=upload.name))
-    from audits.views import _unique
-
-    staging = []
-    folder = settings.AUDIT_ROOT / "uploads" / f"api-{request.api_key.pk}"
-    for upload in files:
-        target = _unique(folder, upload.name)
-        with open(target, "wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-        staging.append((str(target), upload.name))
-    audit = services.audit_create(
+    audit = services.audit_from_uploads(
+        uploads=files,
+        staging=Path(settings.AUDIT_ROOT) / "uploads" / f"api-{request.api_key.pk}",
         name=payload.name,
-        files=staging,
         org=request.org,
         via=Audit.Via.API,
         sample=payload.sample,
         reveal_auditor=payload.reveal_auditor,
     )
-    inputs = services.audit_dir(audit) / "inputs"
-    for item in audit.inputs.all():
-        moved = _unique(inputs, item.name)
-        shutil.move(item.path, moved)
-        item.path = str(moved)
-        item.save(update_fields=["path"])
     audit_start.delay(audit.pk)
     return Status(202, _out(audit))
 
 
 @router.get("/audits/{token}", response={200: AuditOut, **ERRORS})
 def audit_get(request, token: UUID):
-    require_scope(request, ApiKey.Scope.READ)
+    require_scope(request, Scope.READ)
     return _out(_audit(request, token))
 
 
 @router.get("/audits/{token}/matches", response={200: MatchPage, **ERRORS})
 def audit_matches(request, token: UUID, page: Query[MatchesQuery]):
-    require_scope(request, ApiKey.Scope.READ)
+    require_scope(request, Scope.READ)
     audit = _audit(request, token)
     rows = list(
         selectors.public_matches(audit=audit).filter(pk__gt=page.after).order_by("pk")[: page.limit + 1]
@@ -213,6 +194,6 @@ def audit_matches(request, token: UUID, page: Query[MatchesQuery]):
 
 @router.post("/audits/{token}/cancel", response={200: AuditOut, **ERRORS})
 def audit_cancel(request, token: UUID):
-    require_scope(request, ApiKey.Scope.READ)
+    require_scope(request, Scope.READ)
     audit = _audit(request, token)
     return _out(services.audit_cancel(audit=audit))

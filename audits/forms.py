@@ -1,6 +1,6 @@
 from django import forms
 
-from portal.orgs.models import Membership
+from orgs.models import Membership
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -14,7 +14,7 @@ Z95 = 1.959963984540054
 
 def audits_for(*, user):
     """Audits the user ran or that an organisation they belong to ran."""
-    from portal.orgs.models import Membership
+    from orgs.models import Membership
 
     orgs = Membership.objects.filter(user=user).values("org_id")
     return Audit.objects.filter(Q(user=user) | Q(org_id__in=orgs))

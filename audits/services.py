@@ -4,6 +4,7 @@ finish, cancel."""
 import hashlib
 import logging
 import os
+import shutil
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -17,8 +18,8 @@ from django.utils import timezone
 from audits import parts as engine
 from audits.models import Audit, AuditInput, AuditMatch, AuditPart
 from audits.registry import Snapshot, snapshot_write
-from portal.errors import PortalError
-from portal.leases import holder_is_dead, holder_name
+from core.errors import PortalError
+from core.leases import holder_is_dead, holder_name
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,41 @@ def input_kind(name: str) -> str | None:
 
 def audit_dir(audit: Audit) -> Path:
     return Path(settings.AUDIT_ROOT) / str(audit.token)
+
+
+def audit_from_uploads(*, uploads, staging: Path, **create) -> Audit:
+    """An audit of uploaded files (browser form or API): each upload is written under `staging`,
+    the audit created (`audit_create`'s checks and arguments), then its inputs moved into the
+    audit's own folder on the workers' shared storage. The caller queues `audit_start`."""
+    for upload in uploads:
+        if input_kind(upload.name or "") is None:
+            raise AuditError(ERR_KIND.format(name=upload.name))
+    files = []
+    for upload in uploads:
+        target = unique_path(staging, upload.name)
+        with open(target, "wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        files.append((str(target), upload.name))
+    audit = audit_create(files=files, **create)
+    inputs = audit_dir(audit) / "inputs"
+    for item in audit.inputs.all():
+        moved = unique_path(inputs, item.name)
+        shutil.move(item.path, moved)
+        item.path = str(moved)
+        item.save(update_fields=["path"])
+    return audit
+
+
+def unique_path(folder: Path, name: str) -> Path:
+    """A new file in `folder` named after `name` (its last part, made safe; numbered if taken)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(name).name)[:120] or "file"
+    target, n = folder / safe, 1
+    while target.exists():
+        target = folder / f"{n}-{safe}"
+        n += 1
+    return target
 
 
 def audit_create(
@@ -337,7 +373,7 @@ def creators_notify(*, audit: Audit) -> int:
     """Tell each creator whose public work the audit found, once per audit."""
     from django.contrib.auth import get_user_model
 
-    from portal.notifications import notify
+    from core.notifications import notify
     from works.models import Work
 
     if not Audit.objects.filter(pk=audit.pk, notified_at__isnull=True).update(notified_at=timezone.now()):

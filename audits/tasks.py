@@ -11,7 +11,7 @@ from celery import chord, shared_task
 
 from audits import services
 from audits.models import Audit
-from portal.tasks import tick_task
+from core.tasks import tick_task
 
 logger = logging.getLogger(__name__)
 PART_TIME_LIMIT = 3600

@@ -1,4 +1,3 @@
-import shutil
 from pathlib import Path
 
 from django.conf import settings
@@ -11,10 +10,10 @@ from django.views.decorators.http import require_POST
 from audits import selectors, services
 from audits.forms import AuditForm
 from audits.models import Audit, AuditMatch
-from portal.errors import PortalError
-from portal.http import REFUSALS, refusal_words
-from portal.orgs.models import Membership
-from portal.spreadsheets import csv_response
+from core.errors import PortalError
+from core.http import REFUSALS, refusal_words
+from core.spreadsheets import csv_response
+from orgs.models import Membership
 from works.validation import human_size
 
 ERR_TOO_LARGE = "The upload is {size}; the limit is {limit}. Use the API or the command line for larger sets."
@@ -71,51 +70,18 @@ def _start(request, form) -> Audit:
         if membership is None:
             raise services.AuditError("You are not a member of that organisation.")
         org = membership.org
-    uploads = form.cleaned_data["files"]
-    names = [u.name for u in uploads]
-    for name in names:
-        if services.input_kind(name) is None:
-            raise services.AuditError(services.ERR_KIND.format(name=name))
-    staging = (
-        Path(settings.AUDIT_ROOT) / "uploads" / request.session.session_key
-        if request.session.session_key
-        else None
-    )
-    staging = staging or Path(settings.AUDIT_ROOT) / "uploads" / "anonymous"
-    files = []
-    for upload in uploads:
-        target = _unique(staging, upload.name)
-        with open(target, "wb") as out:
-            for chunk in upload.chunks():
-                out.write(chunk)
-        files.append((str(target), upload.name))
-    audit = services.audit_create(
+    session = request.session.session_key or "anonymous"
+    audit = services.audit_from_uploads(
+        uploads=form.cleaned_data["files"],
+        staging=Path(settings.AUDIT_ROOT) / "uploads" / session,
         name=form.cleaned_data["name"],
-        files=files,
         user=request.user,
         org=org,
         sample=float(form.cleaned_data["sample"] or 100) / 100,
         reveal_auditor=form.cleaned_data["reveal_auditor"],
     )
-    inputs = services.audit_dir(audit) / "inputs"
-    inputs.mkdir(parents=True, exist_ok=True)
-    for item in audit.inputs.all():
-        moved = _unique(inputs, item.name)
-        shutil.move(item.path, moved)
-        item.path = str(moved)
-        item.save(update_fields=["path"])
     audit_start.delay(audit.pk)
     return audit
-
-
-def _unique(folder: Path, name: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in Path(name).name)[:120] or "file"
-    target, n = folder / safe, 1
-    while target.exists():
-        target = folder / f"{n}-{safe}"
-        n += 1
-    return target
 
 
 def _context(request, audit):
@@ -240,8 +206,8 @@ def export_csv(request, token):
 def quote(request, token):
     """An organisation's audit: one training-licence quote for every unlicensed match whose terms
     are paid, through the AI-company quote; then the organisation pays it with its wallet."""
+    from core.selectors import wallet_address_for_request
     from licensing import training
-    from portal.selectors import wallet_address_for_request
 
     audit = _audit_or_404(request, token)
     if not audit.org_id:

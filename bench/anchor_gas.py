@@ -23,9 +23,9 @@ django.setup()
 from eth_account import Account  # noqa: E402
 from web3 import EthereumTesterProvider, Web3  # noqa: E402
 
-from portal.chain.anvil import DEV_MNEMONIC  # noqa: E402,F401
-from portal.chain.contracts import REGISTRY, artifact  # noqa: E402
-from portal.chain.merkle import LEAF_ENCODING, LEAF_REGISTRATION, StandardMerkleTree  # noqa: E402
+from core.chain.anvil import DEV_MNEMONIC  # noqa: E402,F401
+from core.chain.contracts import REGISTRY, artifact  # noqa: E402
+from core.chain.merkle import LEAF_ENCODING, LEAF_REGISTRATION, StandardMerkleTree  # noqa: E402
 
 FLOOR_PER_BATCH = 43_676
 ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"

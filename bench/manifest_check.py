@@ -127,8 +127,8 @@ def seed(n: int) -> float:
 def key() -> str:
     from django.contrib.auth import get_user_model
 
-    from portal.orgs import services
-    from portal.orgs.models import Organisation
+    from orgs import services
+    from orgs.models import Organisation
 
     user = get_user_model()
     admin, _ = user.objects.get_or_create(username="0x" + "a" * 40)

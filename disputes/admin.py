@@ -9,29 +9,24 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 
-from disputes import selectors, services
+from core.admin import ReadOnlyAdmin
+from core.http import REFUSALS, form_refusal
+from core.people import user_label
+from disputes import selectors
+from disputes.flows import decision as decisions
 from disputes.forms import DecisionForm
 from disputes.models import Dispute, DisputeEvent, EscrowRelease
-from portal.http import REFUSALS, form_refusal
-from portal.people import user_label
 from works.models import is_moderator
 
 
-class ModeratorOnly:
+class ModeratorOnly(ReadOnlyAdmin):
+    """Read-only records that only moderators see; decisions go through the dispute's own pages."""
+
     def has_module_permission(self, request):
         return is_moderator(request.user)
 
     def has_view_permission(self, request, obj=None):
         return is_moderator(request.user)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _anchor(work):
@@ -66,7 +61,7 @@ def _side(work, *, distance=None):
 
 
 @admin.register(Dispute)
-class DisputeAdmin(ModeratorOnly, admin.ModelAdmin):
+class DisputeAdmin(ModeratorOnly):
     list_display = ["id", "kind", "work", "status", "age", "source", "claimant_name", "respondent_name"]
     list_filter = ["status", "kind", "source"]
     search_fields = ["work__title", "work__sha256", "claimant__username", "respondent__username"]
@@ -177,7 +172,7 @@ class DisputeAdmin(ModeratorOnly, admin.ModelAdmin):
         if not form.is_valid():
             return self._render(request, dispute, form, status=400)
         try:
-            services.dispute_decide(
+            decisions.dispute_decide(
                 dispute=dispute,
                 moderator=request.user,
                 decision=form.cleaned_data["decision"],
@@ -192,13 +187,13 @@ class DisputeAdmin(ModeratorOnly, admin.ModelAdmin):
 
 
 @admin.register(DisputeEvent)
-class DisputeEventAdmin(ModeratorOnly, admin.ModelAdmin):
+class DisputeEventAdmin(ModeratorOnly):
     list_display = ["created_at", "dispute", "actor", "action", "text"]
     list_filter = ["action"]
     list_select_related = ["dispute", "actor"]
 
 
 @admin.register(EscrowRelease)
-class EscrowReleaseAdmin(ModeratorOnly, admin.ModelAdmin):
+class EscrowReleaseAdmin(ModeratorOnly):
     list_display = ["created_at", "dispute", "line", "to", "amount", "status"]
     list_select_related = ["dispute", "line"]

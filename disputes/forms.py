@@ -76,7 +76,7 @@ class DisputeForm(_UrlFields):
         filer is not the owner (the owner answers)."""
         from django.contrib.auth import get_user_model
 
-        from portal.orgs.models import Membership, Organisation
+        from orgs.models import Membership, Organisation
 
         kind, _, pk = self.cleaned_data.get("against", "").partition(":")
         if kind == "user":
@@ -97,7 +97,7 @@ def against_choices(work) -> list[tuple[str, str]]:
     """Who the owner of a work can dispute a use or payment with: its licensees and the
     organisations that licensed it for training or reported training on it."""
     from licensing.models import Licence, TrainingLicence, TrainingRunWork
-    from portal.orgs.models import Organisation
+    from orgs.models import Organisation
 
     choices = []
     for licence in Licence.objects.filter(work=work).select_related("licensee__profile").order_by("pk"):

@@ -11,7 +11,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.fields import WeiField
+from core.fields import WeiField
 from works.models import get_private_storage
 
 

@@ -10,7 +10,7 @@ Kind, Status = Dispute.Kind, Dispute.Status
 
 def works_in_registration_dispute(*, work_ids) -> set[int]:
     """Works with an open dispute of their registration: no new sales, revenue to escrow."""
-    from portal.db import values_in
+    from core.db import values_in
 
     work_ids = list(work_ids)
     if not work_ids:
@@ -24,7 +24,7 @@ def works_in_registration_dispute(*, work_ids) -> set[int]:
 
 def works_escrowed(*, work_ids) -> set[int]:
     """Works whose revenue goes to escrow: in registration dispute, or revoked."""
-    from portal.db import values_in
+    from core.db import values_in
     from works.models import Work
 
     work_ids = list(work_ids)

@@ -1,13 +1,14 @@
-from portal.tasks import tick_task
+from core.tasks import tick_task
+from disputes.flows import decision as decisions
+from disputes.flows import escrow
 
 
 @tick_task("disputes.tick")
 def tick() -> dict:
-    """Release decided escrow on chain; tell parties when a revocation is anchored."""
-    from disputes import services
-
+    """Mirror disputes on chain (sales paused and resumed, decided escrow released); tell parties
+    when a revocation is anchored."""
     return {
-        "paused": services.sales_pauses_send(),
-        "released": services.escrow_releases_send(),
-        "anchored": services.revocations_anchored_note(),
+        "paused": escrow.sales_pauses_send(),
+        "released": escrow.escrow_releases_send(),
+        "anchored": decisions.revocations_anchored_note(),
     }

@@ -5,11 +5,12 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from core.errors import PortalError
+from core.http import REFUSALS, form_refusal
 from disputes import selectors, services
+from disputes.flows import filing
 from disputes.forms import DisputeForm, EvidenceForm, ReplyForm
 from disputes.models import Evidence
-from portal.errors import PortalError
-from portal.http import REFUSALS, form_refusal
 from works.models import is_moderator
 from works.shortcuts import get_public_work_or_404
 from works.validation import human_size
@@ -60,7 +61,7 @@ def file(request, pk):
         elif form.is_valid():
             respondent, org = form.parties()
             try:
-                dispute = services.dispute_file(
+                dispute = filing.dispute_file(
                     user=request.user,
                     work=work,
                     kind=form.cleaned_data["kind"],

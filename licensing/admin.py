@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
 from licensing.models import CatalogueEntry, Licence, LicenceTerms, Offer, Quote, QuotePayment
-from portal.admin import ReadOnlyAdmin
 from works.admin import VisibleWorksOnly
 
 

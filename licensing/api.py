@@ -13,10 +13,9 @@ from ninja.responses import Status
 from pydantic import BaseModel, StringConstraints, WithJsonSchema
 from typing_extensions import TypedDict
 
+from core.api import ERRORS, JSON_INT, Scope, require_scope
 from licensing import training
 from licensing.models import CatalogueEntry, Invoice, ManifestCheck, Purpose, TrainingLicence, TrainingRun
-from portal.api import ERRORS, JSON_INT, require_scope
-from portal.orgs.models import ApiKey
 from royalties.models import Settlement
 from royalties.settlement import settlement_transaction
 
@@ -133,7 +132,7 @@ def _check_out(check: ManifestCheck) -> HttpResponse:
     summary="Check up to 10,000 dataset items against the registry",
 )
 def manifest_check_create(request, payload: ManifestIn):
-    require_scope(request, ApiKey.Scope.READ)
+    require_scope(request, Scope.READ)
     check = training.manifest_check(
         org=request.org, key=request.api_key, items=payload.items, model_name=payload.model_name
     )
@@ -142,7 +141,7 @@ def manifest_check_create(request, payload: ManifestIn):
 
 @router.get("/manifest-checks/{check_id}", response={200: ManifestCheckOut, **ERRORS}, tags=["manifests"])
 def manifest_check_get(request, check_id: Path[PathId]):
-    require_scope(request, ApiKey.Scope.READ)
+    require_scope(request, Scope.READ)
     return _check_out(_get(ManifestCheck.objects.filter(org=request.org), check_id, "manifest check"))
 
 
@@ -229,7 +228,7 @@ def _quote_out(settlement, lines, purpose, model_name) -> dict:
     summary="Quote one training licence for many works, paid in one transaction",
 )
 def training_quote_create(request, payload: QuoteIn):
-    require_scope(request, ApiKey.Scope.LICENSE)
+    require_scope(request, Scope.LICENSE)
     settlement, lines = training.training_quote(
         org=request.org,
         purpose=payload.purpose,
@@ -245,7 +244,7 @@ def training_quote_create(request, payload: QuoteIn):
     "/training-quotes/{settlement_id}", response={200: QuoteOut, **ERRORS}, tags=["training licences"]
 )
 def training_quote_get(request, settlement_id: Path[Hex64]):
-    require_scope(request, ApiKey.Scope.READ)
+    require_scope(request, Scope.READ)
     settlement = Settlement.objects.filter(
         org=request.org, settlement_id=settlement_id.lower(), purpose=Settlement.Purpose.TRAINING_LICENCE
     ).first()
@@ -300,7 +299,7 @@ class PageQuery(Schema):
 
 @router.get("/licences", response={200: list[LicenceOut], **ERRORS}, tags=["training licences"])
 def licences_list(request, page: Query[PageQuery]):
-    require_scope(request, ApiKey.Scope.READ)
+    require_scope(request, Scope.READ)
     rows = (
         TrainingLicence.objects.filter(org=request.org, pk__gt=page.after)
         .select_related("settlement", "org")
@@ -311,7 +310,7 @@ def licences_list(request, page: Query[PageQuery]):
 
 @router.get("/licences/{licence_id}", response={200: LicenceOut, **ERRORS}, tags=["training licences"])
 def licence_get(request, licence_id: Path[PathId]):
-    require_scope(request, ApiKey.Scope.READ)
+    require_scope(request, Scope.READ)
     return _licence_out(
         _get(
             TrainingLicence.objects.filter(org=request.org).select_related("settlement", "org"),
@@ -377,8 +376,12 @@ class RunOut(Schema):
     invoice: InvoiceOut | None
 
 
-def _invoice_out(invoice: Invoice) -> dict:
-    lines = invoice.run.works.exclude(price_wei=0)
+def _invoice_out(invoice: Invoice, run_works=None) -> dict:
+    """`run_works`: the run's rows when already loaded (a list of runs), else one query."""
+    if run_works is None:
+        lines = list(invoice.run.works.exclude(price_wei=0))
+    else:
+        lines = [row for row in run_works if row.price_wei]
     return {
         "id": invoice.pk,
         "run_id": invoice.run.run_id,
@@ -391,12 +394,16 @@ def _invoice_out(invoice: Invoice) -> dict:
     }
 
 
+RUNS_LOADED = TrainingRun.objects.select_related("invoice__settlement").prefetch_related("works")
+
+
 def _run_out(run: TrainingRun) -> dict:
+    """One run as the API shows it; load runs through RUNS_LOADED (no query per run)."""
     rows = list(run.works.all())
     counts = {status: 0 for status in ("licensed", "invoiced", "violation", "free", "paid")}
     for row in rows:
         counts[row.status] += 1
-    invoice = Invoice.objects.filter(run=run).select_related("run", "settlement").first()
+    invoice = getattr(run, "invoice", None)  # reverse one-to-one: absent raises AttributeError
     return {
         "id": run.pk,
         "run_id": run.run_id,
@@ -410,7 +417,7 @@ def _run_out(run: TrainingRun) -> dict:
             {"work_id": r.work_id, "status": r.status, "price_wei": str(r.price_wei), "samples": r.samples}
             for r in rows
         ],
-        "invoice": _invoice_out(invoice) if invoice else None,
+        "invoice": _invoice_out(invoice, rows) if invoice else None,
     }
 
 
@@ -432,7 +439,7 @@ def _in_utc(value: datetime | None, field: str) -> datetime | None:
     summary="Report a training run (idempotent on run_id)",
 )
 def run_create(request, payload: RunIn):
-    require_scope(request, ApiKey.Scope.REPORT)
+    require_scope(request, Scope.REPORT)
     started_at, ended_at = _in_utc(payload.started_at, "started_at"), _in_utc(payload.ended_at, "ended_at")
     run, created = training.run_report(
         org=request.org,
@@ -452,33 +459,32 @@ def run_create(request, payload: RunIn):
 
 @router.get("/runs", response={200: list[RunOut], **ERRORS}, tags=["training runs"])
 def runs_list(request, page: Query[PageQuery]):
-    require_scope(request, ApiKey.Scope.READ)
-    runs = TrainingRun.objects.filter(org=request.org, pk__gt=page.after).order_by("pk")[
-        : min(page.limit, 50)
-    ]
+    require_scope(request, Scope.READ)
+    runs = RUNS_LOADED.filter(org=request.org, pk__gt=page.after).order_by("pk")[: min(page.limit, 50)]
     return [_run_out(run) for run in runs]
 
 
 @router.get("/runs/{run_pk}", response={200: RunOut, **ERRORS}, tags=["training runs"])
 def run_get(request, run_pk: Path[PathId]):
-    require_scope(request, ApiKey.Scope.READ)
-    return _run_out(_get(TrainingRun.objects.filter(org=request.org), run_pk, "training run"))
+    require_scope(request, Scope.READ)
+    return _run_out(_get(RUNS_LOADED.filter(org=request.org), run_pk, "training run"))
 
 
 @router.get("/invoices", response={200: list[InvoiceOut], **ERRORS}, tags=["invoices"])
 def invoices_list(request, page: Query[PageQuery]):
-    require_scope(request, ApiKey.Scope.READ)
+    require_scope(request, Scope.READ)
     rows = (
         Invoice.objects.filter(org=request.org, pk__gt=page.after)
         .select_related("run", "settlement")
+        .prefetch_related("run__works")
         .order_by("pk")
     )
-    return [_invoice_out(row) for row in rows[: min(page.limit, 100)]]
+    return [_invoice_out(row, list(row.run.works.all())) for row in rows[: min(page.limit, 100)]]
 
 
 @router.get("/invoices/{invoice_id}", response={200: InvoiceOut, **ERRORS}, tags=["invoices"])
 def invoice_get(request, invoice_id: Path[PathId]):
-    require_scope(request, ApiKey.Scope.READ)
+    require_scope(request, Scope.READ)
     return _invoice_out(
         _get(
             Invoice.objects.filter(org=request.org).select_related("run", "settlement"), invoice_id, "invoice"
@@ -501,7 +507,7 @@ class PaymentOut(Schema):
 
 @router.post("/invoices/{invoice_id}/payment", response={200: PaymentOut, **ERRORS}, tags=["invoices"])
 def invoice_pay(request, invoice_id: Path[PathId], payload: Body[PaymentIn | None] = None):
-    require_scope(request, ApiKey.Scope.LICENSE)
+    require_scope(request, Scope.LICENSE)
     invoice = _get(
         Invoice.objects.filter(org=request.org).select_related("run", "settlement"), invoice_id, "invoice"
     )
@@ -542,7 +548,7 @@ class ChangesOut(Schema):
     summary="Terms changes and consent withdrawals of works you checked or licensed",
 )
 def changes(request, page: Query[PageQuery]):
-    require_scope(request, ApiKey.Scope.READ)
+    require_scope(request, Scope.READ)
     rows = training.changes_for(org=request.org, after=page.after, limit=page.limit)
     return {
         "changes": [
@@ -576,7 +582,7 @@ class WorkTermsOut(Schema):
 def work_terms(request, work_id: Path[PathId]):
     from works.models import Work
 
-    require_scope(request, ApiKey.Scope.READ)
+    require_scope(request, Scope.READ)
     work = Work.objects.public().filter(pk=work_id).first()
     if work is None:
         raise Http404("No public work with this id.")

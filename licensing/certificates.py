@@ -5,12 +5,12 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from core.chain.eip712 import typed_data_signer
+from core.chain.roles import signers_known
+from core.money import format_eth
 from licensing import uses
 from licensing.eip712 import CERTIFICATE_DOMAIN
 from licensing.models import Licence
-from portal.chain.eip712 import typed_data_signer
-from portal.chain.roles import signers_known
-from portal.money import format_eth
 
 ERR_NOT_CERTIFICATE = (
     "This is not a licence certificate of this portal (no signed LicenceCertificate inside)."

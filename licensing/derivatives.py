@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import PortalError
+from core.notifications import notify
+from core.people import user_label
 from licensing.models import Licence
-from portal.errors import PortalError
-from portal.notifications import notify
-from portal.people import user_label
 from royalties.models import BPS
 from royalties.selectors import MAX_DEPTH, MAX_PARENTS, ancestor_edges
 from works.models import DerivationLink, Work

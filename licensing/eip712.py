@@ -1,8 +1,8 @@
 """EIP-712 payloads the platform signs: the purchase `Quote`, the one-transaction `Settlement`,
 a moderator's `EscrowDecision` and the `LicenceCertificate`. Signing and recovery live in
-`portal.chain.eip712`. The market's domain is version 2 (contracts/src/LicenseMarket.sol)."""
+`core.chain.eip712`. The market's domain is version 2 (contracts/src/LicenseMarket.sol)."""
 
-from portal.chain.eip712 import DOMAIN_FIELDS, DOMAIN_FIELDS_WITH_CONTRACT
+from core.chain.eip712 import DOMAIN_FIELDS, DOMAIN_FIELDS_WITH_CONTRACT
 
 MARKET_DOMAIN = {"name": "Creator IP Portal Market", "version": "2"}
 QUOTE_TYPES = {

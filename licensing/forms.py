@@ -3,9 +3,9 @@ from dataclasses import replace
 
 from django import forms
 
+from core.money import eth_to_wei, wei_to_eth
 from licensing import uses
 from licensing.terms import AI_CHOICES, AI_PAID, AI_SCOPE_CHOICES, AI_SCOPE_MODEL, PRESETS, Terms
-from portal.money import eth_to_wei, wei_to_eth
 
 PRESET_CHOICES = [(key, label) for key, (label, _) in PRESETS.items()]
 

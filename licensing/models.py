@@ -6,9 +6,9 @@ from django.db import models
 from django.urls import reverse
 from django.utils.functional import cached_property
 
+from core.fields import WeiField
 from licensing.model_scope import grants_text, licence_covers
 from licensing.terms import AI_CHOICES, AI_SCOPE_CHOICES, AI_SCOPE_MODEL, Terms
-from portal.fields import WeiField
 
 
 class LicenceTerms(models.Model):

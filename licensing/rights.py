@@ -6,10 +6,10 @@ import json
 from django.conf import settings
 from django.urls import reverse
 
+from core.money import wei_to_eth
 from licensing import uses
 from licensing.models import CatalogueEntry
 from licensing.terms import AI_FREE, AI_PAID, AI_PROHIBITED
-from portal.money import wei_to_eth
 
 
 def ai_status(work) -> str:
@@ -116,7 +116,7 @@ def rsl_document(*, request, entries) -> bytes:
     who holds the copyright and where the full terms are; everything else is reserved."""
     from xml.etree.ElementTree import Element, SubElement, tostring
 
-    from portal.money import wei_to_eth
+    from core.money import wei_to_eth
 
     root = Element("rsl", {"xmlns": RSL_NAMESPACE})
     for entry in entries:

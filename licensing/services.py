@@ -10,6 +10,15 @@ from django.db import transaction
 from django.utils import timezone
 from web3 import Web3
 
+from core.chain.clock import chain_now
+from core.chain.contracts import MARKET, contract, market_at
+from core.chain.eip712 import typed_data_sign
+from core.chain.keys import platform_signer
+from core.chain.roles import platform_signature_current
+from core.errors import ERR_NO_WALLET, PortalError
+from core.money import format_eth
+from core.notifications import notify
+from core.people import user_label
 from licensing import eip712, uses
 from licensing.models import (
     CatalogueEntry,
@@ -18,19 +27,11 @@ from licensing.models import (
     Offer,
     Quote,
     QuotePayment,
+    TrainingLicence,
     WorkTermsChange,
 )
 from licensing.selectors import catalogue_changed
 from licensing.terms import AI_FREE, AI_PAID, AI_PROHIBITED, PRESETS, Terms
-from portal.chain.clock import chain_now
-from portal.chain.contracts import MARKET, contract, market_at
-from portal.chain.eip712 import typed_data_sign
-from portal.chain.keys import platform_signer
-from portal.chain.roles import platform_signature_current
-from portal.errors import ERR_NO_WALLET, PortalError
-from portal.money import format_eth
-from portal.notifications import notify
-from portal.people import user_label
 from royalties.services import split_sheet_mark_used
 from royalties.splits import SplitLine, contract_payees, split_resolve
 from works import hooks
@@ -234,6 +235,39 @@ def offer_withdraw(*, offer: Offer, refresh: bool = True) -> Offer:
     return offer
 
 
+def offers_withdraw_all(*, work: Work) -> int:
+    """Withdraw every active offer of a work (a revoked registration), then refresh its
+    catalogue row once. Revoked on chain by the licensing beat like any withdrawal."""
+    offers = list(Offer.objects.active().filter(work=work))
+    for offer in offers:
+        offer_withdraw(offer=offer, refresh=False)
+    catalogue_refresh(work=work)
+    return len(offers)
+
+
+def quotes_close_for_work(*, work: Work) -> int:
+    """Close the open quotes of a work whose sales are paused (a registration dispute)."""
+    return Quote.objects.filter(offer__work=work, status=Quote.Status.OPEN).update(
+        status=Quote.Status.EXPIRED
+    )
+
+
+def licences_void(*, work: Work, licensee=None, org_id=None, reason: str) -> int:
+    """Void the valid licences of a work held by a person (and training licences of an
+    organisation), e.g. when a dispute of improper use is upheld. Returns how many."""
+    now = timezone.now()
+    count = 0
+    if licensee is not None:
+        count += Licence.objects.filter(work=work, licensee=licensee, status=Licence.Status.VALID).update(
+            status=Licence.Status.VOID, void_reason=reason[:300], voided_at=now
+        )
+    if org_id:
+        count += TrainingLicence.objects.filter(
+            work=work, org_id=org_id, status=TrainingLicence.Status.VALID
+        ).update(status=TrainingLicence.Status.VOID)
+    return count
+
+
 class RevocationAlreadySent(Exception):
     pass
 
@@ -242,7 +276,7 @@ def offer_revoke_on_chain(*, offer: Offer, ctx=None) -> Offer:
     """Send LicenseMarket.revokeOffer for a withdrawn offer once (linked before broadcast)."""
     import contextlib
 
-    from portal.chain.sender import sender_context, transaction_send
+    from core.chain.sender import sender_context, transaction_send
 
     if offer.status != Offer.Status.WITHDRAWN or offer.revocation_id:
         return offer
@@ -302,7 +336,7 @@ def quote_create(
        one, so one purchase can never be paid twice.
     3. Price each use by the terms, split the total with the royalties resolver, sign.
     """
-    from portal.chain.client import get_web3
+    from core.chain.client import get_web3
 
     if not buyer_address:
         raise LicensingError(ERR_NO_WALLET)
@@ -401,7 +435,7 @@ def quotes_expire(*, now: int | None = None) -> int:
 def quote_transaction(*, quote: Quote, w3: Web3 | None = None) -> dict:
     """The transaction the buyer's wallet sends: purchase(quote, signature) with the price.
     Refuses a quote that is no longer open, or past its expiry."""
-    from portal.chain.client import get_web3
+    from core.chain.client import get_web3
 
     quote_refresh_status(quote=quote)
     if quote.status == Quote.Status.EXPIRED:
@@ -468,8 +502,8 @@ def quote_payments_check(*, quote: Quote, w3: Web3 | None = None) -> list[QuoteP
     write per payment): mined ones wait for confirmations, reverted ones get their reason."""
     from web3.exceptions import TransactionNotFound
 
-    from portal.chain.client import get_web3
-    from portal.chain.reverts import revert_reason
+    from core.chain.client import get_web3
+    from core.chain.reverts import revert_reason
 
     w3 = w3 or get_web3()
     for payment in quote.payments.filter(status=QuotePayment.Status.SUBMITTED):

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 from eth_utils import keccak, to_hex
 
-from portal.money import format_eth
+from core.money import format_eth
 
 AI_PROHIBITED, AI_FREE, AI_PAID = "prohibited", "free", "paid"
 AI_CHOICES = [(AI_PROHIBITED, "prohibited"), (AI_FREE, "allowed, free"), (AI_PAID, "allowed, paid")]

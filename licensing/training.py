@@ -13,6 +13,9 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from core.chain.clock import chain_now
+from core.errors import PortalError
+from core.notifications import notify
 from licensing.models import (
     CatalogueEntry,
     Invoice,
@@ -26,9 +29,6 @@ from licensing.models import (
     WorkTermsChange,
 )
 from licensing.terms import AI_FREE, AI_PAID, AI_PROHIBITED
-from portal.chain.clock import chain_now
-from portal.errors import PortalError
-from portal.notifications import notify
 from royalties.models import Settlement
 from works import hooks
 from works.models import Work
@@ -73,7 +73,7 @@ def purpose_terms(entry: CatalogueEntry | None, purpose: str) -> tuple[str, int,
 def held_licences(*, org, work_ids, model_name: str | None = None) -> dict[tuple[int, str], TrainingLicence]:
     """The org's valid training licences for these works that cover `model_name` (any model when
     None): (work id, purpose) -> the licence that lasts longest."""
-    from portal.db import values_in
+    from core.db import values_in
 
     now = timezone.now()
     if not work_ids:
@@ -107,7 +107,7 @@ def manifest_check(*, org, key, items: list[dict], model_name: str | None = None
     whether this organisation already holds a licence for each purpose (one that covers
     `model_name` when given). Pure reads, then one row that keeps the answer (for quoting and
     reporting against it)."""
-    from portal.db import insert_pairs_ignoring_conflicts, values_in
+    from core.db import insert_pairs_ignoring_conflicts, values_in
     from works.fingerprint_index import fingerprint_index
     from works.fingerprints import pdq_distance
     from works.publications import works_for_url_keys

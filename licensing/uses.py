@@ -8,8 +8,8 @@ What a licence grants is what was bought, plus any use the terms leave free to e
 
 from dataclasses import dataclass
 
+from core.errors import PortalError
 from licensing.terms import AI_FREE, AI_PAID, AI_PROHIBITED, Terms
-from portal.errors import PortalError
 
 LICENCE, AI_TRAINING, GENAI_TRAINING = 1, 2, 4
 ALL_USES = LICENCE | AI_TRAINING | GENAI_TRAINING

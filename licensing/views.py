@@ -8,13 +8,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from core.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN
+from core.http import REFUSALS, form_refusal, json_fields, refusal_words, wallet_json
+from core.selectors import wallet_address_for_user
 from licensing import rights, selectors, services, uses
 from licensing.certificates import certificate_check, certificate_document
 from licensing.forms import CatalogueFilterForm, CertificateForm, OfferForm, QuoteForm
 from licensing.models import CatalogueEntry, Offer, Quote
-from portal.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN
-from portal.http import REFUSALS, form_refusal, json_fields, refusal_words, wallet_json
-from portal.selectors import wallet_address_for_user
 from works.shortcuts import get_public_work_or_404, get_work_for_owner_or_404
 
 ERR_NO_SUCH_LICENCE = "No such licence."

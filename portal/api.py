@@ -9,41 +9,20 @@ from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
 from django.utils import timezone
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyHeader, HttpBearer
-from pydantic import BeforeValidator
 
-from portal.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, ERR_STORAGE_DOWN, PortalError
+from core.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, ERR_STORAGE_DOWN, PortalError
 
 logger = logging.getLogger(__name__)
 
 ERR_UNAUTHORIZED = "Send a valid API key: `Authorization: Bearer cip_…` or `X-API-Key: cip_…`."
 ERR_REVOKED = "This API key was revoked; ask an admin of your organisation for a new one."
-ERR_SCOPE = "This API key lacks the “{scope}” scope."
 ERR_RATE = "Too many requests for this API key: at most {limit} a minute. Retry in {retry} s."
 ERR_INVALID = "The request does not match the API schema."
 ERR_TOO_BIG = "The request body is over {limit} MiB; send fewer items per request."
-
-
-def _no_bool_or_text(value):
-    if isinstance(value, bool | str):
-        raise ValueError("must be a JSON integer")
-    return value
-
-
-# An integer as JSON Schema means it: 3 and 3.0 are integers, true and "3" are not (pydantic's lax
-# mode would take both). Use after the constraints: Annotated[int, Field(ge=1), JSON_INT].
-JSON_INT = BeforeValidator(_no_bool_or_text)
-
-
-class ErrorOut(Schema):
-    error: str
-    detail: str
-
-
-ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 410, 413, 422, 429, 503)}
 
 
 class RateLimited(PortalError):
@@ -56,7 +35,7 @@ class RateLimited(PortalError):
 
 
 def _authenticate(request, secret: str):
-    from portal.orgs.selectors import key_for_secret
+    from orgs.selectors import key_for_secret
 
     key = key_for_secret(secret)
     if key is None:
@@ -92,11 +71,6 @@ class HeaderKey(APIKeyHeader):
 
     def authenticate(self, request, key):
         return _authenticate(request, key)
-
-
-def require_scope(request, scope: str) -> None:
-    if scope not in request.api_key.scopes:
-        raise PortalError(ERR_SCOPE.format(scope=scope), status=403, code="insufficient_scope")
 
 
 api = NinjaAPI(
@@ -202,6 +176,6 @@ def _os_error(request, exc):
     return _error(request, 503, "storage_unavailable", ERR_STORAGE_DOWN)
 
 
-api.add_router("/", "portal.orgs.api.router")
+api.add_router("/", "orgs.api.router")
 api.add_router("/", "licensing.api.router")
 api.add_router("/", "audits.api.router")

@@ -13,7 +13,7 @@ about four minutes of ordinary use). This transport:
 
 A message a worker had fetched when it was SIGKILLed is still lost, as with kombu's transport:
 nothing in the portal assumes otherwise (audit parts and beat ticks are leased and re-queued,
-portal/leases.py). The URL is `safefs://`.
+core/leases.py). The URL is `safefs://`.
 """
 
 import logging

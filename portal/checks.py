@@ -5,7 +5,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, register, run_checks
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.chain.keys import development_keys_in_use
+from core.chain.keys import development_keys_in_use
 
 ERR_DEV_KEYS = (
     "{names}: a public development key (anvil/hardhat) or its address, and CHAIN_ID {chain_id} is "

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
-from portal.selectors import notifications_unread, wallet_address_for_request
+from core.selectors import notifications_unread, wallet_address_for_request
 
 
 def _wallet_chain() -> dict:

@@ -1,6 +1,6 @@
 from django import forms
 
-from portal.services import ERR_DISPLAY_NAME_BLANK
+from core.services import ERR_DISPLAY_NAME_BLANK
 
 
 class ProfileForm(forms.Form):

@@ -13,10 +13,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
+from core.chain.client import chain_check, get_web3
+from core.chain.contracts import contract, is_deployed
+from core.chain.models import ChainCursor
 from portal.celery import app
-from portal.chain.client import chain_check, get_web3
-from portal.chain.contracts import contract, is_deployed
-from portal.chain.models import ChainCursor
 
 
 def _database() -> dict:

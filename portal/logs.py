@@ -14,7 +14,7 @@ import uuid
 from celery.signals import task_postrun, task_prerun
 
 logger = logging.getLogger("portal.access")
-task_logger = logging.getLogger("portal.tasks")
+task_logger = logging.getLogger("core.tasks")
 _ids: contextvars.ContextVar[dict | None] = contextvars.ContextVar("log_ids", default=None)
 
 # URL keyword -> the id's name in the logs, per URL namespace

@@ -19,9 +19,9 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, mult
 from prometheus_client.core import GaugeMetricFamily
 
 from audits.models import AuditPart
-from portal.chain.models import ChainTransaction, EventDelivery
+from core.chain.models import ChainTransaction, EventDelivery
+from core.models import Lease
 from portal.health import indexer_lag
-from portal.models import Lease
 from royalties.models import ReconciliationRun
 from works.models import Registration
 

@@ -47,10 +47,11 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "axes",
+    "core",
+    "core.chain",
     "portal",
     "portal.siwe",
-    "portal.chain",
-    "portal.orgs",
+    "orgs",
     "works",
     "licensing",
     "royalties",
@@ -358,18 +359,18 @@ RECONCILE_SECONDS = env.float("RECONCILE_SECONDS", default=60.0)
 CELERY_BEAT_SCHEDULE["reconcile"] = {"task": "royalties.reconcile", "schedule": RECONCILE_SECONDS}
 
 # The chain-event indexer reads these contracts' logs, and hands each event to the subscribers
-# that name it, each through its own delivery row (portal/chain/events.py). `undo` reverses a
+# that name it, each through its own delivery row (core/chain/events.py). `undo` reverses a
 # handled event whose block a reorg removed.
 # Version 1 of the market is indexed too where a portal deployed it before upgrading.
 CHAIN_INDEXED_CONTRACTS = ["LicenseMarket", "LicenseMarketV1"]
 # What works asks of the apps above it (works/hooks.py): works never imports them.
 WORKS_HOOKS = {
-    "registration_held": "disputes.services.dispute_from_hold",
+    "registration_held": "disputes.flows.filing.dispute_from_hold",
     "works_in_registration_dispute": "disputes.selectors.works_in_registration_dispute",
     "registration_dispute_for": "disputes.selectors.registration_dispute_for",
     "works_escrowed": "disputes.selectors.works_escrowed",
     "in_registration_dispute": "disputes.selectors.in_registration_dispute",
-    "held_registration_decide": "disputes.services.hold_decide",
+    "held_registration_decide": "disputes.flows.decision.hold_decide",
 }
 
 CHAIN_SUBSCRIBERS = {
@@ -384,6 +385,12 @@ CHAIN_SUBSCRIBERS = {
         "events": ["Credited", "Withdrawn", "Settled", "Claimed", "EscrowReleased"],
         "handler": "royalties.handlers.on_market_event",
         "undo": "royalties.handlers.on_market_event_orphaned",
+    },
+    "escrow": {
+        "contract": ["LicenseMarket", "LicenseMarketV1"],
+        "events": ["EscrowReleased"],
+        "handler": "disputes.handlers.on_escrow_released",
+        "undo": "disputes.handlers.on_escrow_released_orphaned",
     },
 }
 C2PA_DIR = Path(env.str("C2PA_DIR", default=str(VAR_DIR / "c2pa")))

@@ -37,7 +37,7 @@ urlpatterns = [
     path("", include("works.urls")),
     path("", include("licensing.urls")),
     path("", include("royalties.urls")),
-    path("", include("portal.orgs.urls")),
+    path("", include("orgs.urls")),
     path("", include("audits.urls")),
     path("", include("disputes.urls")),
     path("favicon.ico", views.favicon, name="favicon"),

@@ -13,21 +13,21 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django.views.static import serve
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from licensing import rights
-from licensing.selectors import licence_counts
-from portal.forms import ProfileForm
-from portal.health import readiness
-from portal.metrics import metrics_text
-from portal.models import Notification
-from portal.notifications import KINDS, notifications_read
-from portal.selectors import (
+from core.models import Notification
+from core.notifications import KINDS, notifications_read
+from core.selectors import (
     NOTIFICATIONS_PAGE,
     notifications_page,
     profile_for_user,
     wallet_address_for_request,
     wallet_address_for_user,
 )
-from portal.services import profile_update
+from core.services import profile_update
+from licensing import rights
+from licensing.selectors import licence_counts
+from portal.forms import ProfileForm
+from portal.health import readiness
+from portal.metrics import metrics_text
 from works.models import Work
 from works.selectors import works_for_owner
 

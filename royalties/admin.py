@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from portal.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 from royalties.models import (
     EarningsDay,
     JournalEntry,

@@ -5,7 +5,7 @@ import json
 
 from eth_utils import keccak, to_hex
 
-from portal.chain.eip712 import DOMAIN_FIELDS
+from core.chain.eip712 import DOMAIN_FIELDS
 
 SPLIT_DOMAIN = {"name": "Creator IP Portal Splits", "version": "1"}
 SPLIT_TYPES = {

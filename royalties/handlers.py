@@ -36,13 +36,6 @@ def on_market_event_orphaned(event):
         from royalties.models import SettlementAllocation
 
         SettlementAllocation.objects.filter(claim_tx=event.tx_hash).update(claimed_at=None, claim_tx="")
-    if event.name == "EscrowReleased":
-        from disputes.models import EscrowRelease
-
-        EscrowRelease.objects.filter(
-            line__settlement__settlement_id=event.args["settlementId"],
-            line__escrow_index=int(event.args["index"]),
-        ).update(status=EscrowRelease.Status.SENT)  # the sender mines it again
     if event.name == "Settled":
         from royalties.models import Settlement
 

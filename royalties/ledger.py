@@ -17,7 +17,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
 
-from portal.fields import sqlite_text, wei_sum
+from core.fields import sqlite_text, wei_sum
 from royalties.models import EarningsDay, EarningsWork, JournalEntry, JournalLine, LedgerAccount
 
 Kind = LedgerAccount.Kind

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
-from portal.fields import WeiField
+from core.fields import WeiField
 
 BPS = 10_000
 

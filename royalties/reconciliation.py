@@ -16,9 +16,9 @@
 
 import logging
 
-from portal.chain.contracts import MARKETS, contract, deployment_block, is_deployed
-from portal.chain.models import ChainCursor, EventDelivery
-from portal.fields import wei_sum
+from core.chain.contracts import MARKETS, contract, deployment_block, is_deployed
+from core.chain.models import ChainCursor, EventDelivery
+from core.fields import wei_sum
 from royalties.models import JournalLine, LedgerAccount, ReconciliationRun
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def _ledger_balances(kind: str) -> dict[str, int]:
 
 
 def reconcile(*, w3=None) -> ReconciliationRun | None:
-    from portal.chain.client import get_web3
+    from core.chain.client import get_web3
 
     w3 = w3 or get_web3()
     names = [name for name in MARKETS if is_deployed(w3=w3, name=name)]

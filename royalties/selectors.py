@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from portal.fields import wei_sum
+from core.fields import wei_sum
 from royalties.models import (
     EarningsDay,
     EarningsWork,

@@ -21,12 +21,11 @@ from django.conf import settings
 from django.db import transaction
 from web3 import Web3
 
-from licensing import eip712
-from portal.chain.clock import chain_now
-from portal.chain.contracts import MARKET, contract, market_at
-from portal.chain.eip712 import typed_data_sign
-from portal.chain.keys import platform_signer
-from portal.chain.merkle import (
+from core.chain.clock import chain_now
+from core.chain.contracts import MARKET, contract, market_at
+from core.chain.eip712 import typed_data_sign
+from core.chain.keys import platform_signer
+from core.chain.merkle import (
     ESCROW_LEAF,
     PAYEE_LEAF,
     SETTLEMENT_LEAF_ENCODING,
@@ -34,8 +33,9 @@ from portal.chain.merkle import (
     ZERO_ADDRESS,
     StandardMerkleTree,
 )
-from portal.chain.roles import platform_signature_current
-from portal.errors import PortalError
+from core.chain.roles import platform_signature_current
+from core.errors import PortalError
+from licensing import eip712
 from royalties.ledger import EntrySpec, Leg, ledger_post, ledger_post_many
 from royalties.models import JournalEntry, LedgerAccount, Settlement, SettlementAllocation, SettlementLine
 from royalties.splits import split_resolve
@@ -67,6 +67,14 @@ def _disputed_work_ids(work_ids) -> set[int]:
     return hooks.works_escrowed(work_ids=work_ids)
 
 
+def settlements_expire_for_work(*, work) -> int:
+    """Expire the unpaid settlements that include a work whose sales are paused (a registration
+    dispute): a fresh settlement sends the work's shares to escrow instead."""
+    return Settlement.objects.filter(status=Settlement.Status.OPEN, lines__work=work).update(
+        status=Settlement.Status.EXPIRED
+    )
+
+
 def settlement_create(
     *,
     org,
@@ -80,7 +88,7 @@ def settlement_create(
 ) -> Settlement:
     """A signed settlement for (work, price, terms hash) lines, paid by `buyer_address`. The
     terms hash names the licence terms that priced the work: what is sold is what they say."""
-    from portal.chain.client import get_web3
+    from core.chain.client import get_web3
 
     lines = [(work, int(price), terms_hash) for work, price, terms_hash in lines if int(price) > 0]
     if not lines:
@@ -175,7 +183,7 @@ def settlement_create(
 
 def settlement_transaction(*, settlement: Settlement, w3: Web3 | None = None) -> dict:
     """The transaction the buyer's wallet sends: settle(settlement, signature) with the price."""
-    from portal.chain.client import get_web3
+    from core.chain.client import get_web3
 
     if settlement.status != Settlement.Status.OPEN:
         raise SettlementError(ERR_NOT_OPEN.format(status=settlement.get_status_display()), status=409)
@@ -361,8 +369,3 @@ def _escrow_released(event) -> None:
     SettlementAllocation.objects.filter(
         settlement__settlement_id=args["settlementId"], index=int(args["index"])
     ).update(claimed_at=event.block_timestamp, claim_tx=event.tx_hash)
-    from disputes.models import EscrowRelease
-
-    EscrowRelease.objects.filter(
-        line__settlement__settlement_id=args["settlementId"], line__escrow_index=int(args["index"])
-    ).update(status=EscrowRelease.Status.DONE)

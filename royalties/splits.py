@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 from django.conf import settings
 
-from portal.chain.keys import platform_fee_address
+from core.chain.keys import platform_fee_address
 
 BPS = 10_000
 ROLE_OWNER = "creator"

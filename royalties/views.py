@@ -7,14 +7,14 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from core.chain.client import get_web3
+from core.errors import CHAIN_ERRORS, ERR_NO_WALLET, PortalError
+from core.http import json_fields, wallet_json
+from core.money import wei_to_eth
+from core.selectors import wallet_address_for_request, wallet_address_for_user
+from core.spreadsheets import csv_response
 from licensing.derivatives import DerivationError
 from licensing.derivatives import derivation_decide as decide
-from portal.chain.client import get_web3
-from portal.errors import CHAIN_ERRORS, ERR_NO_WALLET, PortalError
-from portal.http import json_fields, wallet_json
-from portal.money import wei_to_eth
-from portal.selectors import wallet_address_for_request, wallet_address_for_user
-from portal.spreadsheets import csv_response
 from royalties import selectors, services
 from royalties.forms import EarningsFilterForm, SplitPartyFormSet, parties_from
 from royalties.models import SplitSheet
@@ -107,9 +107,9 @@ def earnings(request):
 def _rows(lines) -> list[dict]:
     """Each line as the table shows it, formatted once here: a page of 50 rows renders in a
     fraction of the time the template would take resolving every attribute and filter."""
+    from core.templatetags.portal_tags import bps_percent, money_html
     from licensing.models import work_url
     from licensing.uses import labels_of
-    from portal.templatetags.portal_tags import bps_percent, money_html
 
     rows = []
     for line in lines:

@@ -4,7 +4,7 @@ stores its root in ProvenanceRegistry -> confirmed, with a proof per registratio
 1. `batch_seal` claims pending registrations into a batch (a conditional update, so one
    registration joins one batch however many workers seal at once) and builds an OpenZeppelin
    StandardMerkleTree over their leaves.
-2. `batch_send` sends the batch's one anchoring transaction through `portal.chain.sender`,
+2. `batch_send` sends the batch's one anchoring transaction through `core.chain.sender`,
    linked to the batch before anything is broadcast.
 3. `batch_refresh` mirrors the transaction's state (mined, confirmed, reorganised away,
    reverted) onto the batch and its registrations.
@@ -19,10 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 from web3 import Web3
 
-from portal.chain.contracts import REGISTRY, artifact, contract_address
-from portal.chain.merkle import LEAF_ENCODING, LEAF_REGISTRATION, LEAF_REVOCATION, StandardMerkleTree
-from portal.chain.models import ChainTransaction
-from portal.chain.sender import SenderContext, sender_context, transaction_refresh, transaction_send
+from core.chain.contracts import REGISTRY, artifact, contract_address
+from core.chain.merkle import LEAF_ENCODING, LEAF_REGISTRATION, LEAF_REVOCATION, StandardMerkleTree
+from core.chain.models import ChainTransaction
+from core.chain.sender import SenderContext, sender_context, transaction_refresh, transaction_send
 from works.models import AnchorBatch, Registration, Revocation
 
 Status = Registration.Status
@@ -64,7 +64,7 @@ def batch_seal(*, max_size: int | None = None, w3: Web3 | None = None) -> Anchor
     The claim is a conditional update on `batch IS NULL`, so a registration joins one batch
     only, however many workers seal at once.
     """
-    from portal.chain.client import get_web3
+    from core.chain.client import get_web3
 
     w3 = w3 or get_web3()
     max_size = max_size or settings.ANCHOR_BATCH_MAX

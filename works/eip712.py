@@ -2,10 +2,10 @@
 
 `parents` lists the content hashes of the works this one derives from (empty for an original),
 so the lineage a creator declares is part of what they sign. Signing and recovery live in
-`portal.chain.eip712`.
+`core.chain.eip712`.
 """
 
-from portal.chain.eip712 import DOMAIN_FIELDS_WITH_CONTRACT
+from core.chain.eip712 import DOMAIN_FIELDS_WITH_CONTRACT
 
 DOMAIN_NAME = "Creator IP Portal"
 DOMAIN_VERSION = "1"

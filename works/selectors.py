@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from PIL import Image
 
-from portal.chain.merkle import LEAF_ENCODING
+from core.chain.merkle import LEAF_ENCODING
 from works import hooks
 from works.fingerprint_index import fingerprint_index
 from works.fingerprints import pdq_distance, pdq_image, sha256_of
@@ -109,7 +109,7 @@ def lineage(*, work: Work, viewer) -> dict:
         )
     address = None
     if viewer is not None and viewer.is_authenticated:
-        from portal.selectors import wallet_address_for_user
+        from core.selectors import wallet_address_for_user
 
         address = wallet_address_for_user(user=viewer)
     is_party = (

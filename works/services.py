@@ -12,13 +12,21 @@ from django.utils import timezone
 from PIL import Image
 from web3 import Web3
 
-from portal.chain.contracts import REGISTRY, contract_address
-from portal.chain.eip712 import typed_data_digest, typed_data_signer
-from portal.errors import PortalError
+from core.chain.contracts import REGISTRY, contract_address
+from core.chain.eip712 import typed_data_digest, typed_data_signer
+from core.errors import PortalError
 from works import eip712, hooks
 from works.fingerprints import pdq_fingerprints, sha256_of
 from works.imaging import PREVIEW_SIZE, THUMBNAIL_SIZE, render
-from works.models import FingerprintChange, Registration, Work, WorkDigest
+from works.models import (
+    PUBLIC_STATUSES,
+    REVOKED,
+    FingerprintChange,
+    Registration,
+    Revocation,
+    Work,
+    WorkDigest,
+)
 from works.selectors import near_matches
 from works.validation import image_check
 
@@ -169,7 +177,7 @@ def registration_typed_data(*, registration: Registration, w3: Web3 | None = Non
     """The EIP-712 payload to sign: stored once signed, rebuilt the same way before."""
     if registration.typed_data:
         return registration.typed_data
-    from portal.chain.client import get_web3
+    from core.chain.client import get_web3
 
     w3 = w3 or get_web3()
     work = registration.work
@@ -240,6 +248,29 @@ def registration_sign(*, registration: Registration, signature: str, w3: Web3 | 
     if updated != 1:
         raise RegistrationError(ERR_NOT_AWAITING.format(status=registration.get_status_display()))
     return registration
+
+
+def registration_revoke(
+    *, work: Work, moderator, reason: str, rightful_work, reference: str, signed: dict
+) -> Revocation:
+    """Revoke a work's registration: its status, a platform-signed revocation (`signed`: the
+    timestamp, typed data, digest, signature and signer, prepared before the transaction) that
+    joins the next anchor batch, and the work out of the fingerprint index. Call inside the
+    caller's transaction."""
+    registration = work.registration
+    was_public = registration.status in PUBLIC_STATUSES
+    Registration.objects.filter(pk=registration.pk).update(status=REVOKED)
+    revocation = Revocation.objects.create(
+        work=work,
+        reason=reason[:1000],
+        decided_by=moderator,
+        rightful_work=rightful_work,
+        reference=reference,
+        **signed,
+    )
+    if was_public:
+        fingerprint_unpublish(work=work)
+    return revocation
 
 
 def registration_release(*, registration: Registration) -> Registration:

@@ -1,4 +1,4 @@
-from portal.tasks import tick_task
+from core.tasks import tick_task
 
 
 @tick_task("works.anchor_tick")

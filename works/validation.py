@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from PIL import Image, UnidentifiedImageError
 
-from portal.errors import PortalError
+from core.errors import PortalError
 
 FORMATS = {
     "JPEG": ("image/jpeg", {".jpg", ".jpeg"}),

@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass
 
 from web3 import Web3
 
-from portal.chain.contracts import REGISTRY, REGISTRY_V1, artifact
-from portal.chain.eip712 import typed_data_digest, typed_data_signer
-from portal.chain.merkle import (
+from core.chain.contracts import REGISTRY, REGISTRY_V1, artifact
+from core.chain.eip712 import typed_data_digest, typed_data_signer
+from core.chain.merkle import (
     LEAF_ENCODING,
     LEAF_REGISTRATION,
     LEAF_REVOCATION,

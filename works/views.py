@@ -5,14 +5,14 @@ from django.http import FileResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.chain.client import get_web3
+from core.errors import ERR_NO_WALLET, PortalError
+from core.http import json_fields, wallet_json
+from core.selectors import wallet_address_for_user
 from licensing import rights
 from licensing.derivatives import derivation_links_create
 from licensing.selectors import offers_for_work
 from licensing.services import OFFERABLE
-from portal.chain.client import get_web3
-from portal.errors import ERR_NO_WALLET, PortalError
-from portal.http import json_fields, wallet_json
-from portal.selectors import wallet_address_for_user
 from works import hooks, selectors, services
 from works.forms import UploadForm, VerifyForm
 from works.shortcuts import get_readable_work_or_404, get_visible_work_or_404, get_work_for_owner_or_404
@@ -146,7 +146,7 @@ def verify(request):
 
 
 def _check_registrations(sha256):
-    from portal.chain.client import ChainUnavailable, chain_check
+    from core.chain.client import ChainUnavailable, chain_check
 
     w3 = get_web3()
     try:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from audits import services
 from audits.models import Audit, AuditPart
 from audits.synthetic import encode, picture, write_shard
-from portal.leases import holder_name
+from core.leases import holder_name
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from audits.models import Audit, AuditMatch
 from audits.synthetic import edited, encode, picture, write_shard
-from portal.models import Notification
+from core.models import Notification
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@
 
 import disputes.models
 import django.db.models.deletion
-import portal.fields
+import core.fields
 import works.models
 from django.conf import settings
 from django.db import migrations, models
@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('to', models.CharField(max_length=42)),
-                ('amount', portal.fields.WeiField()),
+                ('amount', core.fields.WeiField()),
                 ('status', models.CharField(choices=[('sent', 'sent'), ('done', 'released on chain'), ('failed', 'failed')], default='sent', max_length=8)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('dispute', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='releases', to='disputes.dispute')),

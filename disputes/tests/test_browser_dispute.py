@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from conftest import make_image, register_work
+from core.chain.sender import sender_context
 from disputes.models import Dispute
-from portal.chain.sender import sender_context
 from royalties.tests.factories import work_row
 from works import anchoring
 

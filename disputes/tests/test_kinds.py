@@ -5,10 +5,12 @@ dispute, and the limits against abuse."""
 import pytest
 
 from conftest import make_image, upload_file
+from core.models import Notification
 from disputes import services
+from disputes.flows import decision as decisions
+from disputes.flows import filing
 from disputes.models import Dispute, DisputeEvent, Evidence
 from licensing.models import Licence
-from portal.models import Notification
 from royalties.tests.factories import licence_row, work_row
 from works.models import Registration
 
@@ -24,7 +26,7 @@ def work(creator):
 
 
 def _file(persona, work, kind, **extra):
-    return services.dispute_file(user=persona.user, work=work, kind=kind, statement=STATEMENT, **extra)
+    return filing.dispute_file(user=persona.user, work=work, kind=kind, statement=STATEMENT, **extra)
 
 
 # ------------------------------------------------------------------ held registrations
@@ -48,13 +50,13 @@ def test_a_held_registration_becomes_a_dispute_and_its_decision_releases_or_reje
     assert dispute.events.get().action == DisputeEvent.Action.HELD
     assert Notification.objects.filter(kind="dispute", user__in=[creator.user, rival.user]).count() == 2
 
-    services.dispute_decide(dispute=dispute, moderator=moderator, decision="uphold", reason="A copy.")
+    decisions.dispute_decide(dispute=dispute, moderator=moderator, decision="uphold", reason="A copy.")
     held.registration.refresh_from_db()
     assert held.registration.status == Registration.Status.REJECTED
 
     other = register_work(rival, seed=77, w3=chain, title="Copy again")
     second = Dispute.objects.get(work=other)
-    services.dispute_decide(dispute=second, moderator=moderator, decision="reject", reason="Licensed copy.")
+    decisions.dispute_decide(dispute=second, moderator=moderator, decision="reject", reason="Licensed copy.")
     other.registration.refresh_from_db()
     assert other.registration.status == Registration.Status.PENDING
 
@@ -91,7 +93,7 @@ def test_improper_use_filed_by_the_owner_against_a_licensee_voids_their_licence_
     services.dispute_reply(dispute=dispute, user=buyer.user, text="I only printed it once, as licensed.")
     with pytest.raises(services.DisputeError, match="Only the two parties"):
         services.dispute_reply(dispute=dispute, user=outsider.user, text="me too")
-    services.dispute_decide(
+    decisions.dispute_decide(
         dispute=dispute, moderator=moderator, decision="uphold", reason="Printed 10,000 posters."
     )
     licence.refresh_from_db()
@@ -102,7 +104,7 @@ def test_improper_use_filed_by_the_owner_against_a_licensee_voids_their_licence_
 def test_improper_use_rejected_leaves_the_licence_valid(work, creator, buyer, moderator):
     licence = licence_row(work, buyer.user, buyer.address)
     dispute = _file(creator, work, Kind.USE, respondent=buyer.user)
-    services.dispute_decide(
+    decisions.dispute_decide(
         dispute=dispute, moderator=moderator, decision="reject", reason="Within the licence."
     )
     licence.refresh_from_db()
@@ -118,7 +120,7 @@ def test_improper_payment_is_decided_and_logged_without_touching_the_work(
     licence_row(work, buyer.user, buyer.address)
     dispute = _file(buyer, work, Kind.PAYMENT)
     assert dispute.respondent == creator.user
-    services.dispute_decide(
+    decisions.dispute_decide(
         dispute=dispute, moderator=moderator, decision=decision, reason="Checked the ledger."
     )
     dispute.refresh_from_db()
@@ -135,7 +137,7 @@ def test_content_standards_upheld_with_revocation_delists_the_work(chain, creato
     work = register_work(creator, seed=79, w3=chain)
     dispute = _file(outsider, work, Kind.CONTENT)
     assert not Dispute.objects.filter(pk=dispute.pk, kind=Kind.REGISTRATION).exists()
-    services.dispute_decide(
+    decisions.dispute_decide(
         dispute=dispute, moderator=moderator, decision="uphold", reason="Hate imagery.", revoke=True
     )
     work.registration.refresh_from_db()
@@ -145,7 +147,7 @@ def test_content_standards_upheld_with_revocation_delists_the_work(chain, creato
 
 def test_content_standards_rejected_changes_nothing(work, outsider, moderator):
     dispute = _file(outsider, work, Kind.CONTENT)
-    services.dispute_decide(
+    decisions.dispute_decide(
         dispute=dispute, moderator=moderator, decision="reject", reason="Fine art.", revoke=True
     )
     dispute.refresh_from_db()
@@ -162,7 +164,7 @@ def test_refusals_say_what_is_wrong(work, creator, outsider, draft):
     with pytest.raises(services.DisputeError, match="Only registered works"):
         _file(outsider, draft(seed=3), Kind.REGISTRATION)
     with pytest.raises(services.DisputeError, match="20 to 5,000"):
-        services.dispute_file(user=outsider.user, work=work, kind=Kind.REGISTRATION, statement="mine")
+        filing.dispute_file(user=outsider.user, work=work, kind=Kind.REGISTRATION, statement="mine")
     with pytest.raises(services.DisputeError, match="what kind"):
         _file(outsider, work, "theft")
     with pytest.raises(services.DisputeError, match="not a web address"):

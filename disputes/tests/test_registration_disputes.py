@@ -13,7 +13,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from conftest import make_image, upload_file
+from core.chain.contracts import MARKET, contract
+from core.chain.reverts import revert_error
+from core.chain.sender import sender_context
+from core.models import Notification
 from disputes import services
+from disputes.flows import decision as decisions
+from disputes.flows import escrow, filing
 from disputes.models import Dispute, DisputeEvent, EscrowRelease, Evidence
 from licensing import services as licensing
 from licensing import training
@@ -21,10 +27,6 @@ from licensing.models import CatalogueEntry, Invoice, Offer, Quote
 from licensing.services import LicensingError
 from licensing.terms import PRESETS
 from licensing.tests.helpers import fund, index, mine, send_tx
-from portal.chain.contracts import MARKET, contract
-from portal.chain.reverts import revert_error
-from portal.chain.sender import sender_context
-from portal.models import Notification
 from royalties.models import LedgerAccount, Settlement, SettlementLine
 from royalties.reconciliation import reconcile
 from royalties.settlement import ESCROW_ADDRESS, settlement_transaction
@@ -95,7 +97,7 @@ def stolen(chain, creator, co_creator, upstream_creator, org, ai_company, settin
 
 
 def _file(artist, work, **extra):
-    return services.dispute_file(
+    return filing.dispute_file(
         user=artist.user,
         work=work,
         kind=Dispute.Kind.REGISTRATION,
@@ -161,8 +163,8 @@ def test_upheld_dispute_revokes_anchors_the_revocation_and_sends_the_escrow_to_t
     assert old_settlement.status == Settlement.Status.EXPIRED
     # ...and on chain: the work's sales are paused, which also makes every settlement signed
     # before the dispute stale, so what the wallets already hold cannot be paid either.
-    assert services.sales_pauses_send(ctx=sender_context(w3=w3)) == 1
-    assert services.sales_pauses_send(ctx=sender_context(w3=w3)) == 0  # once
+    assert escrow.sales_pauses_send(ctx=sender_context(w3=w3)) == 1
+    assert escrow.sales_pauses_send(ctx=sender_context(w3=w3)) == 0  # once
     market = contract(w3=w3, name=MARKET)
     assert market.functions.workPaused(work.pk).call()
     for wallet, tx, error in ((buyer, early_tx, "SalesPaused"), (ai_company, old_tx, "StaleSettlement")):
@@ -202,12 +204,12 @@ def test_upheld_dispute_revokes_anchors_the_revocation_and_sends_the_escrow_to_t
     assert _allocated(ESCROW_ADDRESS) == net
     assert _allocated(creator.address) == 0 and _allocated(co_creator.address) == 0
     # nothing is released while the dispute is open
-    assert services.escrow_releases_send(ctx=sender_context(w3=w3)) == 0
+    assert escrow.escrow_releases_send(ctx=sender_context(w3=w3)) == 0
 
     # An outsider cannot decide; the moderator upholds and revokes.
     with pytest.raises(services.DisputeError):
-        services.dispute_decide(dispute=dispute, moderator=buyer.user, decision="uphold", reason="x")
-    services.dispute_decide(
+        decisions.dispute_decide(dispute=dispute, moderator=buyer.user, decision="uphold", reason="x")
+    decisions.dispute_decide(
         dispute=dispute,
         moderator=moderator,
         decision="uphold",
@@ -230,7 +232,7 @@ def test_upheld_dispute_revokes_anchors_the_revocation_and_sends_the_escrow_to_t
     fund(w3, buyer.address)
     assert send_tx(w3, buyer.account, early_tx).status == 0  # reverts OfferWithdrawn
     with pytest.raises(services.DisputeError):  # decided once
-        services.dispute_decide(dispute=dispute, moderator=moderator, decision="reject", reason="again")
+        decisions.dispute_decide(dispute=dispute, moderator=moderator, decision="reject", reason="again")
 
     # The revocation is anchored in the next batch, and every verifier says revoked.
     revocation = Revocation.objects.get(work=work)
@@ -255,7 +257,7 @@ def test_upheld_dispute_revokes_anchors_the_revocation_and_sends_the_escrow_to_t
         call_command("verify_provenance", path)
     assert "REVOKED" in capsys.readouterr().out
     assert 'data-testid="revoked"' in client.get(work.get_absolute_url()).content.decode()
-    assert services.revocations_anchored_note() == 1
+    assert decisions.revocations_anchored_note() == 1
     # The anchored, platform-signed revocation wrapped up as a registration document of the
     # platform's own: its typed data is a Revocation and its leaf a revocation leaf, so no.
     wrapped = {
@@ -274,8 +276,8 @@ def test_upheld_dispute_revokes_anchors_the_revocation_and_sends_the_escrow_to_t
     assert dispute.events.filter(action=DisputeEvent.Action.ANCHORED).count() == 1
 
     # The escrow goes to the rightful creator, line by line, on chain and in the ledger.
-    assert services.escrow_releases_send(ctx=sender_context(w3=w3)) == 2
-    assert services.escrow_releases_send(ctx=sender_context(w3=w3)) == 0  # never twice
+    assert escrow.escrow_releases_send(ctx=sender_context(w3=w3)) == 2
+    assert escrow.escrow_releases_send(ctx=sender_context(w3=w3)) == 0  # never twice
     assert set(EscrowRelease.objects.values_list("to", flat=True)) == {upstream_creator.address}
     mine(w3, django_settings.CHAIN_CONFIRMATIONS)
     index(w3)
@@ -302,14 +304,14 @@ def test_rejected_dispute_resumes_sales_and_releases_the_escrow_to_its_payees(
     w3 = chain
     dispute = _file(upstream_creator, work)
     market = contract(w3=w3, name=MARKET)
-    assert services.sales_pauses_send(ctx=sender_context(w3=w3)) == 1
+    assert escrow.sales_pauses_send(ctx=sender_context(w3=w3)) == 1
     assert market.functions.workPaused(work.pk).call() is True
     settlement = _pay_invoice(w3, invoice, ai_company)  # signed in the dispute's epoch: payable
     held = {
         line.beneficiary: int(line.amount)
         for line in SettlementLine.objects.filter(settlement=settlement, escrowed=True)
     }
-    services.dispute_decide(
+    decisions.dispute_decide(
         dispute=dispute,
         moderator=moderator,
         decision="reject",
@@ -321,14 +323,14 @@ def test_rejected_dispute_resumes_sales_and_releases_the_escrow_to_its_payees(
     offer = Offer.objects.get(work=work, terms__preset="commercial_use")
     quote = licensing.quote_create(offer=offer, buyer=buyer.user, buyer_address=buyer.address, w3=w3)
     assert quote.status == Quote.Status.OPEN  # sales resumed
-    assert services.sales_pauses_send(ctx=sender_context(w3=w3)) == 1  # resumed on chain too
+    assert escrow.sales_pauses_send(ctx=sender_context(w3=w3)) == 1  # resumed on chain too
     dispute.refresh_from_db()
     resume = dispute.chain_resume
     receipt = w3.eth.get_transaction_receipt(resume.tx_hash)
     assert receipt["status"] == 1 and receipt["to"] == market.address, (resume.nonce, dict(receipt))
     assert market.functions.workPaused(work.pk).call() is False
 
-    assert services.escrow_releases_send(ctx=sender_context(w3=w3)) == 2
+    assert escrow.escrow_releases_send(ctx=sender_context(w3=w3)) == 2
     mine(w3, django_settings.CHAIN_CONFIRMATIONS)
     index(w3)
     market = contract(w3=w3, name=MARKET)
@@ -347,7 +349,7 @@ def test_uphold_without_revocation_keeps_the_registration_and_pays_the_escrow_ou
 ):
     work, _, _, _ = stolen
     dispute = _file(upstream_creator, work)
-    services.dispute_decide(
+    decisions.dispute_decide(
         dispute=dispute, moderator=moderator, decision="uphold", reason="Credit the artist.", revoke=False
     )
     dispute.refresh_from_db()
@@ -362,7 +364,7 @@ def test_revoked_without_a_rightful_registration_the_escrow_goes_back_to_the_buy
 ):
     work, _, invoice, _ = stolen
     w3 = chain
-    dispute = services.dispute_file(
+    dispute = filing.dispute_file(
         user=outsider.user,
         work=work,
         kind=Dispute.Kind.REGISTRATION,
@@ -374,10 +376,10 @@ def test_revoked_without_a_rightful_registration_the_escrow_goes_back_to_the_buy
     held = sum(
         int(line.amount) for line in SettlementLine.objects.filter(settlement=settlement, escrowed=True)
     )
-    services.dispute_decide(
+    decisions.dispute_decide(
         dispute=dispute, moderator=moderator, decision="uphold", reason="A studio's still.", revoke=True
     )
-    assert services.escrow_releases_send(ctx=sender_context(w3=w3)) == 2
+    assert escrow.escrow_releases_send(ctx=sender_context(w3=w3)) == 2
     mine(w3, django_settings.CHAIN_CONFIRMATIONS)
     index(w3)
     market = contract(w3=w3, name=MARKET)

@@ -7,6 +7,8 @@ import pytest
 from django.utils import timezone
 
 from disputes import services
+from disputes.flows import decision as decisions
+from disputes.flows import filing
 from disputes.models import Dispute
 from royalties.tests.factories import work_row
 
@@ -17,7 +19,7 @@ STATEMENT = "I painted this in 2019 and never licensed it to this account."
 @pytest.fixture
 def dispute(creator, outsider):
     work = work_row(creator.user, creator.address, title="Lighthouse")
-    return services.dispute_file(user=outsider.user, work=work, kind="content", statement=STATEMENT)
+    return filing.dispute_file(user=outsider.user, work=work, kind="content", statement=STATEMENT)
 
 
 def test_the_window_is_set_at_filing_and_shown_to_both_parties(client, dispute, creator, outsider, settings):
@@ -31,13 +33,13 @@ def test_the_window_is_set_at_filing_and_shown_to_both_parties(client, dispute, 
 
 def test_upholding_waits_for_the_window_unless_it_cannot_wait(dispute, moderator):
     with pytest.raises(services.DisputeError) as refused:
-        services.dispute_decide(
+        decisions.dispute_decide(
             dispute=dispute, moderator=moderator, decision="uphold", reason="Hate imagery."
         )
     assert refused.value.status == 409 and "has until" in refused.value.message
     dispute.refresh_from_db()
     assert dispute.is_open
-    services.dispute_decide(
+    decisions.dispute_decide(
         dispute=dispute,
         moderator=moderator,
         decision="uphold",
@@ -51,19 +53,19 @@ def test_upholding_waits_for_the_window_unless_it_cannot_wait(dispute, moderator
 
 def test_an_answer_or_the_end_of_the_window_lets_a_moderator_uphold(creator, outsider, moderator):
     work = work_row(creator.user, creator.address, title="Dunes")
-    answered = services.dispute_file(user=outsider.user, work=work, kind="content", statement=STATEMENT)
+    answered = filing.dispute_file(user=outsider.user, work=work, kind="content", statement=STATEMENT)
     services.dispute_reply(dispute=answered, user=creator.user, text="It is a landscape; nothing to see.")
-    services.dispute_decide(dispute=answered, moderator=moderator, decision="uphold", reason="Seen.")
+    decisions.dispute_decide(dispute=answered, moderator=moderator, decision="uphold", reason="Seen.")
     other = work_row(creator.user, creator.address, title="Cliffs")
-    waited = services.dispute_file(user=outsider.user, work=other, kind="content", statement=STATEMENT)
+    waited = filing.dispute_file(user=outsider.user, work=other, kind="content", statement=STATEMENT)
     Dispute.objects.filter(pk=waited.pk).update(reply_by=timezone.now() - timedelta(seconds=1))
     waited.refresh_from_db()
-    services.dispute_decide(dispute=waited, moderator=moderator, decision="uphold", reason="No answer.")
+    decisions.dispute_decide(dispute=waited, moderator=moderator, decision="uphold", reason="No answer.")
     assert {d.status for d in Dispute.objects.filter(pk__in=[answered.pk, waited.pk])} == {"upheld"}
 
 
 def test_a_decision_in_the_respondents_favour_needs_no_wait(dispute, moderator):
-    services.dispute_decide(dispute=dispute, moderator=moderator, decision="reject", reason="Nothing wrong.")
+    decisions.dispute_decide(dispute=dispute, moderator=moderator, decision="reject", reason="Nothing wrong.")
     dispute.refresh_from_db()
     assert dispute.status == Dispute.Status.REJECTED
 

@@ -8,7 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, get_resolver
 
 from conftest import make_image, upload_file
-from disputes import services
+from disputes.flows import decision as decisions
+from disputes.flows import filing
 from disputes.models import Dispute, Evidence
 from royalties.tests.factories import work_row
 
@@ -22,7 +23,7 @@ def work(creator):
 
 @pytest.fixture
 def dispute(work, outsider):
-    return services.dispute_file(
+    return filing.dispute_file(
         user=outsider.user,
         work=work,
         kind=Dispute.Kind.REGISTRATION,
@@ -83,7 +84,7 @@ def test_outsiders_and_plain_staff_get_404_parties_and_moderators_get_the_page(
 
 
 def test_parties_reply_and_add_evidence_and_the_other_is_told(client, dispute, creator, outsider):
-    from portal.models import Notification
+    from core.models import Notification
 
     client.force_login(creator.user)
     response = client.post(f"/disputes/{dispute.pk}/reply", {"text": "I bought it from the artist."})
@@ -157,10 +158,10 @@ def test_admin_queue_is_for_moderators_only_and_ordered_open_oldest_first(
     client, creator, outsider, buyer, staff, moderator
 ):
     works = [work_row(creator.user, creator.address, title=f"W{i}") for i in range(3)]
-    first = services.dispute_file(user=outsider.user, work=works[0], kind="content", statement=STATEMENT)
-    second = services.dispute_file(user=buyer.user, work=works[1], kind="registration", statement=STATEMENT)
-    decided = services.dispute_file(user=buyer.user, work=works[2], kind="registration", statement=STATEMENT)
-    services.dispute_decide(dispute=decided, moderator=moderator, decision="reject", reason="No.")
+    first = filing.dispute_file(user=outsider.user, work=works[0], kind="content", statement=STATEMENT)
+    second = filing.dispute_file(user=buyer.user, work=works[1], kind="registration", statement=STATEMENT)
+    decided = filing.dispute_file(user=buyer.user, work=works[2], kind="registration", statement=STATEMENT)
+    decisions.dispute_decide(dispute=decided, moderator=moderator, decision="reject", reason="No.")
     for path in (
         "/admin/disputes/dispute/",
         f"/admin/disputes/dispute/{first.pk}/change/",
@@ -221,7 +222,7 @@ def test_derivatives_of_a_disputed_work_are_flagged(client, work, creator, upstr
     licence = licence_row(work, upstream_creator.user, upstream_creator.address, share_bps=1000)
     DerivationLink.objects.create(child=child, parent=work, licence=licence, share_bps=1000)
     assert 'data-testid="derivative-flag"' not in client.get(child.get_absolute_url()).content.decode()
-    services.dispute_file(user=outsider.user, work=work, kind="registration", statement=STATEMENT)
+    filing.dispute_file(user=outsider.user, work=work, kind="registration", statement=STATEMENT)
     page = client.get(child.get_absolute_url()).content.decode()
     assert 'data-testid="derivative-flag"' in page and "in dispute" in page
 
@@ -232,7 +233,7 @@ def test_list_pages_take_a_fixed_number_of_queries(client, creator, outsider, mo
     def file(n):
         for i in range(n):
             work = work_row(creator.user, creator.address, title=f"Q{i}")
-            services.dispute_file(user=outsider.user, work=work, kind="content", statement=STATEMENT)
+            filing.dispute_file(user=outsider.user, work=work, kind="content", statement=STATEMENT)
 
     counts = {}
     for n in (1, 4):
@@ -258,7 +259,7 @@ def test_a_held_registrations_dispute_page_reads_for_both_parties_and_moderators
         {"work_id": work.pk, "distance": 4, "exact": False, "creator_address": creator.address}
     ]
     registration.save()
-    dispute = services.dispute_from_hold(registration=registration)
+    dispute = filing.dispute_from_hold(registration=registration)
     assert dispute.evidence.get().party is None
     for who, role_words in (
         (creator.user, "opened this dispute for you"),
@@ -270,7 +271,7 @@ def test_a_held_registrations_dispute_page_reads_for_both_parties_and_moderators
         assert response.status_code == 200, who
         html = response.content.decode()
         assert "the portal's near-duplicate check" in html and role_words in html
-    services.dispute_decide(dispute=dispute, moderator=moderator, decision="uphold", reason="A copy.")
+    decisions.dispute_decide(dispute=dispute, moderator=moderator, decision="uphold", reason="A copy.")
     client.force_login(outsider.user)
     assert "Decided against you (upheld)" in client.get(dispute.get_absolute_url()).content.decode()
     client.force_login(creator.user)

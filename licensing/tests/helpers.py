@@ -45,8 +45,8 @@ def mine(w3, blocks=1):
 
 def index(w3) -> int:
     """Read the market's confirmed events and deliver them to every subscriber."""
-    from portal.chain.contracts import MARKET
-    from portal.chain.events import deliveries_run, events_index
+    from core.chain.contracts import MARKET
+    from core.chain.events import deliveries_run, events_index
 
     stored = events_index(contract_name=MARKET, w3=w3)
     deliveries_run()
@@ -69,7 +69,7 @@ def buy(w3, offer, persona, *, mask=1, confirm=True):
 
 
 def withdraw(w3, persona):
-    from portal.chain.contracts import MARKET, contract
+    from core.chain.contracts import MARKET, contract
 
     market = contract(w3=w3, name=MARKET)
     return send_tx(

@@ -57,8 +57,8 @@ def test_no_key_a_bad_key_and_a_revoked_key_answer_401_json_never_a_redirect(
     _assert_error(_call(client, "get", "/me", key="cip_nothing_here"), 401, "unauthorized")
     key = api_key("read")
     assert _call(client, "get", "/me", key=key).json()["organisation"] == "Acme AI"
-    from portal.orgs import services
-    from portal.orgs.models import ApiKey
+    from orgs import services
+    from orgs.models import ApiKey
 
     services.api_key_revoke(org=org, by=ai_company.user, key=ApiKey.objects.get())
     _assert_error(_call(client, "get", "/me", key=key), 401, "key_revoked")
@@ -276,7 +276,7 @@ def test_a_run_report_sorts_works_and_invoices_the_unlicensed_idempotently(clien
         and second.json()["id"] == run["id"]
         and second.json()["model_name"] == "painter"
     )
-    from portal.models import Notification
+    from core.models import Notification
 
     assert Notification.objects.filter(user=creator.user, kind="training_violation").count() == 1
 
@@ -351,3 +351,27 @@ def test_a_body_over_the_limit_is_a_json_413(client, api_key, settings):
         _call(client, "post", "/manifest-checks", api_key("read"), {"items": items}), 413, "too_large"
     )
     assert "send fewer items" in body["detail"]
+
+
+@pytest.mark.parametrize("runs", [1, 6])
+def test_run_and_invoice_lists_cost_the_same_queries_for_one_run_or_many(
+    client, api_key, listed, runs, django_assert_num_queries
+):
+    key = api_key("report", "read", rate=1000)
+    for n in range(runs):
+        body = {
+            "run_id": f"r-{n}",
+            "model_name": "m",
+            "works": {"ids": [listed["paid"].pk, listed["free"].pk]},
+        }
+        assert _call(client, "post", "/runs", key, body).status_code == 201
+    # key lookup, its last-used stamp is fresh; runs + invoices/settlements joined + run works
+    with django_assert_num_queries(3):
+        listed_runs = _call(client, "get", "/runs", key).json()
+    assert len(listed_runs) == runs and all(r["invoice"]["total_wei"] == str(5 * 10**15) for r in listed_runs)
+    assert all(r["counts"]["invoiced"] == 1 and r["counts"]["free"] == 1 for r in listed_runs)
+    with django_assert_num_queries(3):
+        invoices = _call(client, "get", "/invoices", key).json()
+    assert len(invoices) == runs and all(
+        i["lines"] == [{"work_id": listed["paid"].pk, "price_wei": str(5 * 10**15)}] for i in invoices
+    )

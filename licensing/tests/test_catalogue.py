@@ -63,7 +63,7 @@ def test_a_bad_filter_is_explained(client, listed):
 
 
 def test_the_creator_filter_takes_a_display_name(client, listed, creator):
-    from portal.services import profile_update
+    from core.services import profile_update
 
     profile_update(user=creator.user, display_name="Ada Lovelace")
     assert sorted(_titles(client, "creator=ada+lovelace")) == ["Blue heron", "Red fox"]
@@ -121,7 +121,7 @@ def test_a_cached_card_changes_when_the_works_offers_change(client, listed):
 
 
 def test_the_catalogue_follows_a_creators_new_display_name(client, listed, creator):
-    from portal.services import profile_update
+    from core.services import profile_update
 
     profile_update(user=creator.user, display_name="Ada Lovelace")
     assert sorted(_titles(client, "q=lovelace")) == ["Blue heron", "Red fox"]

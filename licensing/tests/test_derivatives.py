@@ -6,10 +6,10 @@ from dataclasses import replace
 import pytest
 
 from conftest import make_image, upload_file
+from core.chain.eip712 import typed_data_sign
 from licensing import services
 from licensing.terms import PRESETS
 from licensing.tests.helpers import buy, fund
-from portal.chain.eip712 import typed_data_sign
 from works import services as works_services
 from works.models import DerivationLink, Work
 

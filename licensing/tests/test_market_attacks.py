@@ -15,12 +15,10 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from licensing import eip712
-from licensing.tests.helpers import fund, send_tx
-from portal.chain.contracts import MARKET, MARKET_V1, artifact
-from portal.chain.eip712 import typed_data_sign
-from portal.chain.keys import DEVELOPMENT_KEYS, moderation_signer, platform_signer, sender_account
-from portal.chain.merkle import (
+from core.chain.contracts import MARKET, MARKET_V1, artifact
+from core.chain.eip712 import typed_data_sign
+from core.chain.keys import DEVELOPMENT_KEYS, moderation_signer, platform_signer, sender_account
+from core.chain.merkle import (
     ESCROW_LEAF,
     PAYEE_LEAF,
     SETTLEMENT_LEAF_ENCODING,
@@ -28,7 +26,9 @@ from portal.chain.merkle import (
     ZERO_ADDRESS,
     StandardMerkleTree,
 )
-from portal.chain.reverts import revert_error
+from core.chain.reverts import revert_error
+from licensing import eip712
+from licensing.tests.helpers import fund, send_tx
 from royalties.settlement import ESCROW_ADDRESS
 
 pytestmark = pytest.mark.anvil

@@ -11,19 +11,19 @@ from eth_account import Account
 from web3 import Web3
 from web3.logs import DISCARD
 
-from licensing import eip712, services, uses
-from licensing.tests.helpers import fund, offered_work, send_tx
-from portal.chain.contracts import MARKET, artifact, contract
-from portal.chain.eip712 import typed_data_sign
-from portal.chain.keys import moderation_signer, platform_fee_address, platform_signer, sender_account
-from portal.chain.merkle import (
+from core.chain.contracts import MARKET, artifact, contract
+from core.chain.eip712 import typed_data_sign
+from core.chain.keys import moderation_signer, platform_fee_address, platform_signer, sender_account
+from core.chain.merkle import (
     ESCROW_LEAF,
     PAYEE_LEAF,
     SETTLEMENT_LEAF_ENCODING,
     ZERO_ADDRESS,
     StandardMerkleTree,
 )
-from portal.chain.reverts import revert_error
+from core.chain.reverts import revert_error
+from licensing import eip712, services, uses
+from licensing.tests.helpers import fund, offered_work, send_tx
 
 pytestmark = pytest.mark.anvil
 
@@ -125,7 +125,7 @@ def test_a_withdrawn_offer_is_revoked_on_chain_and_its_quote_refused(setup, buye
     quote = _quote(offer, buyer, w3)
     tx = services.quote_transaction(quote=quote, w3=w3)  # the buyer's wallet already holds this
     services.offer_withdraw(offer=offer)
-    from portal.chain.sender import sender_context
+    from core.chain.sender import sender_context
 
     assert services.offer_revocations_send(ctx=sender_context(w3=w3)) == 1
     assert services.offer_revocations_send(ctx=sender_context(w3=w3)) == 0  # once only

@@ -8,12 +8,12 @@ import json
 import pytest
 from PIL import Image
 
+from core.chain.eip712 import typed_data_signer as signer_of
 from licensing import services, uses
 from licensing.delivery import c2pa_sign, c2pa_trust_anchors, manifest_of, training_mining_of
 from licensing.models import CatalogueEntry, Licence, Offer, Quote, QuotePayment
 from licensing.terms import PRESETS
 from licensing.tests.helpers import fund, index, mine, send_tx
-from portal.chain.eip712 import typed_data_signer as signer_of
 
 pytestmark = pytest.mark.anvil
 
@@ -132,7 +132,7 @@ def test_buy_pay_index_certificate_and_download(register, client, chain, creator
     assert "Licensed." in status
     licence = Licence.objects.get()
     assert licence.uses == uses.LICENCE
-    from portal.models import Notification
+    from core.models import Notification
 
     sale = Notification.objects.get(user=creator.user, kind="sale")  # the creator hears of it
     assert (
@@ -150,7 +150,7 @@ def test_buy_pay_index_certificate_and_download(register, client, chain, creator
     assert cert["certificate"]["message"]["licensor"] == creator.address
 
     # The licensed download carries C2PA and XMP that match what was bought: not AI training.
-    from portal.services import profile_update
+    from core.services import profile_update
 
     profile_update(user=creator.user, display_name="Ada Lovelace")
     data, entries, xmp = _download_rights(client, licence)

@@ -73,7 +73,7 @@ def test_work_pages_have_schema_org_json_ld(client, works):
 
 
 def test_the_display_name_is_used_wherever_the_creator_is_named(client, works, creator):
-    from portal.services import profile_update
+    from core.services import profile_update
 
     _, _, paid = works
     profile_update(user=creator.user, display_name="Ada Lovelace")

@@ -9,12 +9,12 @@ import json
 import pytest
 from django.conf import settings as django_settings
 
+from core.chain.contracts import MARKET, contract
+from core.models import Notification
 from licensing import services
 from licensing.models import TrainingLicence
 from licensing.terms import PRESETS
 from licensing.tests.helpers import fund, index, mine, send_tx
-from portal.chain.contracts import MARKET, contract
-from portal.models import Notification
 from royalties.models import JournalEntry, LedgerAccount, SettlementAllocation
 from royalties.reconciliation import reconcile
 from royalties.services import withdrawal_transaction

@@ -3,7 +3,7 @@ PostgreSQL, where amounts are numeric). Reads accept the older padded text."""
 
 from django.db import migrations
 
-import portal.fields
+import core.fields
 
 COLUMNS = {
     "licensing.LicenceTerms": ["fee_wei"],
@@ -19,7 +19,7 @@ COLUMNS = {
 
 def forwards(apps, schema_editor):
     if schema_editor.connection.vendor == "sqlite":
-        portal.fields.rewrite_wei_columns(COLUMNS)(apps, schema_editor)
+        core.fields.rewrite_wei_columns(COLUMNS)(apps, schema_editor)
 
 
 class Migration(migrations.Migration):

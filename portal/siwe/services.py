@@ -20,7 +20,7 @@ from eth_account.messages import encode_defunct
 from eth_utils import is_checksum_address, to_checksum_address
 from siwe import SiweMessage
 
-from portal.errors import PortalError
+from core.errors import PortalError
 from portal.siwe.models import SiweNonce
 
 ERR_MALFORMED = "The message is not a valid Sign-In with Ethereum (EIP-4361) message: {detail}."

@@ -262,9 +262,9 @@ import json
 from django.db.models import Count, Sum
 from audits.models import Audit, AuditPart
 from licensing.models import Licence, Quote, QuotePayment
-from portal.chain.client import get_web3
-from portal.chain.contracts import REGISTRY, contract
-from portal.models import Lease
+from core.chain.client import get_web3
+from core.chain.contracts import REGISTRY, contract
+from core.models import Lease
 from royalties.models import ReconciliationRun
 from works.models import AnchorBatch, Registration
 w3 = get_web3()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from portal.chain.anvil import free_port, rpc_answers
+from core.chain.anvil import free_port, rpc_answers
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 ANCHOR_SCRIPT = """
@@ -20,7 +20,7 @@ from eth_account import Account
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
-from portal.chain.eip712 import typed_data_sign
+from core.chain.eip712 import typed_data_sign
 from works import services
 account = Account.create()
 user = get_user_model().objects.create(username=account.address)
@@ -41,7 +41,7 @@ print(work.registration.status)
 from licensing import services as licensing
 from licensing.models import Licence
 from licensing.terms import PRESETS
-from portal.chain.client import get_web3
+from core.chain.client import get_web3
 w3 = get_web3()
 # A co-creator takes 30 % of the creator share, accepted with their wallet's signature.
 from royalties import services as royalties
@@ -67,7 +67,7 @@ for _ in range(90):
 print("licensed" if Licence.objects.filter(quote=quote).exists() else "no licence")
 
 # The ledger mirrors the contract for every party; the co-creator withdraws; reconciliation agrees.
-from portal.chain.contracts import MARKET, contract
+from core.chain.contracts import MARKET, contract
 from royalties.ledger import balance
 from royalties.models import JournalEntry, ReconciliationRun
 market = contract(w3=w3, name=MARKET)
@@ -96,13 +96,13 @@ for _ in range(60):
 print("reconciled" if run and run.ok else f"reconciliation: {run and run.mismatches}")
 
 # A dispute upheld with revocation: the beat anchors the revocation in the next batch.
-from disputes import services as disputes
+from disputes.flows import decision as decisions, filing
 from works.models import Revocation
 claimant = get_user_model().objects.create(username=Account.create().address)
 mod = get_user_model().objects.create_superuser("smoke-mod", "mod@example.org", "smoke-pass-123456")
-dispute = disputes.dispute_file(user=claimant, work=work, kind="registration",
+dispute = filing.dispute_file(user=claimant, work=work, kind="registration",
                                 statement="This picture is mine; someone else registered it.")
-disputes.dispute_decide(dispute=dispute, moderator=mod, decision="uphold", reason="Smoke.", revoke=True,
+decisions.dispute_decide(dispute=dispute, moderator=mod, decision="uphold", reason="Smoke.", revoke=True,
                         urgent_reason="A smoke test cannot wait a week.")
 for _ in range(90):
     revocation = Revocation.objects.get(work=work)
@@ -181,7 +181,7 @@ def test_make_run_serves_the_portal_chain_and_worker(tmp_path):
                 "manage.py",
                 "shell",
                 "-c",
-                "import json; from portal.tasks import ping; "
+                "import json; from core.tasks import ping; "
                 "print(json.dumps(ping.delay('hello').get(timeout=60)))",
             ],
             cwd=BASE_DIR,

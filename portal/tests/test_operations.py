@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from portal.chain.anvil import free_port
+from core.chain.anvil import free_port
 from royalties.tests.factories import work_row
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -110,9 +110,9 @@ def test_one_log_line_per_request_and_task_with_the_ids_it_touched(client, creat
     manifest = tmp_path / "m.csv"
     manifest.write_text("url\nhttps://x.example/a.jpg\n")
     audit = services.audit_create(name="logged", files=[(str(manifest), "m.csv")])
-    with caplog.at_level(logging.INFO, logger="portal.tasks"):
+    with caplog.at_level(logging.INFO, logger="core.tasks"):
         audit_start.apply(args=[audit.pk])
-    lines = {r.task: r for r in caplog.records if r.name == "portal.tasks"}
+    lines = {r.task: r for r in caplog.records if r.name == "core.tasks"}
     assert lines["audits.start"].audit == str(audit.pk) and lines["audits.start"].state == "SUCCESS"
     assert lines["audits.part"].audit_part and lines["audits.part"].ms is not None
 

@@ -21,7 +21,7 @@ import requests
 from web3 import Web3
 
 from conftest import make_image, require_service
-from portal.chain.anvil import anvil_start, anvil_stop, free_port
+from core.chain.anvil import anvil_start, anvil_stop, free_port
 from portal.tests.stack import (
     BASE_DIR,
     RUNNING_PART,

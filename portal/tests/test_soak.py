@@ -20,7 +20,7 @@ import requests
 from web3 import Web3
 
 from conftest import REQUIRE_SERVICES, make_image, require_service
-from portal.chain.anvil import free_port
+from core.chain.anvil import free_port
 from portal.tests.stack import (
     BASE_DIR,
     RUNNING_PART,

@@ -6,10 +6,10 @@ from dataclasses import replace
 from django.utils import timezone
 from eth_account import Account
 
+from core.chain.models import ChainEvent
 from licensing.models import Licence, Offer, Quote
 from licensing.services import terms_get_or_create
 from licensing.terms import Terms
-from portal.chain.models import ChainEvent
 from royalties.models import SplitParty, SplitSheet
 from works.models import Registration, Work
 

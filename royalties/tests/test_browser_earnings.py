@@ -11,10 +11,10 @@ from eth_account import Account
 from playwright.sync_api import expect
 
 from conftest import BrowserWallet, register_work
+from core.money import eth_short, wei_to_eth
 from licensing import services as licensing
 from licensing.terms import PRESETS
 from licensing.tests.helpers import buy, fund, index, mine
-from portal.money import eth_short, wei_to_eth
 from royalties.ledger import balance
 from royalties.models import LedgerAccount
 

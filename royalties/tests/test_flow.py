@@ -8,14 +8,14 @@ import io
 import pytest
 from django.db import connection
 
+from core.chain.contracts import MARKET, contract
+from core.chain.eip712 import typed_data_sign
+from core.chain.keys import platform_fee_address
+from core.money import wei_to_eth
 from licensing import services as licensing
 from licensing.derivatives import derivation_check, derivation_links_create
 from licensing.terms import PRESETS
 from licensing.tests.helpers import buy, fund, index, mine, withdraw
-from portal.chain.contracts import MARKET, contract
-from portal.chain.eip712 import typed_data_sign
-from portal.chain.keys import platform_fee_address
-from portal.money import wei_to_eth
 from royalties import services
 from royalties.ledger import balance, entries_unbalanced
 from royalties.models import JournalLine, LedgerAccount, ReconciliationRun
@@ -197,7 +197,7 @@ def test_reconciliation_reports_a_ledger_row_removed_behind_its_back(sale, co_cr
 def test_reconciliation_waits_while_deliveries_are_behind(sale, buyer, creator):
     w3 = sale["chain"]
     offer = sale["quote"].offer
-    from portal.chain.events import events_index
+    from core.chain.events import events_index
 
     quote, _ = buy(w3, offer, buyer, mask=4, confirm=False)
     mine(w3, 2)

@@ -16,14 +16,14 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from core.chain.contracts import MARKET, contract, contracts_ensure_deployed, deployment_block
+from core.chain.events import deliveries_run, events_index
+from core.chain.models import ChainCursor, ChainEvent, EventDelivery
+from core.chain.reverts import revert_error
+from core.chain.tests import handlers
 from licensing import services as licensing
 from licensing.terms import PRESETS
 from licensing.tests.helpers import fund, send_tx
-from portal.chain.contracts import MARKET, contract, contracts_ensure_deployed, deployment_block
-from portal.chain.events import deliveries_run, events_index
-from portal.chain.models import ChainCursor, ChainEvent, EventDelivery
-from portal.chain.reverts import revert_error
-from portal.chain.tests import handlers
 from royalties.ledger import entries_unbalanced
 from royalties.models import JournalEntry, LedgerAccount
 from royalties.reconciliation import _ledger_balances
@@ -237,7 +237,7 @@ def _far_future():
 @pytest.fixture
 def settings_override(anvil_factory, settings, transactional_db):
     """A private anvil, and a ledger subscriber that can be told to fail for a while."""
-    from portal.chain.client import get_web3
+    from core.chain.client import get_web3
 
     settings.CHAIN_RPC_URL = anvil_factory()
     settings.CHAIN_CONFIRMATIONS = 2
@@ -245,7 +245,7 @@ def settings_override(anvil_factory, settings, transactional_db):
         **settings.CHAIN_SUBSCRIBERS,
         "ledger": {
             **settings.CHAIN_SUBSCRIBERS["ledger"],
-            "handler": "portal.chain.tests.handlers.flaky_ledger",
+            "handler": "core.chain.tests.handlers.flaky_ledger",
         },
     }
     return get_web3()

@@ -3,7 +3,7 @@ only once everyone has signed, versioned and never edited."""
 
 import pytest
 
-from portal.chain.eip712 import typed_data_sign, typed_data_signer
+from core.chain.eip712 import typed_data_sign, typed_data_signer
 from royalties import services
 from royalties.models import SplitSheet
 from royalties.selectors import accepted_sheet_parties

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase as HypothesisTestCase
 
+from core.chain.keys import platform_fee_address
 from licensing.derivatives import (
     ERR_OVER_100,
     ERR_TOO_DEEP,
@@ -13,7 +14,6 @@ from licensing.derivatives import (
     DerivationError,
     derivation_check,
 )
-from portal.chain.keys import platform_fee_address
 from royalties.splits import contract_payees, split_resolve
 from royalties.tests.factories import licence_row, sheet_row, user_row, work_row
 from works.models import DerivationLink

@@ -11,12 +11,8 @@ from django.core.management import call_command
 from web3 import Web3
 
 from conftest import register_work
-from licensing import eip712
-from licensing import services as licensing
-from licensing.terms import PRESETS
-from licensing.tests.helpers import fund, mine, send_tx
-from portal.chain.client import get_web3
-from portal.chain.contracts import (
+from core.chain.client import get_web3
+from core.chain.contracts import (
     MARKET,
     MARKET_V1,
     REGISTRY,
@@ -25,11 +21,15 @@ from portal.chain.contracts import (
     contract,
     contract_deploy,
 )
-from portal.chain.eip712 import typed_data_sign
-from portal.chain.events import index_all
-from portal.chain.keys import platform_signer, sender_account
-from portal.chain.merkle import SETTLEMENT_V1_LEAF_ENCODING, StandardMerkleTree
-from portal.chain.models import ContractDeployment
+from core.chain.eip712 import typed_data_sign
+from core.chain.events import index_all
+from core.chain.keys import platform_signer, sender_account
+from core.chain.merkle import SETTLEMENT_V1_LEAF_ENCODING, StandardMerkleTree
+from core.chain.models import ContractDeployment
+from licensing import eip712
+from licensing import services as licensing
+from licensing.terms import PRESETS
+from licensing.tests.helpers import fund, mine, send_tx
 from royalties.ledger import balance
 from royalties.models import LedgerAccount, Settlement
 from royalties.reconciliation import reconcile
@@ -37,7 +37,7 @@ from royalties.settlement import settlement_create, settlement_transaction
 
 pytestmark = pytest.mark.anvil
 Kind = LedgerAccount.Kind
-MIGRATION = importlib.import_module("portal.chain.migrations.0003_version_one_contracts")
+MIGRATION = importlib.import_module("core.chain.migrations.0003_version_one_contracts")
 
 
 @pytest.fixture

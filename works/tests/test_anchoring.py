@@ -8,9 +8,9 @@ import pytest
 from web3 import Web3
 
 from conftest import make_image, upload_file
-from portal.chain.contracts import REGISTRY, contract
-from portal.chain.eip712 import typed_data_digest, typed_data_sign, typed_data_signer
-from portal.chain.models import ChainTransaction
+from core.chain.contracts import REGISTRY, contract
+from core.chain.eip712 import typed_data_digest, typed_data_sign, typed_data_signer
+from core.chain.models import ChainTransaction
 from works import anchoring, services
 from works.models import AnchorBatch, Registration
 from works.selectors import provenance_document
@@ -75,7 +75,7 @@ def test_a_batch_is_anchored_in_one_transaction_and_every_proof_verifies(
     assert batch.size == 4
     assert anchoring.batch_seal(w3=chain) is None  # nothing left: none joins two batches
 
-    from portal.chain.sender import sender_context
+    from core.chain.sender import sender_context
 
     ctx = sender_context(w3=chain)
     batch = anchoring.batch_send(batch=batch, ctx=ctx)
@@ -112,7 +112,7 @@ def test_a_batch_is_anchored_in_one_transaction_and_every_proof_verifies(
 
 def test_proofs_verify_with_openzeppelin_merkle_tree_in_node(register, chain, creator, client):
     works = [register(creator, seed=30 + i, w3=chain) for i in range(5)]
-    from portal.chain.sender import sender_context
+    from core.chain.sender import sender_context
 
     batch = anchoring.batch_send(batch=anchoring.batch_seal(w3=chain), ctx=sender_context(w3=chain))
     mine(chain)
@@ -151,7 +151,7 @@ def test_anchor_tick_waits_for_enough_works_or_time(register, chain, creator, se
 
     from django.utils import timezone
 
-    from portal.chain.sender import sender_context
+    from core.chain.sender import sender_context
 
     settings.ANCHOR_BATCH_MAX, settings.ANCHOR_BATCH_SECONDS = 3, 60
     ctx = sender_context(w3=chain)

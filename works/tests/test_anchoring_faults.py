@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from portal.chain.anvil import free_port
-from portal.chain.client import get_web3, web3_for_url
-from portal.chain.contracts import REGISTRY, contract, contracts_ensure_deployed
-from portal.chain.models import ChainTransaction
-from portal.chain.sender import sender_context
+from core.chain.anvil import free_port
+from core.chain.client import get_web3, web3_for_url
+from core.chain.contracts import REGISTRY, contract, contracts_ensure_deployed
+from core.chain.models import ChainTransaction
+from core.chain.sender import sender_context
 from works import anchoring
 from works.models import AnchorBatch, Registration
 

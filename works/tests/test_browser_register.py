@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import make_image
-from portal.chain.sender import sender_context
+from core.chain.sender import sender_context
 from works import anchoring
 
 pytestmark = [pytest.mark.browser, pytest.mark.anvil]

@@ -3,7 +3,7 @@ work."""
 
 import pytest
 
-from portal.chain.anvil import free_port
+from core.chain.anvil import free_port
 from works.models import AnchorBatch, Registration
 from works.tasks import anchor_tick
 

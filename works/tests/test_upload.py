@@ -134,7 +134,7 @@ def test_an_unsigned_draft_never_holds_a_signed_registration(register, draft, cr
 @pytest.mark.anvil
 def test_a_draft_signed_after_another_creators_registration_is_held(register, draft, creator, outsider):
     """Holds are decided at signing, against the works public at that moment."""
-    from portal.chain.eip712 import typed_data_sign
+    from core.chain.eip712 import typed_data_sign
     from works import services
 
     early_draft = draft(seed=12, persona=outsider, title="Late signer")

@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import make_image, upload_file
-from portal.chain.eip712 import typed_data_sign
+from core.chain.eip712 import typed_data_sign
 from works import services
 from works.models import Registration
 

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from audits import selectors, services
 from audits.models import Audit, AuditInput
 from audits.parts import parquet_plan
-from portal.errors import PortalError
+from core.errors import PortalError
 
 
 def _shard_images(path: Path) -> int | None:

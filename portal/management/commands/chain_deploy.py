@@ -4,11 +4,11 @@ and print the settings to set. Refuses a real chain while a public development k
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.chain.client import get_web3
-from portal.chain.contracts import ADDRESS_SETTINGS
-from portal.chain.deploy import DeployError, chain_deploy
-from portal.chain.keys import platform_signer, sender_account
-from portal.errors import CHAIN_ERRORS
+from core.chain.client import get_web3
+from core.chain.contracts import ADDRESS_SETTINGS
+from core.chain.deploy import DeployError, chain_deploy
+from core.chain.keys import platform_signer, sender_account
+from core.errors import CHAIN_ERRORS
 
 
 class Command(BaseCommand):

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from eth_account import Account
 
-from portal.chain.client import get_web3
-from portal.chain.roles import (
+from core.chain.client import get_web3
+from core.chain.roles import (
     KEY_ROLES,
     KEY_SETTINGS,
     RoleError,
@@ -26,7 +26,7 @@ from portal.chain.roles import (
     roles_status,
     rotation_calls,
 )
-from portal.errors import CHAIN_ERRORS
+from core.errors import CHAIN_ERRORS
 
 ERR_KEY_FILE = "Cannot read a private key from {path}: {reason}"
 

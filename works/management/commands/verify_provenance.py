@@ -12,7 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.chain.client import web3_for_url
+from core.chain.client import web3_for_url
 from works.fingerprints import sha256_of
 from works.selectors import provenance_document, registrations_for_sha256
 from works.verification import provenance_check

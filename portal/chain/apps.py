@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class ChainConfig(AppConfig):
-    name = "portal.chain"
-    label = "chain"
-    verbose_name = "Chain"

@@ -34,6 +34,7 @@ django.setup()
 from eth_account import Account  # noqa: E402
 from web3 import EthereumTesterProvider, Web3  # noqa: E402
 
+from core.chain import market as eip712  # noqa: E402
 from core.chain.contracts import MARKET, MARKET_V1, artifact  # noqa: E402
 from core.chain.eip712 import typed_data_sign  # noqa: E402
 from core.chain.keys import platform_signer  # noqa: E402
@@ -44,7 +45,6 @@ from core.chain.merkle import (  # noqa: E402
     ZERO_ADDRESS,
     StandardMerkleTree,
 )
-from licensing import eip712  # noqa: E402
 
 ANVIL_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 PRICE = 5 * 10**15

@@ -1,44 +1,8 @@
-"""EIP-712 payloads the platform signs: the purchase `Quote`, the one-transaction `Settlement`,
-a moderator's `EscrowDecision` and the `LicenceCertificate`. Signing and recovery live in
-`core.chain.eip712`. The market's domain is version 2 (contracts/src/LicenseMarket.sol)."""
+"""The licence certificate the platform signs for a licensee (EIP-712, no contract: anyone
+verifies it with the platform's address). The market's messages are in core.chain.market."""
 
-from core.chain.eip712 import DOMAIN_FIELDS, DOMAIN_FIELDS_WITH_CONTRACT
+from core.chain.eip712 import DOMAIN_FIELDS
 
-MARKET_DOMAIN = {"name": "Creator IP Portal Market", "version": "2"}
-QUOTE_TYPES = {
-    "EIP712Domain": DOMAIN_FIELDS_WITH_CONTRACT,
-    "Quote": [
-        {"name": "quoteId", "type": "bytes32"},
-        {"name": "workId", "type": "uint256"},
-        {"name": "termsHash", "type": "bytes32"},
-        {"name": "offerId", "type": "bytes32"},
-        {"name": "uses", "type": "uint8"},
-        {"name": "buyer", "type": "address"},
-        {"name": "price", "type": "uint256"},
-        {"name": "payees", "type": "address[]"},
-        {"name": "amounts", "type": "uint256[]"},
-        {"name": "expiry", "type": "uint64"},
-    ],
-}
-SETTLEMENT_TYPES = {
-    "EIP712Domain": DOMAIN_FIELDS_WITH_CONTRACT,
-    "Settlement": [
-        {"name": "settlementId", "type": "bytes32"},
-        {"name": "root", "type": "bytes32"},
-        {"name": "buyer", "type": "address"},
-        {"name": "price", "type": "uint256"},
-        {"name": "expiry", "type": "uint64"},
-        {"name": "disputeEpoch", "type": "uint64"},
-    ],
-}
-ESCROW_DECISION_TYPES = {
-    "EIP712Domain": DOMAIN_FIELDS_WITH_CONTRACT,
-    "EscrowDecision": [
-        {"name": "settlementId", "type": "bytes32"},
-        {"name": "index", "type": "uint256"},
-        {"name": "to", "type": "address"},
-    ],
-}
 CERTIFICATE_TYPES = {
     "EIP712Domain": DOMAIN_FIELDS,
     "LicenceCertificate": [
@@ -58,82 +22,10 @@ CERTIFICATE_TYPES = {
 CERTIFICATE_DOMAIN = {"name": "Creator IP Portal Licence", "version": "1"}
 
 
-def quote_typed_data(
-    *, chain_id, market, quote_id, work_id, terms_hash, offer_id, uses, buyer, price, payees, amounts, expiry
-):
-    return {
-        "types": QUOTE_TYPES,
-        "primaryType": "Quote",
-        "domain": {**MARKET_DOMAIN, "chainId": chain_id, "verifyingContract": market},
-        "message": {
-            "quoteId": quote_id,
-            "workId": work_id,
-            "termsHash": terms_hash,
-            "offerId": offer_id,
-            "uses": int(uses),
-            "buyer": buyer,
-            "price": int(price),
-            "payees": list(payees),
-            "amounts": [int(a) for a in amounts],
-            "expiry": expiry,
-        },
-    }
-
-
-def settlement_typed_data(*, chain_id, market, settlement_id, root, buyer, price, expiry, dispute_epoch):
-    return {
-        "types": SETTLEMENT_TYPES,
-        "primaryType": "Settlement",
-        "domain": {**MARKET_DOMAIN, "chainId": chain_id, "verifyingContract": market},
-        "message": {
-            "settlementId": settlement_id,
-            "root": root,
-            "buyer": buyer,
-            "price": int(price),
-            "expiry": expiry,
-            "disputeEpoch": int(dispute_epoch),
-        },
-    }
-
-
-def escrow_decision_typed_data(*, chain_id, market, settlement_id, index, to):
-    """A moderator's decision that an escrowed share goes to `to` (e.g. the rightful creator)."""
-    return {
-        "types": ESCROW_DECISION_TYPES,
-        "primaryType": "EscrowDecision",
-        "domain": {**MARKET_DOMAIN, "chainId": chain_id, "verifyingContract": market},
-        "message": {"settlementId": settlement_id, "index": int(index), "to": to},
-    }
-
-
 def certificate_typed_data(*, chain_id, **message):
     return {
         "types": CERTIFICATE_TYPES,
         "primaryType": "LicenceCertificate",
         "domain": {**CERTIFICATE_DOMAIN, "chainId": chain_id},
-        "message": message,
-    }
-
-
-# Version 1 of the market (contracts/src/v1/LicenseMarketV1.sol): its domain was version "1"
-# and its Settlement carried no dispute epoch. Payloads signed before the upgrade stay stored
-# as they were; these build new ones for it (tests and benchmarks against version 1).
-MARKET_V1_DOMAIN = {"name": "Creator IP Portal Market", "version": "1"}
-SETTLEMENT_V1_TYPES = {
-    "EIP712Domain": DOMAIN_FIELDS_WITH_CONTRACT,
-    "Settlement": [field for field in SETTLEMENT_TYPES["Settlement"] if field["name"] != "disputeEpoch"],
-}
-
-
-def quote_v1_typed_data(typed: dict) -> dict:
-    return {**typed, "domain": {**typed["domain"], **MARKET_V1_DOMAIN}}
-
-
-def settlement_v1_typed_data(typed: dict) -> dict:
-    message = {k: v for k, v in typed["message"].items() if k != "disputeEpoch"}
-    return {
-        **typed,
-        "types": SETTLEMENT_V1_TYPES,
-        "domain": {**typed["domain"], **MARKET_V1_DOMAIN},
         "message": message,
     }

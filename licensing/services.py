@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from web3 import Web3
 
+from core.chain import market as market_messages
 from core.chain.clock import chain_now
 from core.chain.contracts import MARKET, contract, market_at
 from core.chain.eip712 import typed_data_sign
@@ -378,7 +379,7 @@ def quote_create(
     payees, amounts = contract_payees(split)
     quote_id = "0x" + secrets.token_hex(32)
     expiry = now + settings.QUOTE_TTL_SECONDS
-    typed = eip712.quote_typed_data(
+    typed = market_messages.quote_typed_data(
         chain_id=chain_id,
         market=market.address,
         quote_id=quote_id,
@@ -450,7 +451,7 @@ def quote_transaction(*, quote: Quote, w3: Web3 | None = None) -> dict:
         )
     w3 = w3 or get_web3()
     market = market_at(w3=w3, address=quote.market_address)  # the version it was signed for
-    if quote.typed_data["domain"].get("version") == eip712.MARKET_DOMAIN["version"]:
+    if quote.typed_data["domain"].get("version") == market_messages.MARKET_DOMAIN["version"]:
         resigned = platform_signature_current(quote.typed_data, quote.signature)
         if resigned:  # the signing key was rotated since: the market only trusts the new one
             Quote.objects.filter(pk=quote.pk).update(signature=resigned)

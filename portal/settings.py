@@ -371,6 +371,11 @@ WORKS_HOOKS = {
     "works_escrowed": "disputes.selectors.works_escrowed",
     "in_registration_dispute": "disputes.selectors.in_registration_dispute",
     "held_registration_decide": "disputes.flows.decision.hold_decide",
+    "work_page_context": "licensing.pages.work_page_context",
+    "work_page_response": "licensing.pages.work_page_response",
+    "derivable_parents": "licensing.derivatives.derivable_parents_for",
+    "derivation_check": "licensing.derivatives.derivation_check",
+    "derivation_links_create": "licensing.derivatives.derivation_links_create",
 }
 
 CHAIN_SUBSCRIBERS = {

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from web3 import Web3
 
+from core.chain import market as market_messages
 from core.chain.clock import chain_now
 from core.chain.contracts import MARKET, contract, market_at
 from core.chain.eip712 import typed_data_sign
@@ -35,7 +36,6 @@ from core.chain.merkle import (
 )
 from core.chain.roles import platform_signature_current
 from core.errors import PortalError
-from licensing import eip712
 from royalties.ledger import EntrySpec, Leg, ledger_post, ledger_post_many
 from royalties.models import JournalEntry, LedgerAccount, Settlement, SettlementAllocation, SettlementLine
 from royalties.splits import split_resolve
@@ -120,7 +120,7 @@ def settlement_create(
     price = sum(amount for _, amount in payees)
     settlement_id = "0x" + secrets.token_hex(32)
     expiry = chain_now(w3) + settings.QUOTE_TTL_SECONDS  # checked on chain against block.timestamp
-    typed = eip712.settlement_typed_data(
+    typed = market_messages.settlement_typed_data(
         chain_id=w3.eth.chain_id,
         market=market.address,
         settlement_id=settlement_id,

@@ -1,5 +1,7 @@
 from django import forms
 
+from core.errors import PortalError
+from works import hooks
 from works.validation import InvalidImage, image_check
 
 ERR_ONE_FILE = "Upload one file at a time."
@@ -31,23 +33,20 @@ class UploadForm(forms.Form):
     )
 
     def __init__(self, *args, files_sent: int = 0, user=None, **kwargs):
-        from licensing.derivatives import derivable_parents_for
         from works.models import Work
 
         super().__init__(*args, **kwargs)
         self.files_sent = files_sent
         self.user = user
-        self.fields["parents"].queryset = derivable_parents_for(user=user) if user else Work.objects.none()
+        self.fields["parents"].queryset = hooks.derivable_parents(user=user) if user else Work.objects.none()
         self.parent_specs = []
 
     def clean_parents(self):
-        from licensing.derivatives import DerivationError, derivation_check
-
         parents = list(self.cleaned_data.get("parents") or [])
         if parents:
             try:
-                self.parent_specs = derivation_check(user=self.user, parents=parents)
-            except DerivationError as exc:
+                self.parent_specs = hooks.derivation_check(user=self.user, parents=parents)
+            except PortalError as exc:
                 raise forms.ValidationError(exc.message)
         return parents
 

@@ -56,3 +56,38 @@ def held_registration_decide(*, registration, moderator, decision: str, reason: 
     if hook is None:
         return False
     return hook(registration=registration, moderator=moderator, decision=decision, reason=reason)
+
+
+def work_page_context(*, request, work) -> dict:
+    """What the work page shows of the apps above works (offers, rights, the work's money for its
+    parties): more template context."""
+    hook = _hook("work_page_context")
+    return hook(request=request, work=work) if hook is not None else {}
+
+
+def work_page_response(*, response, request, work):
+    """The work page's response, as the apps above finish it (rights headers)."""
+    hook = _hook("work_page_response")
+    return hook(response=response, request=request, work=work) if hook is not None else response
+
+
+def derivable_parents(*, user):
+    """The works this user may name as parents of a new work (a licence allowing derivatives)."""
+    from works.models import Work
+
+    hook = _hook("derivable_parents")
+    return hook(user=user) if hook is not None else Work.objects.none()
+
+
+def derivation_check(*, user, parents) -> list:
+    """Check the parents a new work names (raises a PortalError with the reason); returns what
+    `derivation_links_create` stores."""
+    hook = _hook("derivation_check")
+    return hook(user=user, parents=parents) if hook is not None else []
+
+
+def derivation_links_create(*, work, specs) -> None:
+    """Link a new work to its checked parents (inside the upload's transaction)."""
+    hook = _hook("derivation_links_create")
+    if hook is not None:
+        hook(work=work, specs=specs)

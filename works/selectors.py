@@ -79,11 +79,10 @@ def near_matches(*, sha256: str, pdq: str, exclude_id: int | None = None) -> lis
 
 
 def lineage(*, work: Work, viewer) -> dict:
-    """What the work page shows of the derivation tree and of the work's money, for this viewer:
-    parents (with their share), public derivatives, approval requests for the owner, and whether
-    the viewer is a party (owner, co-creator, moderator) who may see the split and earnings."""
-    from royalties.selectors import work_earnings, work_parties
-    from works.models import DerivationLink, is_moderator
+    """What the work page shows of the derivation tree for this viewer: parents (with their
+    share; flagged when disputed or revoked), public derivatives, approval requests for the
+    owner. The work's money (for its parties) comes from `works.hooks.work_page_context`."""
+    from works.models import DerivationLink
 
     parents = list(
         DerivationLink.objects.filter(child=work).select_related(
@@ -107,25 +106,11 @@ def lineage(*, work: Work, viewer) -> dict:
                 "child__owner__profile"
             )
         )
-    address = None
-    if viewer is not None and viewer.is_authenticated:
-        from core.selectors import wallet_address_for_user
-
-        address = wallet_address_for_user(user=viewer)
-    is_party = (
-        is_owner or is_moderator(viewer) or (address is not None and address in work_parties(work=work))
-    )
-    from licensing.selectors import training_uses_for_work
-
-    show_money = is_party and work.is_public
     return {
-        "training_uses": training_uses_for_work(work=work, address=address) if show_money else [],
         "parent_links": parents,
         "disputed_parents": disputed_parents,
         "child_links": list(children),
         "derivation_requests": requests,
-        "is_party": is_party and work.is_public,
-        "work_earnings": work_earnings(work=work) if is_party and work.is_public else [],
     }
 
 

@@ -9,10 +9,6 @@ from core.chain.client import get_web3
 from core.errors import ERR_NO_WALLET, PortalError
 from core.http import json_fields, wallet_json
 from core.selectors import wallet_address_for_user
-from licensing import rights
-from licensing.derivatives import derivation_links_create
-from licensing.selectors import offers_for_work
-from licensing.services import OFFERABLE
 from works import hooks, selectors, services
 from works.forms import UploadForm, VerifyForm
 from works.shortcuts import get_readable_work_or_404, get_visible_work_or_404, get_work_for_owner_or_404
@@ -43,7 +39,7 @@ def upload(request):
                         description=form.cleaned_data["description"],
                         tags=form.cleaned_data["tags"],
                     )
-                    derivation_links_create(work=work, specs=form.parent_specs)
+                    hooks.derivation_links_create(work=work, specs=form.parent_specs)
             except services.AlreadyUploaded as exc:
                 return render(
                     request, "works/upload.html", {"form": form, "already": exc.work}, status=exc.status
@@ -62,7 +58,6 @@ def upload(request):
 def detail(request, pk):
     work = get_visible_work_or_404(request, pk)
     is_owner = request.user.is_authenticated and work.owner_id == request.user.pk
-    offers = offers_for_work(work=work, viewer=request.user) if work.is_public else []
     version_of = work.version_of if work.version_of and work.version_of.is_visible_to(request.user) else None
     lineage = selectors.lineage(work=work, viewer=request.user)
     registration_dispute = hooks.registration_dispute_for(work=work) if work.is_public else None
@@ -73,16 +68,14 @@ def detail(request, pk):
             "work": work,
             "registration": work.registration,
             "is_owner": is_owner,
-            "offers": offers,
             "version_of": version_of,
             **lineage,
-            "can_offer": work.registration.status in OFFERABLE,
             "registration_dispute": registration_dispute,
             "publications": list(work.publications.order_by("pk")),
-            "json_ld": rights.json_ld(request=request, work=work, offers=offers) if work.is_public else "",
+            **hooks.work_page_context(request=request, work=work),
         },
     )
-    return rights.rights_headers(response, request=request, work=work)
+    return hooks.work_page_response(response=response, request=request, work=work)
 
 
 def status(request, pk):

@@ -9,11 +9,11 @@ from web3 import Web3
 from core.chain.contracts import MARKET, contract, market_at
 from core.chain.eip712 import typed_data_sign
 from core.chain.keys import moderation_signer
+from core.chain.market import escrow_decision_typed_data
 from core.chain.merkle import SETTLEMENT_LEAF_ENCODING
 from core.chain.sender import sender_context, transaction_send
 from disputes import services
 from disputes.models import Dispute, DisputeEvent, EscrowRelease
-from licensing.eip712 import escrow_decision_typed_data
 from royalties.models import Settlement, SettlementLine
 from royalties.settlement import allocation_leaf, claim_args
 from works.models import REVOKED

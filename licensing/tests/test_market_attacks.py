@@ -15,6 +15,7 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
+from core.chain import market as eip712
 from core.chain.contracts import MARKET, MARKET_V1, artifact
 from core.chain.eip712 import typed_data_sign
 from core.chain.keys import DEVELOPMENT_KEYS, moderation_signer, platform_signer, sender_account
@@ -27,7 +28,6 @@ from core.chain.merkle import (
     StandardMerkleTree,
 )
 from core.chain.reverts import revert_error
-from licensing import eip712
 from licensing.tests.helpers import fund, send_tx
 from royalties.settlement import ESCROW_ADDRESS
 

@@ -11,6 +11,7 @@ from eth_account import Account
 from web3 import Web3
 from web3.logs import DISCARD
 
+from core.chain import market as eip712
 from core.chain.contracts import MARKET, artifact, contract
 from core.chain.eip712 import typed_data_sign
 from core.chain.keys import moderation_signer, platform_fee_address, platform_signer, sender_account
@@ -22,7 +23,7 @@ from core.chain.merkle import (
     StandardMerkleTree,
 )
 from core.chain.reverts import revert_error
-from licensing import eip712, services, uses
+from licensing import services, uses
 from licensing.tests.helpers import fund, offered_work, send_tx
 
 pytestmark = pytest.mark.anvil

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from web3 import Web3
 
 from conftest import register_work
+from core.chain import market as eip712
 from core.chain.client import get_web3
 from core.chain.contracts import (
     MARKET,
@@ -26,7 +27,6 @@ from core.chain.events import index_all
 from core.chain.keys import platform_signer, sender_account
 from core.chain.merkle import SETTLEMENT_V1_LEAF_ENCODING, StandardMerkleTree
 from core.chain.models import ContractDeployment
-from licensing import eip712
 from licensing import services as licensing
 from licensing.terms import PRESETS
 from licensing.tests.helpers import fund, mine, send_tx

@@ -13,6 +13,11 @@ def test_every_hook_names_a_callable_of_an_upper_app():
         "registration_dispute_for",
         "works_escrowed",
         "in_registration_dispute",
+        "work_page_context",
+        "work_page_response",
+        "derivable_parents",
+        "derivation_check",
+        "derivation_links_create",
         "held_registration_decide",
     }
     for path in settings.WORKS_HOOKS.values():

@@ -275,7 +275,7 @@ def quality(sources: int, unrelated: int, speed_data: list[bytes]) -> dict:
     from audits.parts import shard_part
     from audits.registry import snapshot_write
     from audits.synthetic import EDITS, edited, encode, picture, write_shard
-    from conftest import upload_file
+    from tests.fixtures.images import upload_file
     from works.models import Registration, Work
     from works.services import fingerprint_publish, work_upload
 

@@ -6,7 +6,7 @@ def publish():
     """publish(persona, image, title=...) -> a public work uploaded from `image` (a PIL image or
     bytes) through the upload service, its registration signed (pending anchoring), in the index."""
     from audits.synthetic import encode
-    from conftest import upload_file
+    from tests.fixtures.images import upload_file
     from works.models import Registration
     from works.services import fingerprint_publish, work_upload
 
@@ -31,7 +31,7 @@ def redis_broker():
 
     import redis
 
-    from conftest import require_service
+    from tests.fixtures.services import require_service
 
     base = os.environ.get("AUDIT_TEST_REDIS", "redis://127.0.0.1:6379")
     try:
@@ -58,7 +58,7 @@ def celery_workers(transactional_db, redis_broker, settings, tmp_path):
     from celery import Celery
     from django.db import connection
 
-    from conftest import require_service
+    from tests.fixtures.services import require_service
 
     require_service(connection.vendor == "postgresql", "PostgreSQL (workers share the test database)")
     db = connection.settings_dict

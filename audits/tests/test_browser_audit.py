@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from audits.models import Audit
 from audits.synthetic import edited, encode, picture, write_shard
-from conftest import BrowserWallet
+from tests.fixtures.browser import BrowserWallet
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
 

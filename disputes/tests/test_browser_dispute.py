@@ -8,10 +8,11 @@ import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
-from conftest import make_image, register_work
 from core.chain.sender import sender_context
 from disputes.models import Dispute
 from royalties.tests.factories import work_row
+from tests.fixtures.chain import register_work
+from tests.fixtures.images import make_image
 from works import anchoring
 
 pytestmark = [pytest.mark.browser, pytest.mark.anvil]

@@ -4,7 +4,6 @@ dispute, and the limits against abuse."""
 
 import pytest
 
-from conftest import make_image, upload_file
 from core.models import Notification
 from disputes import services
 from disputes.flows import decision as decisions
@@ -12,6 +11,7 @@ from disputes.flows import filing
 from disputes.models import Dispute, DisputeEvent, Evidence
 from licensing.models import Licence
 from royalties.tests.factories import licence_row, work_row
+from tests.fixtures.images import make_image, upload_file
 from works.models import Registration
 
 pytestmark = pytest.mark.usefixtures("reply_window_over")
@@ -35,7 +35,7 @@ def _file(persona, work, kind, **extra):
 def test_a_held_registration_becomes_a_dispute_and_its_decision_releases_or_rejects_it(
     chain, creator, rival, moderator
 ):
-    from conftest import register_work
+    from tests.fixtures.chain import register_work
 
     earlier = register_work(creator, seed=77, w3=chain, title="First")
     assert earlier.registration.status == Registration.Status.PENDING
@@ -64,7 +64,7 @@ def test_a_held_registration_becomes_a_dispute_and_its_decision_releases_or_reje
 def test_the_held_registrations_admin_action_decides_its_dispute_too(
     chain, creator, rival, moderator, client
 ):
-    from conftest import register_work
+    from tests.fixtures.chain import register_work
 
     register_work(creator, seed=78, w3=chain)
     held = register_work(rival, seed=78, w3=chain)
@@ -132,7 +132,7 @@ def test_improper_payment_is_decided_and_logged_without_touching_the_work(
 
 
 def test_content_standards_upheld_with_revocation_delists_the_work(chain, creator, outsider, moderator):
-    from conftest import register_work
+    from tests.fixtures.chain import register_work
 
     work = register_work(creator, seed=79, w3=chain)
     dispute = _file(outsider, work, Kind.CONTENT)

@@ -12,7 +12,6 @@ from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from conftest import make_image, upload_file
 from core.chain.contracts import MARKET, contract
 from core.chain.reverts import revert_error
 from core.chain.sender import sender_context
@@ -31,6 +30,7 @@ from royalties.models import LedgerAccount, Settlement, SettlementLine
 from royalties.reconciliation import reconcile
 from royalties.settlement import ESCROW_ADDRESS, settlement_transaction
 from royalties.tests.factories import sheet_row, work_row
+from tests.fixtures.images import make_image, upload_file
 from works import anchoring
 from works.models import FingerprintChange, Registration, Revocation
 from works.selectors import provenance_document
@@ -75,7 +75,7 @@ def stolen(chain, creator, co_creator, upstream_creator, org, ai_company, settin
     settings.PLATFORM_FEE_BPS = 500
     upstream_creator.user.email = "artist@example.org"
     upstream_creator.user.save()
-    from conftest import register_work
+    from tests.fixtures.chain import register_work
 
     work = register_work(creator, seed=SEED, w3=chain, title="Harbour at dusk")
     _anchor_everything(chain)

@@ -7,11 +7,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, get_resolver
 
-from conftest import make_image, upload_file
 from disputes.flows import decision as decisions
 from disputes.flows import filing
 from disputes.models import Dispute, Evidence
 from royalties.tests.factories import work_row
+from tests.fixtures.images import make_image, upload_file
 
 STATEMENT = "I made this picture in 2019 and never licensed it to this account."
 

@@ -30,7 +30,7 @@ def send_tx(w3, account, tx: dict):
 
 
 def offered_work(persona, *, w3, seed, preset="commercial_use", title=None):
-    from conftest import register_work
+    from tests.fixtures.chain import register_work
 
     work = register_work(persona, seed=seed, w3=w3, title=title)
     _, terms = PRESETS[preset]

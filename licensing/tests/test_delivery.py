@@ -5,9 +5,9 @@ import io
 import pytest
 from PIL import Image
 
-from conftest import make_image
 from licensing.delivery import _jpeg_with_xmp, _png_with_xmp, _webp_with_xmp, c2pa_sign, manifest_of
 from licensing.terms import PRESETS
+from tests.fixtures.images import make_image
 
 XMP = (
     b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'

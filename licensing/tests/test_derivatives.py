@@ -5,11 +5,11 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import make_image, upload_file
 from core.chain.eip712 import typed_data_sign
 from licensing import services
 from licensing.terms import PRESETS
 from licensing.tests.helpers import buy, fund
+from tests.fixtures.images import make_image, upload_file
 from works import services as works_services
 from works.models import DerivationLink, Work
 

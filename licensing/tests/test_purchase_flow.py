@@ -81,7 +81,7 @@ def test_offer_form_errors_are_explained(register, client, chain, creator):
 
 
 def test_an_unsigned_work_cannot_be_offered(client, chain, creator):
-    from conftest import make_image, upload_file
+    from tests.fixtures.images import make_image, upload_file
     from works import services as works_services
 
     work = works_services.work_upload(
@@ -377,7 +377,7 @@ def test_a_free_ai_licence_says_allowed_in_c2pa_and_xmp(register, client, chain,
 
 
 def test_the_legacy_c2pa_training_mining_label_is_read_too():
-    from conftest import make_image
+    from tests.fixtures.images import make_image
 
     terms = PRESETS["all_rights_reserved"][1]
     data = c2pa_sign(

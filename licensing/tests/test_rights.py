@@ -82,7 +82,7 @@ def test_the_display_name_is_used_wherever_the_creator_is_named(client, works, c
     data = json.loads(re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S).group(1))
     assert data["creator"]["name"] == "Ada Lovelace" and data["creditText"] == "Ada Lovelace"
     with paid.original.open("rb") as handle:
-        from conftest import upload_file
+        from tests.fixtures.images import upload_file
 
         verify = client.post("/verify", {"file": upload_file(handle.read())}).content.decode()
     assert "Ada Lovelace" in verify

@@ -8,12 +8,13 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from conftest import BrowserWallet, register_work
 from core.money import format_eth
 from licensing import services as licensing
 from licensing.terms import PRESETS
 from licensing.tests.helpers import fund, index, mine
 from royalties.models import SettlementLine
+from tests.fixtures.browser import BrowserWallet
+from tests.fixtures.chain import register_work
 
 pytestmark = [pytest.mark.browser, pytest.mark.anvil]
 PRICE = 5 * 10**15

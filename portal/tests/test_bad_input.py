@@ -55,7 +55,7 @@ def test_odd_posts_never_500(client, creator, url, data):
 
 
 def test_an_upload_with_a_missing_title_says_so(client, creator):
-    from conftest import make_image, upload_file
+    from tests.fixtures.images import make_image, upload_file
 
     client.force_login(creator.user)
     response = client.post("/works/new", {"file": upload_file(make_image())})

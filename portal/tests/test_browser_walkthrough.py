@@ -7,9 +7,10 @@ import pytest
 from eth_account import Account
 from playwright.sync_api import expect
 
-from conftest import BrowserWallet, make_image
 from licensing.models import Licence
 from licensing.tests.helpers import fund, index, mine
+from tests.fixtures.browser import BrowserWallet
+from tests.fixtures.images import make_image
 
 pytestmark = [pytest.mark.browser, pytest.mark.anvil]
 PHONE = {"width": 390, "height": 844}

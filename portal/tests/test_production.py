@@ -20,7 +20,6 @@ import pytest
 import requests
 from web3 import Web3
 
-from conftest import make_image, require_service
 from core.chain.anvil import anvil_start, anvil_stop, free_port
 from portal.tests.stack import (
     BASE_DIR,
@@ -34,6 +33,8 @@ from portal.tests.stack import (
     pids_matching,
     shard_with,
 )
+from tests.fixtures.images import make_image
+from tests.fixtures.services import require_service
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 
-from conftest import require_service
+from tests.fixtures.services import require_service
 
 
 @pytest.mark.postgres

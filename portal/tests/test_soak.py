@@ -19,7 +19,6 @@ import pytest
 import requests
 from web3 import Web3
 
-from conftest import REQUIRE_SERVICES, make_image, require_service
 from core.chain.anvil import free_port
 from portal.tests.stack import (
     BASE_DIR,
@@ -33,6 +32,8 @@ from portal.tests.stack import (
     pids_matching,
     shard_with,
 )
+from tests.fixtures.images import make_image
+from tests.fixtures.services import REQUIRE_SERVICES, require_service
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 SOAK_SECONDS = int(os.environ.get("SOAK_SECONDS", "150"))

@@ -10,13 +10,14 @@ import pytest
 from eth_account import Account
 from playwright.sync_api import expect
 
-from conftest import BrowserWallet, register_work
 from core.money import eth_short, wei_to_eth
 from licensing import services as licensing
 from licensing.terms import PRESETS
 from licensing.tests.helpers import buy, fund, index, mine
 from royalties.ledger import balance
 from royalties.models import LedgerAccount
+from tests.fixtures.browser import BrowserWallet
+from tests.fixtures.chain import register_work
 
 pytestmark = [pytest.mark.browser, pytest.mark.anvil]
 

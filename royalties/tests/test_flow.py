@@ -209,8 +209,8 @@ def test_reconciliation_waits_while_deliveries_are_behind(sale, buyer, creator):
 def test_a_sale_reorganised_away_after_it_was_posted_is_reversed_to_the_wei(
     private_chain, creator, co_creator, buyer, settings
 ):
-    from conftest import register_work
     from royalties.models import JournalEntry
+    from tests.fixtures.chain import register_work
 
     w3 = private_chain
     fund(w3, buyer.address)

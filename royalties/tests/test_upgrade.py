@@ -10,7 +10,6 @@ from django.apps import apps as django_apps
 from django.core.management import call_command
 from web3 import Web3
 
-from conftest import register_work
 from core.chain import market as eip712
 from core.chain.client import get_web3
 from core.chain.contracts import (
@@ -34,6 +33,7 @@ from royalties.ledger import balance
 from royalties.models import LedgerAccount, Settlement
 from royalties.reconciliation import reconcile
 from royalties.settlement import settlement_create, settlement_transaction
+from tests.fixtures.chain import register_work
 
 pytestmark = pytest.mark.anvil
 Kind = LedgerAccount.Kind

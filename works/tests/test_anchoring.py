@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from conftest import make_image, upload_file
 from core.chain.contracts import REGISTRY, contract
 from core.chain.eip712 import typed_data_digest, typed_data_sign, typed_data_signer
 from core.chain.models import ChainTransaction
+from tests.fixtures.images import make_image, upload_file
 from works import anchoring, services
 from works.models import AnchorBatch, Registration
 from works.selectors import provenance_document

@@ -35,7 +35,7 @@ def manual_chain(anvil_factory, settings, transactional_db):
 @pytest.fixture
 def register(manual_chain):
     """Registrations signed against this test's private chain (not the shared one)."""
-    from conftest import register_work
+    from tests.fixtures.chain import register_work
 
     def _register(persona, *, seed, title=None, w3=None):
         return register_work(persona, seed=seed, w3=w3 or manual_chain, title=title)

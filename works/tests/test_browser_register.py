@@ -6,8 +6,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from conftest import make_image
 from core.chain.sender import sender_context
+from tests.fixtures.images import make_image
 from works import anchoring
 
 pytestmark = [pytest.mark.browser, pytest.mark.anvil]

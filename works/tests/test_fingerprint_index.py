@@ -1,6 +1,6 @@
 import pytest
 
-from conftest import make_image
+from tests.fixtures.images import make_image
 from works import services
 from works.fingerprint_index import FingerprintIndex, _index, fingerprint_index
 from works.fingerprints import pdq_distance

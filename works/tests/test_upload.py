@@ -3,7 +3,7 @@ import io
 import pytest
 from PIL import Image
 
-from conftest import make_image, upload_file
+from tests.fixtures.images import make_image, upload_file
 from works.fingerprints import pdq_distance
 from works.forms import ERR_ONE_FILE
 from works.models import Registration, Work

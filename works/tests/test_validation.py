@@ -6,7 +6,7 @@ import struct
 import pytest
 from PIL import Image
 
-from conftest import make_image, upload_file
+from tests.fixtures.images import make_image, upload_file
 from works import validation
 from works.validation import InvalidImage, image_check
 

@@ -6,10 +6,10 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from conftest import make_image, upload_file
 from core.chain.anvil import free_port
 from core.chain.sender import sender_context
 from licensing.tests.helpers import mine
+from tests.fixtures.images import make_image, upload_file
 from works import anchoring
 from works.forms import ERR_SHA256
 from works.management.commands.verify_provenance import ERR_NOT_REGISTERED, ERR_NOT_VERIFIED

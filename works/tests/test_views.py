@@ -2,8 +2,8 @@
 
 import pytest
 
-from conftest import make_image, upload_file
 from core.chain.eip712 import typed_data_sign
+from tests.fixtures.images import make_image, upload_file
 from works import services
 from works.models import Registration
 

@@ -4,7 +4,7 @@ only; held and rejected works for their owner and moderators; public works for e
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from conftest import make_image
+from tests.fixtures.images import make_image
 from works import services
 from works.models import Registration, Work
 
@@ -99,9 +99,9 @@ def test_the_public_work_is_public_on_every_read_url(client, works):
 
 
 def test_search_verify_and_signals_never_name_a_non_public_work(client, works, creator):
-    from conftest import upload_file
     from licensing import services as licensing
     from licensing.terms import PRESETS
+    from tests.fixtures.images import upload_file
 
     with works["draft"].original.open("rb") as handle:
         draft_bytes = handle.read()

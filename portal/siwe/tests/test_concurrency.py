@@ -6,7 +6,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from conftest import personal_sign, require_service, siwe_message
+from tests.fixtures.services import require_service
+from tests.fixtures.siwe import personal_sign, siwe_message
 
 
 @pytest.mark.postgres

@@ -1,8 +1,8 @@
 import pytest
 from eth_account import Account
 
-from conftest import personal_sign, siwe_message
 from portal.siwe.views import ERR_LOCKED_OUT
+from tests.fixtures.siwe import personal_sign, siwe_message
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,9 @@ import pytest
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
 
-from conftest import personal_sign, siwe_message
 from portal.siwe import services
 from portal.siwe.views import ERR_TOO_LARGE
+from tests.fixtures.siwe import personal_sign, siwe_message
 
 pytestmark = pytest.mark.django_db
 

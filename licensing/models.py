@@ -1,5 +1,4 @@
 import json
-from functools import lru_cache
 
 from django.conf import settings
 from django.db import models
@@ -9,6 +8,7 @@ from django.utils.functional import cached_property
 from core.fields import WeiField
 from licensing.model_scope import grants_text, licence_covers
 from licensing.terms import AI_CHOICES, AI_SCOPE_CHOICES, AI_SCOPE_MODEL, Terms
+from works.models import is_moderator, work_url
 
 
 class LicenceTerms(models.Model):
@@ -170,8 +170,6 @@ class LicenceQuerySet(models.QuerySet):
 
     def visible_to(self, user):
         """Licence details belong to the licensee, the licensor and moderators."""
-        from works.models import is_moderator
-
         if user is None or not user.is_authenticated:
             return self.none()
         if is_moderator(user):
@@ -270,20 +268,6 @@ class CatalogueEntry(models.Model):
 
     def get_absolute_url(self):
         return work_url(self.work_id)
-
-
-_URL_SENTINEL = "987654321987"
-
-
-def work_url(pk: int) -> str:
-    """A work page's URL without a reverse() per row (lists show dozens)."""
-    return _work_url_pattern().replace(_URL_SENTINEL, str(pk))
-
-
-@lru_cache(maxsize=1)
-def _work_url_pattern() -> str:
-    # reverse() costs ~0.1 ms; a page lists dozens of works, so reverse once and fill the id in.
-    return reverse("works:detail", args=[int(_URL_SENTINEL)])
 
 
 # ---------------------------------------------------------------- AI companies (training)

@@ -270,3 +270,17 @@ def training_uses_for_work(*, work, address: str | None, limit: int = 100) -> li
             }
         )
     return uses
+
+
+def sale_for_quote(*, quote_id: str) -> dict | None:
+    """The sale behind a quote, as the ledger records it (royalties.hooks.sale_for_quote)."""
+    quote = Quote.objects.select_related("offer").filter(quote_id=quote_id).first()
+    if quote is None:
+        return None
+    return {
+        "buyer": quote.buyer_address,
+        "sold_work_id": quote.offer.work_id,
+        "gross": int(quote.price_wei),
+        "uses": quote.uses,
+        "split": quote.split,
+    }

@@ -24,4 +24,5 @@ urlpatterns = [
     path(".well-known/tdmrep.json", views.tdmrep_json, name="tdmrep"),
     path("ai.txt", views.ai_txt, name="ai_txt"),
     path("license.xml", views.rsl_license, name="rsl"),
+    path("derivations/<int:pk>/decide", views.derivation_decide, name="derivation_decide"),
 ]

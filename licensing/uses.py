@@ -8,13 +8,20 @@ What a licence grants is what was bought, plus any use the terms leave free to e
 
 from dataclasses import dataclass
 
+from core.chain.market import (
+    AI_TRAINING,
+    ALL_USES,
+    GENAI_TRAINING,
+    LABELS,
+    LICENCE,
+    NAMES,
+    labels_of,
+    names_of,
+)
 from core.errors import PortalError
 from licensing.terms import AI_FREE, AI_PAID, AI_PROHIBITED, Terms
 
-LICENCE, AI_TRAINING, GENAI_TRAINING = 1, 2, 4
-ALL_USES = LICENCE | AI_TRAINING | GENAI_TRAINING
-NAMES = {LICENCE: "licence", AI_TRAINING: "ai_training", GENAI_TRAINING: "genai_training"}
-LABELS = {LICENCE: "Licence", AI_TRAINING: "AI training", GENAI_TRAINING: "Generative AI training"}
+__all__ = ["AI_TRAINING", "ALL_USES", "GENAI_TRAINING", "LABELS", "LICENCE", "NAMES", "labels_of", "names_of"]
 BY_NAME = {name: bit for bit, name in NAMES.items()}
 
 ERR_NO_USE = "Choose at least one use to buy."
@@ -59,14 +66,6 @@ def mask_from_names(names) -> int:
             raise UseError(ERR_UNKNOWN_USE.format(name=name), code="unknown_use")
         mask |= BY_NAME[name]
     return mask
-
-
-def names_of(mask: int) -> list[str]:
-    return [NAMES[bit] for bit in NAMES if mask & bit]
-
-
-def labels_of(mask: int) -> list[str]:
-    return [LABELS[bit] for bit in LABELS if mask & bit]
 
 
 def available(terms: Terms) -> list[dict]:

@@ -13,8 +13,11 @@ from core.http import REFUSALS, form_refusal, json_fields, refusal_words, wallet
 from core.selectors import wallet_address_for_user
 from licensing import rights, selectors, services, uses
 from licensing.certificates import certificate_check, certificate_document
+from licensing.derivatives import DerivationError
+from licensing.derivatives import derivation_decide as decide
 from licensing.forms import CatalogueFilterForm, CertificateForm, OfferForm, QuoteForm
 from licensing.models import CatalogueEntry, Offer, Quote
+from works.models import DerivationLink
 from works.shortcuts import get_public_work_or_404, get_work_for_owner_or_404
 
 ERR_NO_SUCH_LICENCE = "No such licence."
@@ -374,3 +377,19 @@ def licences(request):
             "training_invoiced": training_invoiced,
         },
     )
+
+
+@login_required
+@require_POST
+def derivation_decide(request, pk):
+    link = get_object_or_404(
+        DerivationLink.objects.select_related("parent", "child"), pk=pk, parent__owner=request.user
+    )
+    approve = request.POST.get("decision") == "approve"
+    try:
+        decide(link=link, user=request.user, approve=approve)
+        verdict = "approved" if approve else "refused"
+        messages.success(request, f"“{link.child.title}” {verdict} as a derivative of your work.")
+    except DerivationError as exc:
+        messages.error(request, exc.message)
+    return redirect(link.parent)

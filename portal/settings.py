@@ -378,6 +378,9 @@ WORKS_HOOKS = {
     "derivation_links_create": "licensing.derivatives.derivation_links_create",
 }
 
+# What the ledger asks of licensing (royalties/hooks.py): royalties never imports it.
+ROYALTIES_HOOKS = {"sale_for_quote": "licensing.selectors.sale_for_quote"}
+
 CHAIN_SUBSCRIBERS = {
     "licences": {
         "contract": ["LicenseMarket", "LicenseMarketV1"],

@@ -13,6 +13,7 @@ import logging
 
 from web3 import Web3
 
+from royalties import hooks
 from royalties.ledger import EntrySpec, Leg, ledger_post, ledger_reverse
 from royalties.models import JournalEntry, LedgerAccount, Withdrawal
 
@@ -49,25 +50,23 @@ def on_market_event_orphaned(event):
 
 
 def _credited(event):
-    from licensing.models import Quote
-
     args = event.args
     payee, amount = Web3.to_checksum_address(args["payee"]), int(args["amount"])
-    quote = Quote.objects.select_related("offer").filter(quote_id=args["quoteId"]).first()
+    quote = hooks.sale_for_quote(quote_id=args["quoteId"])
     common = {"reference": args["quoteId"]}
     if quote is None:
         logger.error("Credited for unknown quote %s in %s", args["quoteId"], event.tx_hash)
         buyer, credit_legs = UNKNOWN_BUYER, [Leg(Kind.CREDITED, payee, amount, earning=True, meta=common)]
     else:
-        buyer = quote.buyer_address
+        buyer = quote["buyer"]
         sale = {
             **common,
-            "sold_work_id": quote.offer.work_id,
-            "gross": int(quote.price_wei),
+            "sold_work_id": quote["sold_work_id"],
+            "gross": quote["gross"],
             "counterparty": buyer,
-            "uses": quote.uses,
+            "uses": quote["uses"],
         }
-        mine = [line for line in quote.split if Web3.to_checksum_address(line["address"]) == payee]
+        mine = [line for line in quote["split"] if Web3.to_checksum_address(line["address"]) == payee]
         if sum(int(line["amount"]) for line in mine) == amount:
             credit_legs = [
                 Leg(
@@ -87,7 +86,7 @@ def _credited(event):
                 if int(line["amount"])
             ]
         else:  # the chain is the truth: record what was credited, flag that roles are unknown
-            logger.error("Credited %s to %s does not match quote %s", amount, payee, quote.quote_id)
+            logger.error("Credited %s to %s does not match quote %s", amount, payee, args["quoteId"])
             credit_legs = [
                 Leg(Kind.CREDITED, payee, amount, earning=True, meta={**sale, "role": "unmatched"})
             ]

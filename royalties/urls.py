@@ -15,5 +15,4 @@ urlpatterns = [
     path("works/<int:pk>/splits/<int:version>/accept", views.split_accept, name="split_accept"),
     path("works/<int:pk>/splits/<int:version>/decline", views.split_decline, name="split_decline"),
     path("works/<int:pk>/splits/<int:version>/withdraw", views.split_withdraw, name="split_withdraw"),
-    path("derivations/<int:pk>/decide", views.derivation_decide, name="derivation_decide"),
 ]

@@ -8,18 +8,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from core.chain.client import get_web3
+from core.chain.market import labels_of
 from core.errors import CHAIN_ERRORS, ERR_NO_WALLET, PortalError
 from core.http import json_fields, wallet_json
 from core.money import wei_to_eth
 from core.selectors import wallet_address_for_request, wallet_address_for_user
 from core.spreadsheets import csv_response
-from licensing.derivatives import DerivationError
-from licensing.derivatives import derivation_decide as decide
 from royalties import selectors, services
 from royalties.forms import EarningsFilterForm, SplitPartyFormSet, parties_from
 from royalties.models import SplitSheet
 from royalties.roles import role_words
-from works.models import DerivationLink, is_moderator
+from works.models import is_moderator, work_url
 from works.shortcuts import get_visible_work_or_404
 
 ERR_NOTHING_TO_WITHDRAW = "There is nothing to withdraw yet."
@@ -108,8 +107,6 @@ def _rows(lines) -> list[dict]:
     """Each line as the table shows it, formatted once here: a page of 50 rows renders in a
     fraction of the time the template would take resolving every attribute and filter."""
     from core.templatetags.portal_tags import bps_percent, money_html
-    from licensing.models import work_url
-    from licensing.uses import labels_of
 
     rows = []
     for line in lines:
@@ -163,8 +160,6 @@ def statement(request):
     ]
 
     def rows():
-        from licensing.uses import labels_of
-
         total = 0
         yield [f"Earnings statement for {address}", f"from {start or 'the start'}", f"to {end or 'today'}"]
         yield header
@@ -331,19 +326,3 @@ def split_withdraw(request, pk, version):
     except PortalError as exc:
         messages.error(request, exc.message)
     return redirect("royalties:splits", pk=pk)
-
-
-@login_required
-@require_POST
-def derivation_decide(request, pk):
-    link = get_object_or_404(
-        DerivationLink.objects.select_related("parent", "child"), pk=pk, parent__owner=request.user
-    )
-    approve = request.POST.get("decision") == "approve"
-    try:
-        decide(link=link, user=request.user, approve=approve)
-        verdict = "approved" if approve else "refused"
-        messages.success(request, f"“{link.child.title}” {verdict} as a derivative of your work.")
-    except DerivationError as exc:
-        messages.error(request, exc.message)
-    return redirect(link.parent)

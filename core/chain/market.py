@@ -5,6 +5,24 @@ recovery live in `core.chain.eip712`."""
 
 from core.chain.eip712 import DOMAIN_FIELDS_WITH_CONTRACT
 
+# The uses a Quote buys (its `uses` bitmask): the licence itself, AI training, generative AI
+# training. licensing.uses prices them under an offer's terms.
+LICENCE, AI_TRAINING, GENAI_TRAINING = 1, 2, 4
+ALL_USES = LICENCE | AI_TRAINING | GENAI_TRAINING
+NAMES = {LICENCE: "licence", AI_TRAINING: "ai_training", GENAI_TRAINING: "genai_training"}
+LABELS = {LICENCE: "Licence", AI_TRAINING: "AI training", GENAI_TRAINING: "Generative AI training"}
+
+
+def names_of(mask: int) -> list[str]:
+    """The uses in a bitmask, by name ("licence", "ai_training", ...)."""
+    return [NAMES[bit] for bit in NAMES if mask & bit]
+
+
+def labels_of(mask: int) -> list[str]:
+    """The uses in a bitmask, as people read them."""
+    return [LABELS[bit] for bit in LABELS if mask & bit]
+
+
 MARKET_DOMAIN = {"name": "Creator IP Portal Market", "version": "2"}
 QUOTE_TYPES = {
     "EIP712Domain": DOMAIN_FIELDS_WITH_CONTRACT,

@@ -206,15 +206,48 @@ def shard_with(data: bytes, key: str = "copy", filler: list[bytes] = ()) -> byte
 
 
 RUNNING_PART = r"""
-import time
+import sys, time
 from audits.models import AuditPart
-for _ in range(600):
-    part = AuditPart.objects.filter(status="running", audit__token="{token}").first()
+print("watching", flush=True)
+part = None
+for _ in range(1200):
+    part = AuditPart.objects.filter(
+        status="running", audit__name="{name}", input__name__endswith=".tar"
+    ).first()
     if part:
         break
-    time.sleep(0.1)
-print(part.worker if part else "none")
+    time.sleep(0.05)
+print(part.worker if part else "none", flush=True)
 """
+
+
+class PartWatch:
+    """Watches, from a process of the stack's own, for the shard part (.tar) of the audit named
+    `name` to start running; started (and polling) before the audit is sent, so even a part of a
+    few seconds is seen while it runs. `holder()` is the worker holding it ("host:pid"), or "none"."""
+
+    def __init__(self, env: dict, name: str):
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "shell", "-c", RUNNING_PART.replace("{name}", name)],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        seen = []
+        for line in self.process.stdout:  # Django may log a line or two before the script runs
+            seen.append(line.strip())
+            if line.strip() == "watching":
+                break
+        else:
+            error = self.process.stderr.read()[-3000:]
+            raise AssertionError(f"the watcher did not start: {seen[-5:]} {error}")
+
+    def holder(self) -> str:
+        out, err = self.process.communicate(timeout=120)
+        assert self.process.returncode == 0, err[-3000:]
+        return out.strip().splitlines()[-1]
 
 
 def fund(w3, address: str, eth: int = 100) -> None:

@@ -23,8 +23,8 @@ from web3 import Web3
 from core.chain.anvil import anvil_start, anvil_stop, free_port
 from portal.tests.stack import (
     BASE_DIR,
-    RUNNING_PART,
     SUMMARY,
+    PartWatch,
     PortalClient,
     Traffic,
     fund,
@@ -176,11 +176,12 @@ def test_the_procfile_shape_loses_nothing_when_a_web_process_and_a_worker_die(da
         # The audit: a long shard, and its worker killed while the part runs.
         filler = [make_image(seed=71_000 + i, size=(160, 120), quality=60) for i in range(3000)]
         manifest = f"url,sha256\nhttps://elsewhere.example/a.jpg,{hashlib.sha256(art).hexdigest()}\n"
+        watch = PartWatch(env, "production set")
         token = auditor.audit(
             "production set", [("m.csv", manifest.encode()), ("00000.tar", shard_with(art, filler=filler))]
         )
-        holder = manage(env, RUNNING_PART.replace("{token}", token))
-        assert holder != "none"
+        holder = watch.holder()
+        assert holder != "none", "the long part was never seen running"
         kill_group(int(holder.rsplit(":", 1)[1]))
         figures["worker_killed"] = holder
 

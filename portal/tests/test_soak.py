@@ -22,8 +22,8 @@ from web3 import Web3
 from core.chain.anvil import free_port
 from portal.tests.stack import (
     BASE_DIR,
-    RUNNING_PART,
     SUMMARY,
+    PartWatch,
     PortalClient,
     Traffic,
     fund,
@@ -167,12 +167,14 @@ def test_the_stack_never_falls_over_and_never_loses_work(broker, tmp_path):
         worker_marker = str(var / "celery" / "beat-schedule")  # in the worker's command line only
 
         def kill_mid_audit():
-            """The worker dies in the middle of a long audit part (3,000 images, ~20 s of work)."""
+            """The worker dies in the middle of a long audit part (3,000 images, a few seconds of
+            work on an idle machine)."""
             filler = [make_image(seed=90_000 + i, size=(160, 120), quality=60) for i in range(3000)]
+            watch = PartWatch(env, "long set")
             token = auditor.audit("long set", [("00001.tar", shard_with(uploads[0][1], filler=filler))])
             audits.append(token)
-            holder = manage(env, RUNNING_PART.replace("{token}", token))
-            assert holder != "none", "the long part never started"
+            holder = watch.holder()
+            assert holder != "none", "the long part was never seen running"
             for pid in pids_matching(worker_marker):
                 kill_group(pid)
 

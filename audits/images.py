@@ -24,6 +24,7 @@ from django.conf import settings
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from works.fingerprints import normalise_for_pdq, pdq_dihedral
+from works.models import Work
 
 FORMATS = ["JPEG", "PNG", "WEBP"]
 ERR_NOT_IMAGE = "not a JPEG, PNG or WebP image"
@@ -122,7 +123,6 @@ class WorkFeatures:
         if work_id in self.cache:
             self.cache.move_to_end(work_id)
             return self.cache[work_id]
-        from works.models import Work
 
         work = Work.objects.filter(pk=work_id).only("preview").first()
         result = None

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from django.conf import settings
 
 from audits.registry import Snapshot
+from works.fingerprint_index import fingerprint_index
 
 MAX_PROBLEMS = 20
 CHUNK_ROWS = 250_000
@@ -345,7 +346,6 @@ def shard_part(
     `{key}.txt`. Every image's bytes are hashed (sha256) and fingerprinted (PDQ, dihedral); its
     URL comes from its json."""
     from audits.images import BadImage, WorkFeatures, decode, verify
-    from works.fingerprint_index import fingerprint_index
 
     result = PartResult()
     features = features or WorkFeatures()

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from django.conf import settings
 
+from works.models import Work, WorkDigest, WorkPublication
 from works.publications import portal_hosts, url_key
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*://")
@@ -136,7 +137,6 @@ class Snapshot:
 
 def snapshot_write(directory: Path) -> Snapshot:
     """Write the public registry's digests, paths and publications under `directory`."""
-    from works.models import Work, WorkDigest, WorkPublication
 
     directory.mkdir(parents=True, exist_ok=True)
     public = Work.objects.public()

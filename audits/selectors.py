@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, Sum
 
 from audits.models import Audit, AuditMatch, AuditPart
+from licensing.models import CatalogueEntry
+from licensing.training import held_licences
+from orgs.models import Membership
 from works.models import Work
 
 Z95 = 1.959963984540054
@@ -14,7 +17,6 @@ Z95 = 1.959963984540054
 
 def audits_for(*, user):
     """Audits the user ran or that an organisation they belong to ran."""
-    from orgs.models import Membership
 
     orgs = Membership.objects.filter(user=user).values("org_id")
     return Audit.objects.filter(Q(user=user) | Q(org_id__in=orgs))
@@ -123,8 +125,6 @@ TRAINING_STATUSES = {
 
 def licence_status(*, audit: Audit, work_ids) -> dict[int, str]:
     """work -> licensed / paid / prohibited / free for training, for the audit's organisation."""
-    from licensing.models import CatalogueEntry
-    from licensing.training import held_licences
 
     terms = dict(CatalogueEntry.objects.filter(work_id__in=work_ids).values_list("work_id", "ai_training"))
     held = held_licences(org=audit.org, work_ids=list(work_ids)) if audit.org_id else {}

@@ -20,6 +20,8 @@ from audits.models import Audit, AuditInput, AuditMatch, AuditPart
 from audits.registry import Snapshot, snapshot_write
 from core.errors import PortalError
 from core.leases import holder_is_dead, holder_name
+from core.notifications import notify
+from works.models import Work, private_storage
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +244,6 @@ def _evidence_name(audit: Audit, part: AuditPart, source: str) -> str:
 
 
 def _store(part: AuditPart, result: engine.PartResult) -> None:
-    from works.models import private_storage
 
     audit = part.audit
     rows = []
@@ -372,9 +373,6 @@ def audit_cancel(*, audit: Audit, user=None) -> Audit:
 def creators_notify(*, audit: Audit) -> int:
     """Tell each creator whose public work the audit found, once per audit."""
     from django.contrib.auth import get_user_model
-
-    from core.notifications import notify
-    from works.models import Work
 
     if not Audit.objects.filter(pk=audit.pk, notified_at__isnull=True).update(notified_at=timezone.now()):
         return 0

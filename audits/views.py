@@ -12,8 +12,11 @@ from audits.forms import AuditForm
 from audits.models import Audit, AuditMatch
 from core.errors import PortalError
 from core.http import REFUSALS, refusal_words
+from core.selectors import wallet_address_for_request
 from core.spreadsheets import csv_response
+from licensing import training
 from orgs.models import Membership
+from works.models import private_storage
 from works.validation import human_size
 
 ERR_TOO_LARGE = "The upload is {size}; the limit is {limit}. Use the API or the command line for larger sets."
@@ -140,7 +143,6 @@ def cancel(request, token):
 @login_required
 def evidence(request, token, pk):
     """The dataset image of a near-duplicate match (private to the audit's owners)."""
-    from works.models import private_storage
 
     audit = _audit_or_404(request, token)
     match = AuditMatch.objects.filter(audit=audit, pk=pk).exclude(evidence="").first()
@@ -206,8 +208,6 @@ def export_csv(request, token):
 def quote(request, token):
     """An organisation's audit: one training-licence quote for every unlicensed match whose terms
     are paid, through the AI-company quote; then the organisation pays it with its wallet."""
-    from core.selectors import wallet_address_for_request
-    from licensing import training
 
     audit = _audit_or_404(request, token)
     if not audit.org_id:

@@ -2,6 +2,8 @@ from django import forms
 
 from audits.forms import MultipleFileField, MultipleFileInput
 from disputes.models import Dispute
+from licensing.models import Licence, TrainingLicence, TrainingRunWork
+from orgs.models import Membership, Organisation
 
 EVIDENCE_ACCEPT = ".jpg,.jpeg,.png,.webp,.pdf,.txt"
 
@@ -76,8 +78,6 @@ class DisputeForm(_UrlFields):
         filer is not the owner (the owner answers)."""
         from django.contrib.auth import get_user_model
 
-        from orgs.models import Membership, Organisation
-
         kind, _, pk = self.cleaned_data.get("against", "").partition(":")
         if kind == "user":
             return get_user_model().objects.filter(pk=int(pk)).first(), None
@@ -96,8 +96,6 @@ class DisputeForm(_UrlFields):
 def against_choices(work) -> list[tuple[str, str]]:
     """Who the owner of a work can dispute a use or payment with: its licensees and the
     organisations that licensed it for training or reported training on it."""
-    from licensing.models import Licence, TrainingLicence, TrainingRunWork
-    from orgs.models import Organisation
 
     choices = []
     for licence in Licence.objects.filter(work=work).select_related("licensee__profile").order_by("pk"):

@@ -2,15 +2,15 @@
 
 from django.db.models import Q, QuerySet
 
+from core.db import values_in
 from disputes.models import Dispute, DisputeEvent, Evidence
-from works.models import REVOKED, is_moderator
+from works.models import REVOKED, Work, is_moderator
 
 Kind, Status = Dispute.Kind, Dispute.Status
 
 
 def works_in_registration_dispute(*, work_ids) -> set[int]:
     """Works with an open dispute of their registration: no new sales, revenue to escrow."""
-    from core.db import values_in
 
     work_ids = list(work_ids)
     if not work_ids:
@@ -24,8 +24,6 @@ def works_in_registration_dispute(*, work_ids) -> set[int]:
 
 def works_escrowed(*, work_ids) -> set[int]:
     """Works whose revenue goes to escrow: in registration dispute, or revoked."""
-    from core.db import values_in
-    from works.models import Work
 
     work_ids = list(work_ids)
     if not work_ids:

@@ -18,6 +18,7 @@ from licensing import training
 from licensing.models import CatalogueEntry, Invoice, ManifestCheck, Purpose, TrainingLicence, TrainingRun
 from royalties.models import Settlement
 from royalties.settlement import settlement_transaction
+from works.models import Work
 
 router = Router()
 Id = Annotated[int, Field(ge=1, le=2**53), JSON_INT]  # in a JSON body
@@ -580,7 +581,6 @@ class WorkTermsOut(Schema):
 
 @router.get("/works/{work_id}/terms", response={200: WorkTermsOut, **ERRORS}, tags=["works"])
 def work_terms(request, work_id: Path[PathId]):
-    from works.models import Work
 
     require_scope(request, Scope.READ)
     work = Work.objects.public().filter(pk=work_id).first()

@@ -116,8 +116,6 @@ def rsl_document(*, request, entries) -> bytes:
     who holds the copyright and where the full terms are; everything else is reserved."""
     from xml.etree.ElementTree import Element, SubElement, tostring
 
-    from core.money import wei_to_eth
-
     root = Element("rsl", {"xmlns": RSL_NAMESPACE})
     for entry in entries:
         page = reverse("works:detail", args=[entry.work_id])

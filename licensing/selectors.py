@@ -7,6 +7,7 @@ from django.utils.functional import cached_property
 
 from licensing.forms import SORTS
 from licensing.models import CatalogueEntry, Licence, Offer, Quote, TrainingLicence, TrainingRunWork
+from royalties.models import SettlementLine
 from works import hooks
 
 PAGE_SIZE = 24
@@ -235,7 +236,6 @@ def training_uses_for_work(*, work, address: str | None, limit: int = 100) -> li
     """Every training run that used this work: organisation, model, run, date, its status, and
     what was paid to `address` for this work in that run's licence or invoice."""
     from licensing.models import Invoice, TrainingRunWork
-    from royalties.models import SettlementLine
 
     rows = list(
         TrainingRunWork.objects.filter(work=work)

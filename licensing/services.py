@@ -11,11 +11,14 @@ from django.utils import timezone
 from web3 import Web3
 
 from core.chain import market as market_messages
+from core.chain.client import get_web3
 from core.chain.clock import chain_now
 from core.chain.contracts import MARKET, contract, market_at
 from core.chain.eip712 import typed_data_sign
 from core.chain.keys import platform_signer
+from core.chain.reverts import revert_reason
 from core.chain.roles import platform_signature_current
+from core.chain.sender import sender_context, transaction_send
 from core.errors import ERR_NO_WALLET, PortalError
 from core.money import format_eth
 from core.notifications import notify
@@ -277,8 +280,6 @@ def offer_revoke_on_chain(*, offer: Offer, ctx=None) -> Offer:
     """Send LicenseMarket.revokeOffer for a withdrawn offer once (linked before broadcast)."""
     import contextlib
 
-    from core.chain.sender import sender_context, transaction_send
-
     if offer.status != Offer.Status.WITHDRAWN or offer.revocation_id:
         return offer
     ctx = ctx or sender_context()
@@ -337,7 +338,6 @@ def quote_create(
        one, so one purchase can never be paid twice.
     3. Price each use by the terms, split the total with the royalties resolver, sign.
     """
-    from core.chain.client import get_web3
 
     if not buyer_address:
         raise LicensingError(ERR_NO_WALLET)
@@ -436,7 +436,6 @@ def quotes_expire(*, now: int | None = None) -> int:
 def quote_transaction(*, quote: Quote, w3: Web3 | None = None) -> dict:
     """The transaction the buyer's wallet sends: purchase(quote, signature) with the price.
     Refuses a quote that is no longer open, or past its expiry."""
-    from core.chain.client import get_web3
 
     quote_refresh_status(quote=quote)
     if quote.status == Quote.Status.EXPIRED:
@@ -502,9 +501,6 @@ def quote_payments_check(*, quote: Quote, w3: Web3 | None = None) -> list[QuoteP
     """Ask the chain about every reported payment still in flight (reads first, then one short
     write per payment): mined ones wait for confirmations, reverted ones get their reason."""
     from web3.exceptions import TransactionNotFound
-
-    from core.chain.client import get_web3
-    from core.chain.reverts import revert_reason
 
     w3 = w3 or get_web3()
     for payment in quote.payments.filter(status=QuotePayment.Status.SUBMITTED):

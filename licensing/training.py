@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.chain.clock import chain_now
+from core.db import insert_pairs_ignoring_conflicts, values_in
 from core.errors import PortalError
 from core.notifications import notify
 from licensing.models import (
@@ -30,8 +31,12 @@ from licensing.models import (
 )
 from licensing.terms import AI_FREE, AI_PAID, AI_PROHIBITED
 from royalties.models import Settlement
+from royalties.settlement import settlement_create
 from works import hooks
+from works.fingerprint_index import fingerprint_index
+from works.fingerprints import pdq_distance
 from works.models import Work
+from works.publications import url_key, works_for_url_keys
 
 MAX_ITEMS = 10_000
 ERR_TOO_MANY = "A manifest check takes at most 10,000 items; split the manifest."
@@ -73,7 +78,6 @@ def purpose_terms(entry: CatalogueEntry | None, purpose: str) -> tuple[str, int,
 def held_licences(*, org, work_ids, model_name: str | None = None) -> dict[tuple[int, str], TrainingLicence]:
     """The org's valid training licences for these works that cover `model_name` (any model when
     None): (work id, purpose) -> the licence that lasts longest."""
-    from core.db import values_in
 
     now = timezone.now()
     if not work_ids:
@@ -96,7 +100,6 @@ def _disputed(work_ids) -> set[int]:
 
 
 def _url_keys(url: str) -> list[str]:
-    from works.publications import url_key
 
     key = url_key(url)
     return [key] if key else []
@@ -107,10 +110,6 @@ def manifest_check(*, org, key, items: list[dict], model_name: str | None = None
     whether this organisation already holds a licence for each purpose (one that covers
     `model_name` when given). Pure reads, then one row that keeps the answer (for quoting and
     reporting against it)."""
-    from core.db import insert_pairs_ignoring_conflicts, values_in
-    from works.fingerprint_index import fingerprint_index
-    from works.fingerprints import pdq_distance
-    from works.publications import works_for_url_keys
 
     if not items:
         raise TrainingError(ERR_EMPTY, code="invalid_request")
@@ -282,7 +281,6 @@ def training_quote(
     *, org, purpose: str, model_name: str, buyer_address: str | None, work_ids=None, manifest_check_id=None
 ):
     """One settlement for every licensable work; refused works are listed with the reason."""
-    from royalties.settlement import settlement_create
 
     buyer_address = paying_wallet(org, buyer_address)
     ids, _ = _resolve_works(org=org, work_ids=work_ids, manifest_check_id=manifest_check_id)
@@ -543,7 +541,6 @@ def _tell_creators_of_violations(run: TrainingRun) -> None:
 
 def invoice_payment(*, invoice: Invoice, buyer_address: str | None):
     """The settlement that pays an open invoice (created once; a fresh one after expiry)."""
-    from royalties.settlement import settlement_create
 
     if invoice.status == Invoice.Status.PAID:
         raise TrainingError(ERR_INVOICE_PAID, status=409, code="invoice_paid")

@@ -17,7 +17,8 @@ from licensing.derivatives import DerivationError
 from licensing.derivatives import derivation_decide as decide
 from licensing.forms import CatalogueFilterForm, CertificateForm, OfferForm, QuoteForm
 from licensing.models import CatalogueEntry, Offer, Quote
-from works.models import DerivationLink
+from works.models import DerivationLink, Work, WorkDigest
+from works.services import digest_record
 from works.shortcuts import get_public_work_or_404, get_work_for_owner_or_404
 
 ERR_NO_SUCH_LICENCE = "No such licence."
@@ -160,7 +161,6 @@ def quote_new(request, pk):
 
 
 def _public_works():
-    from works.models import Work
 
     return Work.objects.public()
 
@@ -283,8 +283,6 @@ def certificate_verify(request):
 @login_required
 def licence_download(request, pk):
     from licensing.delivery import licensed_file
-    from works.models import WorkDigest
-    from works.services import digest_record
 
     licence = _get_licence(request, pk)
     if licence.licensee_id != request.user.pk or licence.status != licence.Status.VALID:

@@ -9,9 +9,13 @@ from core.errors import PortalError
 from core.http import json_fields, wallet_json
 from core.selectors import wallet_address_for_request
 from licensing.models import Invoice, TrainingLicence, TrainingRun
+from licensing.training import invoice_payment
 from orgs import selectors, services
 from orgs.forms import KeyForm, MemberForm, OrgForm, WalletForm
 from orgs.models import ApiKey, Membership
+from royalties.models import Settlement
+from royalties.settlement import settlement_transaction
+from works.models import Work
 
 ERR_TX_HASH = "A transaction hash is 0x and 64 hex digits."
 NEW_KEY_SESSION = "orgs:new-key"
@@ -225,8 +229,6 @@ def invoice_status(request, slug, pk):
 @login_required
 @wallet_json
 def invoice_tx(request, slug, pk):
-    from licensing.training import invoice_payment
-    from royalties.settlement import settlement_transaction
 
     membership = _membership(request, slug)
     invoice = get_object_or_404(
@@ -251,7 +253,6 @@ def invoice_submitted(request, slug, pk):
 
 
 def _settlement(membership, settlement_id):
-    from royalties.models import Settlement
 
     return get_object_or_404(
         Settlement,
@@ -263,8 +264,6 @@ def _settlement(membership, settlement_id):
 
 def _quote_context(request, membership, settlement):
 
-    from royalties.models import Settlement
-
     wallet = wallet_address_for_request(request)
     pending_tx = (
         request.session.get(f"quote-{settlement.pk}-tx")
@@ -273,7 +272,6 @@ def _quote_context(request, membership, settlement):
     )
     expired = settlement.status == Settlement.Status.OPEN and settlement.expiry <= chain_now()
     prices = dict(settlement.lines.values_list("work_id", "work_price_wei").distinct())
-    from works.models import Work
 
     works = {w.pk: w for w in Work.objects.filter(pk__in=prices).only("pk", "title")}
     return {
@@ -308,7 +306,6 @@ def quote_status(request, slug, settlement_id):
 @login_required
 @wallet_json
 def quote_tx(request, slug, settlement_id):
-    from royalties.settlement import settlement_transaction
 
     membership = _membership(request, slug)
     settlement = _settlement(membership, settlement_id)

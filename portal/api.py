@@ -15,6 +15,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyHeader, HttpBearer
 
 from core.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, ERR_STORAGE_DOWN, PortalError
+from orgs.selectors import key_for_secret
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,6 @@ class RateLimited(PortalError):
 
 
 def _authenticate(request, secret: str):
-    from orgs.selectors import key_for_secret
 
     key = key_for_secret(secret)
     if key is None:

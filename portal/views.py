@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django.views.static import serve
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from audits.selectors import found_for_creator
 from core.models import Notification
 from core.notifications import KINDS, notifications_read
 from core.selectors import (
@@ -28,7 +29,8 @@ from licensing.selectors import licence_counts
 from portal.forms import ProfileForm
 from portal.health import readiness
 from portal.metrics import metrics_text
-from works.models import Work
+from royalties.selectors import earnings_totals, sheets_awaiting
+from works.models import DerivationLink, Work
 from works.selectors import works_for_owner
 
 MAX_MEDIA_NAME = 255  # the longest name a preview or thumbnail field can hold
@@ -40,9 +42,6 @@ def home(request):
 
 @login_required
 def dashboard(request):
-    from audits.selectors import found_for_creator
-    from royalties.selectors import earnings_totals, sheets_awaiting
-    from works.models import DerivationLink
 
     address = wallet_address_for_request(request)
     return render(

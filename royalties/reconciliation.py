@@ -16,6 +16,7 @@
 
 import logging
 
+from core.chain.client import get_web3
 from core.chain.contracts import MARKETS, contract, deployment_block, is_deployed
 from core.chain.models import ChainCursor, EventDelivery
 from core.fields import wei_sum
@@ -41,7 +42,6 @@ def _ledger_balances(kind: str) -> dict[str, int]:
 
 
 def reconcile(*, w3=None) -> ReconciliationRun | None:
-    from core.chain.client import get_web3
 
     w3 = w3 or get_web3()
     names = [name for name in MARKETS if is_deployed(w3=w3, name=name)]

@@ -18,6 +18,7 @@ from royalties.models import (
     Withdrawal,
 )
 from royalties.roles import role_words
+from works.models import DerivationLink, Work
 
 MAX_DEPTH = 10  # generations of ancestors a work may have
 MAX_PARENTS = 8  # parents a work may declare
@@ -44,7 +45,6 @@ def ancestor_edges(*, work, extra_links=()) -> list[tuple[object, int, int]]:
     counted once; an ancestor reached by two edges is owed both shares (Story Protocol's
     "liquid absolute percentage": every share is of the sold work's revenue). `extra_links`
     adds (parent, bps) pairs the work is about to declare."""
-    from works.models import DerivationLink
 
     edges = []
     seen_links = set()
@@ -206,7 +206,6 @@ def earnings_lines_sum(*, account_ids, start=None, end=None, work_id=None) -> in
 
 def earning_works(*, account_ids) -> list[tuple[int, str]]:
     """(id, title) of works this party earned from, for the filter."""
-    from works.models import Work
 
     sold = EarningsWork.objects.filter(account_id__in=account_ids).values("sold_work_id")
     return list(Work.objects.filter(pk__in=sold).order_by("title").values_list("pk", "title"))

@@ -8,7 +8,10 @@ from django.urls import reverse
 from django.utils import timezone
 from web3 import Web3
 
+from core.chain.client import get_web3
+from core.chain.contracts import MARKET, deployed_markets
 from core.chain.eip712 import typed_data_signer
+from core.chain.reverts import revert_reason
 from core.errors import PortalError
 from core.notifications import notify_address
 from core.people import user_label
@@ -215,8 +218,6 @@ def withdrawal_transaction(*, address: str, w3=None) -> tuple[dict, int, int] | 
     in one call; a plain withdraw when nothing is allocated. With money in a version 1 market
     too (a portal that upgraded), the newest market with something comes first and the next
     Withdraw empties the other. (tx, wei it pays out, claims), or None when there is nothing."""
-    from core.chain.client import get_web3
-    from core.chain.contracts import deployed_markets
     from royalties.settlement import claim_args, claims_for
 
     w3 = w3 or get_web3()
@@ -250,8 +251,6 @@ def withdrawal_transaction(*, address: str, w3=None) -> tuple[dict, int, int] | 
 def available_to_withdraw(*, address: str, w3=None) -> int:
     """What the payee can withdraw now, across every market: balances read live plus the paid
     settlement allocations not yet claimed (Withdraw claims them in the same transaction)."""
-    from core.chain.client import get_web3
-    from core.chain.contracts import deployed_markets
     from royalties.settlement import claims_for
 
     w3 = w3 or get_web3()
@@ -262,10 +261,6 @@ def available_to_withdraw(*, address: str, w3=None) -> int:
 def withdrawals_check(*, address: str, w3=None) -> None:
     """Reverted withdrawals say why; confirmed ones come from the Withdrawn event."""
     from web3.exceptions import TransactionNotFound
-
-    from core.chain.client import get_web3
-    from core.chain.contracts import MARKET
-    from core.chain.reverts import revert_reason
 
     w3 = w3 or get_web3()
     for withdrawal in Withdrawal.objects.filter(address=address, status=Withdrawal.Status.SUBMITTED):

@@ -22,6 +22,7 @@ from django.db import transaction
 from web3 import Web3
 
 from core.chain import market as market_messages
+from core.chain.client import get_web3
 from core.chain.clock import chain_now
 from core.chain.contracts import MARKET, contract, market_at
 from core.chain.eip712 import typed_data_sign
@@ -88,7 +89,6 @@ def settlement_create(
 ) -> Settlement:
     """A signed settlement for (work, price, terms hash) lines, paid by `buyer_address`. The
     terms hash names the licence terms that priced the work: what is sold is what they say."""
-    from core.chain.client import get_web3
 
     lines = [(work, int(price), terms_hash) for work, price, terms_hash in lines if int(price) > 0]
     if not lines:
@@ -183,7 +183,6 @@ def settlement_create(
 
 def settlement_transaction(*, settlement: Settlement, w3: Web3 | None = None) -> dict:
     """The transaction the buyer's wallet sends: settle(settlement, signature) with the price."""
-    from core.chain.client import get_web3
 
     if settlement.status != Settlement.Status.OPEN:
         raise SettlementError(ERR_NOT_OPEN.format(status=settlement.get_status_display()), status=409)

@@ -14,6 +14,7 @@ from core.http import json_fields, wallet_json
 from core.money import wei_to_eth
 from core.selectors import wallet_address_for_request, wallet_address_for_user
 from core.spreadsheets import csv_response
+from core.templatetags.portal_tags import bps_percent, money_html
 from royalties import selectors, services
 from royalties.forms import EarningsFilterForm, SplitPartyFormSet, parties_from
 from royalties.models import SplitSheet
@@ -106,7 +107,6 @@ def earnings(request):
 def _rows(lines) -> list[dict]:
     """Each line as the table shows it, formatted once here: a page of 50 rows renders in a
     fraction of the time the template would take resolving every attribute and filter."""
-    from core.templatetags.portal_tags import bps_percent, money_html
 
     rows = []
     for line in lines:

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from core.admin import ReadOnlyAdmin
+from core.errors import PortalError
 from works import hooks, services
 from works.models import AnchorBatch, Registration, Work
 
@@ -80,7 +81,6 @@ class RegistrationAdmin(VisibleWorksOnly, admin.ModelAdmin):
     def _apply(self, request, queryset, service, verb, decision):
         """A held registration's dispute is decided with it (the dispute's log says who and why);
         one without a dispute (held before disputes existed) goes through the service alone."""
-        from core.errors import PortalError
 
         done = 0
         for registration in queryset:

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from web3 import Web3
 
+from core.chain.client import get_web3
 from core.chain.contracts import REGISTRY, artifact, contract_address
 from core.chain.merkle import LEAF_ENCODING, LEAF_REGISTRATION, LEAF_REVOCATION, StandardMerkleTree
 from core.chain.models import ChainTransaction
@@ -64,7 +65,6 @@ def batch_seal(*, max_size: int | None = None, w3: Web3 | None = None) -> Anchor
     The claim is a conditional update on `batch IS NULL`, so a registration joins one batch
     only, however many workers seal at once.
     """
-    from core.chain.client import get_web3
 
     w3 = w3 or get_web3()
     max_size = max_size or settings.ANCHOR_BATCH_MAX

@@ -12,6 +12,7 @@ from django.utils import timezone
 from PIL import Image
 from web3 import Web3
 
+from core.chain.client import get_web3
 from core.chain.contracts import REGISTRY, contract_address
 from core.chain.eip712 import typed_data_digest, typed_data_signer
 from core.errors import PortalError
@@ -177,7 +178,6 @@ def registration_typed_data(*, registration: Registration, w3: Web3 | None = Non
     """The EIP-712 payload to sign: stored once signed, rebuilt the same way before."""
     if registration.typed_data:
         return registration.typed_data
-    from core.chain.client import get_web3
 
     w3 = w3 or get_web3()
     work = registration.work

@@ -5,7 +5,7 @@ from django.http import FileResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.chain.client import get_web3
+from core.chain.client import ChainUnavailable, chain_check, get_web3
 from core.errors import ERR_NO_WALLET, PortalError
 from core.http import json_fields, wallet_json
 from core.selectors import wallet_address_for_user
@@ -139,7 +139,6 @@ def verify(request):
 
 
 def _check_registrations(sha256):
-    from core.chain.client import ChainUnavailable, chain_check
 
     w3 = get_web3()
     try:

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from core.chain.anvil import anvil_start, is_local_url, rpc_answers
+from core.chain.contracts import contracts_ensure_deployed
 
 RESTARTS_PER_MINUTE = 5
 
@@ -139,8 +140,6 @@ class Command(BaseCommand):
         self.recipes["anvil"] = start
 
     def _deploy_contracts(self):
-        from core.chain.anvil import is_local_url
-        from core.chain.contracts import contracts_ensure_deployed
 
         if not is_local_url(settings.CHAIN_RPC_URL):
             return  # remote chains are deployed on purpose, not by a dev command

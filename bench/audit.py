@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+import floors  # bench/floors: the floor of each figure, run beside it
+
 BASE = Path(__file__).resolve().parent.parent
 BENCH = BASE / "var" / "bench" / "audit"
 sys.path.insert(0, str(BASE))
@@ -401,6 +403,7 @@ def main():
     speed = shard_speed(args.shard_images)
     data = speed.pop("_data")
     q = quality(args.sources, args.unrelated, data)
+    floor_seconds = floors.floor("audit")[0]  # one plain DuckDB join of the same manifest, same machine
     print(
         json.dumps(
             {
@@ -413,6 +416,8 @@ def main():
                     "planted": planted,
                     "generated_seconds": round(generated, 1),
                 },
+                "floor": {"manifest_seconds": floor_seconds},
+                "ratio": {"manifest_seconds": round(scanned["seconds"] / floor_seconds, 2)},
                 "shards": {
                     **speed,
                     "whole_shard_images_per_s_per_core": q.pop("whole_shard_images_per_s_per_core"),

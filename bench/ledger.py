@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+import floors  # bench/floors: the floor of each figure, run beside it
+
 BASE = Path(__file__).resolve().parent.parent
 BENCH = BASE / "var" / "bench"
 
@@ -238,6 +240,7 @@ def main():
     pg_url = _fresh_postgres(os.environ.get("DATABASE_URL", ""))
     postgresql = _run("post", pg_url, args) if pg_url else None
     page = _run("earnings", f"sqlite:///{BENCH / 'ledger-earnings.sqlite3'}", args)
+    floor_rows_per_s = floors.floor("ledger")[0]  # plain multi-row INSERTs, same machine, same run
     print(
         json.dumps(
             {
@@ -246,6 +249,8 @@ def main():
                     "sqlite": sqlite["lines_per_s"],
                     "postgresql": postgresql["lines_per_s"] if postgresql else None,
                 },
+                "floor": {"ledger_lines_per_s": round(floor_rows_per_s)},
+                "ratio": {"ledger_lines_per_s": round(sqlite["lines_per_s"] / floor_rows_per_s, 3)},
                 "posting": {"sqlite": sqlite, "postgresql": postgresql},
                 "earnings": page,
             },

@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+import floors  # bench/floors: the floor of each figure, run beside it
+
 BASE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE))
 DB = BASE / "var" / "bench" / "manifest.sqlite3"
@@ -194,6 +196,8 @@ def main():
     index_load_s = time.perf_counter() - t0
     sha_result = measure(client, secret, "sha256", args.works, args.items, args.requests)
     pdq_result = measure(client, secret, "pdq", args.works, args.items, args.pdq_requests)
+    connection.close()  # the floor reads the same SQLite file
+    floor_items_per_s = floors.floor("manifest")[0]  # one raw SQLite query + JSON, same machine
     print(
         json.dumps(
             {
@@ -205,6 +209,8 @@ def main():
                 "sha256_items_per_s": sha_result["items_per_s"],
                 "pdq_items_per_s": pdq_result["items_per_s"],
                 "p95_ms_10k_sha256": sha_result["p95_ms"],
+                "floor": {"sha256_items_per_s": round(floor_items_per_s)},
+                "ratio": {"sha256_items_per_s": round(sha_result["items_per_s"] / floor_items_per_s, 3)},
                 "sha256": sha_result,
                 "pdq": pdq_result,
                 "pdq_threshold_bits": django.conf.settings.WORKS_PDQ_THRESHOLD,

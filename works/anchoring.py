@@ -19,8 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 from web3 import Web3
 
+from core.chain import registry
 from core.chain.client import get_web3
-from core.chain.contracts import REGISTRY, artifact, contract_address
 from core.chain.merkle import LEAF_ENCODING, LEAF_REGISTRATION, LEAF_REVOCATION, StandardMerkleTree
 from core.chain.models import ChainTransaction
 from core.chain.sender import SenderContext, sender_context, transaction_refresh, transaction_send
@@ -53,12 +53,6 @@ def revocation_leaf_value(revocation: Revocation) -> list:
     ]
 
 
-def _registry_of(batch: AnchorBatch, w3: Web3):
-    """The registry a batch was sealed for (version 1 batches still in flight keep theirs:
-    `anchor` and `anchoredAt` read the same in both versions)."""
-    return w3.eth.contract(address=batch.contract_address, abi=artifact(REGISTRY)["abi"])
-
-
 def batch_seal(*, max_size: int | None = None, w3: Web3 | None = None) -> AnchorBatch | None:
     """Claim up to `max_size` pending registrations into a new batch and build its tree.
 
@@ -68,7 +62,7 @@ def batch_seal(*, max_size: int | None = None, w3: Web3 | None = None) -> Anchor
 
     w3 = w3 or get_web3()
     max_size = max_size or settings.ANCHOR_BATCH_MAX
-    chain_id, registry_address = w3.eth.chain_id, contract_address(w3=w3, name=REGISTRY)  # read first
+    chain_id, registry_at = w3.eth.chain_id, registry.registry_address(w3=w3)  # read first
     with transaction.atomic():
         candidates = list(
             Registration.objects.filter(status=Status.PENDING, batch__isnull=True)
@@ -89,7 +83,7 @@ def batch_seal(*, max_size: int | None = None, w3: Web3 | None = None) -> Anchor
             + str(candidates[0] if candidates else f"r{revocations[0]}"),
             size=0,
             chain_id=chain_id,
-            contract_address=registry_address,
+            contract_address=registry_at,
             tree={},
         )
         Registration.objects.filter(pk__in=candidates, batch__isnull=True, status=Status.PENDING).update(
@@ -137,8 +131,8 @@ def batch_send(*, batch: AnchorBatch, ctx: SenderContext | None = None) -> Ancho
     ).exists():
         batch.refresh_from_db()
         return batch
-    registry = _registry_of(batch, ctx.w3)
-    anchored_at = registry.functions.anchoredAt(batch.root).call()
+    # The registry the batch was sealed for (a version 1 batch still in flight keeps its own).
+    anchored_at = registry.anchored_at(w3=ctx.w3, address=batch.contract_address, root=batch.root)
     if anchored_at != 0:
         # Already on-chain (a run that died before recording it, or an operator): nothing to send.
         with transaction.atomic():
@@ -162,11 +156,12 @@ def batch_send(*, batch: AnchorBatch, ctx: SenderContext | None = None) -> Ancho
         Registration.objects.filter(batch_id=batch.pk).exclude(status__in=_SETTLED).update(status=Status.SENT)
         Revocation.objects.filter(batch_id=batch.pk).update(status=RevocationStatus.SENT)
 
+    to, data = registry.anchor_call(w3=ctx.w3, address=batch.contract_address, root=batch.root)
     with contextlib.suppress(BatchAlreadySent):  # another worker sent it first
         transaction_send(
             purpose=f"anchor:{batch.pk}",
-            to=registry.address,
-            data=registry.encode_abi("anchor", args=[batch.root]),
+            to=to,
+            data=data,
             ctx=ctx,
             on_stored=link,
         )
@@ -205,7 +200,7 @@ def batch_refresh(*, batch: AnchorBatch, ctx: SenderContext | None = None) -> An
     # Ask the chain first; write in one short transaction after.
     root_on_chain = None
     if status == AnchorBatch.Status.FAILED:
-        root_on_chain = _registry_of(batch, ctx.w3).functions.anchoredAt(batch.root).call() != 0
+        root_on_chain = registry.anchored_at(w3=ctx.w3, address=batch.contract_address, root=batch.root) != 0
     block_time = None
     if tx.block_number is not None:
         block_time = datetime.fromtimestamp(ctx.w3.eth.get_block(tx.block_number)["timestamp"], tz=UTC)

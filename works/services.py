@@ -12,8 +12,8 @@ from django.utils import timezone
 from PIL import Image
 from web3 import Web3
 
+from core.chain import registry
 from core.chain.client import get_web3
-from core.chain.contracts import REGISTRY, contract_address
 from core.chain.eip712 import typed_data_digest, typed_data_signer
 from core.errors import PortalError
 from works import eip712, hooks
@@ -189,7 +189,7 @@ def registration_typed_data(*, registration: Registration, w3: Web3 | None = Non
         creator=work.creator_address,
         timestamp=registration.timestamp,
         chain_id=w3.eth.chain_id,
-        verifying_contract=contract_address(w3=w3, name=REGISTRY),
+        verifying_contract=registry.registry_address(w3=w3),
         parents=[p.sha256 for p in work_parents(work=work)],
     )
 

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 from web3 import Web3
 
-from core.chain.contracts import REGISTRY, REGISTRY_V1, artifact
+from core.chain import registry as registry_gateway
 from core.chain.eip712 import typed_data_digest, typed_data_signer
 from core.chain.merkle import (
     LEAF_ENCODING,
@@ -96,10 +96,12 @@ class Leaf:
 
     def anchored(self, w3: Web3, *, registry: str, root: bytes, proof: list[bytes]) -> bool:
         if self.kind is None:  # version 1: the registry took the leaf hash as given
-            contract = w3.eth.contract(address=registry, abi=artifact(REGISTRY_V1)["abi"])
-            return bool(contract.functions.verify(root, proof, self.hash()).call())
-        contract = w3.eth.contract(address=registry, abi=artifact(REGISTRY)["abi"])
-        return bool(contract.functions.verify(root, proof, *self.values()).call())
+            return registry_gateway.leaf_hash_verified(
+                w3=w3, address=registry, root=root, proof=proof, leaf=self.hash()
+            )
+        return registry_gateway.leaf_verified(
+            w3=w3, address=registry, root=root, proof=proof, leaf_values=self.values()
+        )
 
 
 def _typed_data_is(typed: dict, *, primary_type: str, chain_id) -> bool:

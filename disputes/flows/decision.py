@@ -5,9 +5,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.chain.client import get_web3
-from core.chain.contracts import REGISTRY, contract_address
 from core.chain.eip712 import typed_data_digest, typed_data_sign
 from core.chain.keys import platform_signer
+from core.chain.registry import registry_address
 from disputes import services
 from disputes.flows.filing import sales_pause
 from disputes.models import Dispute, DisputeEvent
@@ -125,7 +125,7 @@ def revocation_sign(*, work, reason: str, w3=None) -> dict:
         revoked_at=now,
         reason=reason[:1000],
         chain_id=w3.eth.chain_id,
-        verifying_contract=contract_address(w3=w3, name=REGISTRY),
+        verifying_contract=registry_address(w3=w3),
     )
     return {
         "timestamp": now,

@@ -13,7 +13,7 @@ from web3 import Web3
 from core.chain import market as market_messages
 from core.chain.client import get_web3
 from core.chain.clock import chain_now
-from core.chain.contracts import MARKET, contract, market_at
+from core.chain.contracts import MARKET, contract
 from core.chain.eip712 import typed_data_sign
 from core.chain.keys import platform_signer
 from core.chain.reverts import revert_reason
@@ -283,7 +283,7 @@ def offer_revoke_on_chain(*, offer: Offer, ctx=None) -> Offer:
     if offer.status != Offer.Status.WITHDRAWN or offer.revocation_id:
         return offer
     ctx = ctx or sender_context()
-    market = contract(w3=ctx.w3, name=MARKET)
+    to, data = market_messages.revoke_offer_call(w3=ctx.w3, offer_key=offer.chain_key)
 
     def link(tx):
         if Offer.objects.filter(pk=offer.pk, revocation__isnull=True).update(revocation=tx) != 1:
@@ -292,8 +292,8 @@ def offer_revoke_on_chain(*, offer: Offer, ctx=None) -> Offer:
     with contextlib.suppress(RevocationAlreadySent):
         transaction_send(
             purpose=f"revoke-offer:{offer.pk}",
-            to=market.address,
-            data=market.encode_abi("revokeOffer", args=[bytes.fromhex(offer.chain_key[2:])]),
+            to=to,
+            data=data,
             ctx=ctx,
             on_stored=link,
         )
@@ -449,7 +449,6 @@ def quote_transaction(*, quote: Quote, w3: Web3 | None = None) -> dict:
             ERR_QUOTE_CLOSED.format(status=quote.get_status_display()), code="quote_closed", status=409
         )
     w3 = w3 or get_web3()
-    market = market_at(w3=w3, address=quote.market_address)  # the version it was signed for
     if quote.typed_data["domain"].get("version") == market_messages.MARKET_DOMAIN["version"]:
         resigned = platform_signature_current(quote.typed_data, quote.signature)
         if resigned:  # the signing key was rotated since: the market only trusts the new one
@@ -468,10 +467,13 @@ def quote_transaction(*, quote: Quote, w3: Web3 | None = None) -> dict:
         [int(a) for a in m["amounts"]],
         int(m["expiry"]),
     )
+    to, data = market_messages.purchase_call(  # the version it was signed for
+        w3=w3, address=quote.market_address, quote_args=args, signature=quote.signature
+    )
     return {
         "from": quote.buyer_address,
-        "to": market.address,
-        "data": market.encode_abi("purchase", args=[args, bytes.fromhex(quote.signature[2:])]),
+        "to": to,
+        "data": data,
         "value": hex(int(quote.price_wei)),
         "chainId": hex(quote.chain_id),
     }

@@ -16,6 +16,7 @@
 
 import logging
 
+from core.chain import market as market_gateway
 from core.chain.client import get_web3
 from core.chain.contracts import MARKETS, contract, deployment_block, is_deployed
 from core.chain.models import ChainCursor, EventDelivery
@@ -70,11 +71,14 @@ def reconcile(*, w3=None) -> ReconciliationRun | None:
 
     # Chain reads (no database transaction is open here), summed over the markets.
     chain_balances = {
-        address: sum(m.functions.balanceOf(address).call(block_identifier=block) for m in markets)
+        address: sum(
+            market_gateway.balance_of(w3=w3, address=m.address, payee=address, block=block) for m in markets
+        )
         for address in credited
     }
-    chain_credited = sum(m.functions.totalCredited().call(block_identifier=block) for m in markets)
-    chain_unclaimed = sum(m.functions.totalUnclaimed().call(block_identifier=block) for m in markets)
+    market_totals = [market_gateway.totals(w3=w3, address=m.address, block=block) for m in markets]
+    chain_credited = sum(credited_total for credited_total, _ in market_totals)
+    chain_unclaimed = sum(unclaimed for _, unclaimed in market_totals)
     ether = sum(w3.eth.get_balance(m.address, block_identifier=block) for m in markets)
     market = markets[0]
 

@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 from web3 import Web3
 
+from core.chain import market as market_gateway
 from core.chain.client import get_web3
-from core.chain.contracts import MARKET, deployed_markets
+from core.chain.contracts import MARKET
 from core.chain.eip712 import typed_data_signer
 from core.chain.reverts import revert_reason
 from core.errors import PortalError
@@ -222,14 +223,14 @@ def withdrawal_transaction(*, address: str, w3=None) -> tuple[dict, int, int] | 
 
     w3 = w3 or get_web3()
     allocations = claims_for(address=address)
-    for market in deployed_markets(w3=w3):
-        balance = market.functions.balanceOf(address).call()
+    for market in market_gateway.markets(w3=w3):
+        balance = market_gateway.balance_of(w3=w3, address=market.address, payee=address)
         claims = []
         for allocation in allocations:
             if allocation.settlement.market_address != market.address:
                 continue
             args = claim_args(allocation)
-            if market.functions.isClaimed(args[0], args[1]).call():
+            if market_gateway.is_claimed(w3=w3, address=market.address, settlement_id=args[0], index=args[1]):
                 continue  # claimed in a transaction the indexer has not confirmed yet
             claims.append(args)
             if len(claims) == MAX_CLAIMS_PER_WITHDRAWAL:
@@ -237,13 +238,9 @@ def withdrawal_transaction(*, address: str, w3=None) -> tuple[dict, int, int] | 
         amount = balance + sum(args[2] for args in claims)
         if not amount:
             continue
-        data = (
-            market.encode_abi("claimAndWithdraw", args=[claims])
-            if claims
-            else market.encode_abi("withdraw", args=[])
-        )
+        to, data = market_gateway.withdraw_call(w3=w3, address=market.address, claims=claims)
         chain_id = hex(w3.eth.chain_id)
-        tx = {"from": address, "to": market.address, "data": data, "value": "0x0", "chainId": chain_id}
+        tx = {"from": address, "to": to, "data": data, "value": "0x0", "chainId": chain_id}
         return tx, amount, len(claims)
     return None
 
@@ -254,7 +251,10 @@ def available_to_withdraw(*, address: str, w3=None) -> int:
     from royalties.settlement import claims_for
 
     w3 = w3 or get_web3()
-    balances = sum(market.functions.balanceOf(address).call() for market in deployed_markets(w3=w3))
+    balances = sum(
+        market_gateway.balance_of(w3=w3, address=market.address, payee=address)
+        for market in market_gateway.markets(w3=w3)
+    )
     return balances + sum(int(a.amount) for a in claims_for(address=address))
 
 

@@ -24,7 +24,7 @@ from web3 import Web3
 from core.chain import market as market_messages
 from core.chain.client import get_web3
 from core.chain.clock import chain_now
-from core.chain.contracts import MARKET, contract, market_at
+from core.chain.contracts import MARKET, contract
 from core.chain.eip712 import typed_data_sign
 from core.chain.keys import platform_signer
 from core.chain.merkle import (
@@ -129,7 +129,7 @@ def settlement_create(
         price=price,
         expiry=expiry,
         # pausing any work's sales (a dispute) moves the epoch: this settlement then stops
-        dispute_epoch=market.functions.disputeEpoch().call(),
+        dispute_epoch=market_messages.dispute_epoch(w3=w3, address=market.address),
     )
     with transaction.atomic():
         settlement = Settlement.objects.create(
@@ -189,7 +189,6 @@ def settlement_transaction(*, settlement: Settlement, w3: Web3 | None = None) ->
     if settlement.expiry < chain_now():
         raise SettlementError(ERR_EXPIRED, status=410, code="settlement_expired")
     w3 = w3 or get_web3()
-    market = market_at(w3=w3, address=settlement.market_address)
     m = settlement.typed_data["message"]
     args = [
         bytes.fromhex(m["settlementId"][2:]),
@@ -199,7 +198,7 @@ def settlement_transaction(*, settlement: Settlement, w3: Web3 | None = None) ->
         int(m["expiry"]),
     ]
     if "disputeEpoch" in m:  # version 2: a dispute since it was signed makes it stale
-        if int(m["disputeEpoch"]) != market.functions.disputeEpoch().call():
+        if int(m["disputeEpoch"]) != market_messages.dispute_epoch(w3=w3, address=settlement.market_address):
             Settlement.objects.filter(pk=settlement.pk, status=Settlement.Status.OPEN).update(
                 status=Settlement.Status.EXPIRED
             )
@@ -209,10 +208,13 @@ def settlement_transaction(*, settlement: Settlement, w3: Web3 | None = None) ->
         if resigned:  # the signing key was rotated since: the market only trusts the new one
             Settlement.objects.filter(pk=settlement.pk).update(signature=resigned)
             settlement.signature = resigned
+    to, data = market_messages.settle_call(
+        w3=w3, address=settlement.market_address, settlement_args=tuple(args), signature=settlement.signature
+    )
     return {
         "from": settlement.buyer_address,
-        "to": market.address,
-        "data": market.encode_abi("settle", args=[tuple(args), bytes.fromhex(settlement.signature[2:])]),
+        "to": to,
+        "data": data,
         "value": hex(int(settlement.price_wei)),
         "chainId": hex(settlement.chain_id),
     }

@@ -3,6 +3,9 @@
 data, for licensing (quotes), royalties (settlements) and disputes (escrow) alike. Signing and
 recovery live in `core.chain.eip712`."""
 
+from web3 import Web3
+
+from core.chain.contracts import MARKET, contract, deployed_markets, market_at
 from core.chain.eip712 import DOMAIN_FIELDS_WITH_CONTRACT
 
 # The uses a Quote buys (its `uses` bitmask): the licence itself, AI training, generative AI
@@ -130,3 +133,76 @@ def settlement_v1_typed_data(typed: dict) -> dict:
         "domain": {**typed["domain"], **MARKET_V1_DOMAIN},
         "message": message,
     }
+
+
+# ---------------------------------------------------------------- the contract itself
+# Every read of a LicenseMarket and every call made to one goes through these (licensing's
+# purchases and offer revocations, royalties' settlements, withdrawals and reconciliation,
+# disputes' pauses and escrow releases). `address` names the market a quote or settlement was
+# signed for (version 1 or 2); None means the current one.
+
+
+def market(*, w3: Web3, address: str | None = None):
+    """The web3 contract of a market, with its version's ABI."""
+    return market_at(w3=w3, address=address) if address else contract(w3=w3, name=MARKET)
+
+
+def markets(*, w3: Web3) -> list:
+    """Every market this portal has money in (version 2, and version 1 where deployed)."""
+    return deployed_markets(w3=w3)
+
+
+def _call(w3: Web3, address: str | None, function: str, args: list) -> tuple[str, str]:
+    m = market(w3=w3, address=address)
+    return m.address, m.encode_abi(function, args=args)
+
+
+def dispute_epoch(*, w3: Web3, address: str | None = None) -> int:
+    """The market's dispute epoch: pausing any work's sales moves it (settlements signed in an
+    earlier epoch go stale)."""
+    return int(market(w3=w3, address=address).functions.disputeEpoch().call())
+
+
+def purchase_call(*, w3: Web3, address: str, quote_args: tuple, signature: str) -> tuple[str, str]:
+    return _call(w3, address, "purchase", [quote_args, bytes.fromhex(signature[2:])])
+
+
+def settle_call(*, w3: Web3, address: str, settlement_args: tuple, signature: str) -> tuple[str, str]:
+    return _call(w3, address, "settle", [settlement_args, bytes.fromhex(signature[2:])])
+
+
+def revoke_offer_call(*, w3: Web3, offer_key: str) -> tuple[str, str]:
+    return _call(w3, None, "revokeOffer", [bytes.fromhex(offer_key[2:])])
+
+
+def set_work_paused_call(*, w3: Web3, work_id: int, paused: bool) -> tuple[str, str]:
+    return _call(w3, None, "setWorkPaused", [work_id, paused])
+
+
+def release_escrow_call(*, w3: Web3, address: str, args: list) -> tuple[str, str]:
+    """`releaseEscrow` with its version's arguments (v1: id, index, amount, proof, to; v2: the
+    leaf, proof, to and the moderation key's decision)."""
+    return _call(w3, address, "releaseEscrow", args)
+
+
+def withdraw_call(*, w3: Web3, address: str, claims: list) -> tuple[str, str]:
+    """Claim these allocations and withdraw the whole balance in one call (a plain withdraw
+    when there is nothing to claim)."""
+    return _call(w3, address, "claimAndWithdraw", [claims]) if claims else _call(w3, address, "withdraw", [])
+
+
+def balance_of(*, w3: Web3, address: str, payee: str, block="latest") -> int:
+    return int(market(w3=w3, address=address).functions.balanceOf(payee).call(block_identifier=block))
+
+
+def is_claimed(*, w3: Web3, address: str, settlement_id: bytes, index: int) -> bool:
+    return bool(market(w3=w3, address=address).functions.isClaimed(settlement_id, index).call())
+
+
+def totals(*, w3: Web3, address: str, block="latest") -> tuple[int, int]:
+    """(totalCredited, totalUnclaimed) of a market at a block."""
+    functions = market(w3=w3, address=address).functions
+    return (
+        int(functions.totalCredited().call(block_identifier=block)),
+        int(functions.totalUnclaimed().call(block_identifier=block)),
+    )

@@ -6,7 +6,7 @@ import contextlib
 from django.db.models import Exists, OuterRef
 from web3 import Web3
 
-from core.chain.contracts import MARKET, contract, market_at
+from core.chain import market as market_gateway
 from core.chain.eip712 import typed_data_sign
 from core.chain.keys import moderation_signer
 from core.chain.market import escrow_decision_typed_data
@@ -71,7 +71,7 @@ def escrow_releases_send(*, ctx=None) -> int:
             continue
         to, dispute = destination
         ctx_ = ctx_ or ctx or sender_context()
-        market = market_at(w3=ctx_.w3, address=line.settlement.market_address)
+        market = market_gateway.market(w3=ctx_.w3, address=line.settlement.market_address)
         allocation = line.settlement.allocations.get(index=line.escrow_index)
         data, amount = _release_call(market, allocation, to=to, w3=ctx_.w3)
 
@@ -103,7 +103,9 @@ def _release_call(market, allocation, *, to: str, w3) -> tuple[str, int]:
     settlement_id, index, amount, proof = claim_args(allocation)
     value, _ = allocation_leaf(allocation)
     if allocation.settlement.tree["leafEncoding"] != SETTLEMENT_LEAF_ENCODING:
-        return market.encode_abi("releaseEscrow", args=[settlement_id, index, amount, proof, to]), amount
+        return market_gateway.release_escrow_call(
+            w3=w3, address=market.address, args=[settlement_id, index, amount, proof, to]
+        )[1], amount
     held_for, refund_to = Web3.to_checksum_address(value[2]), Web3.to_checksum_address(value[4])
     decision = b""
     if to not in (held_for, refund_to):
@@ -116,7 +118,9 @@ def _release_call(market, allocation, *, to: str, w3) -> tuple[str, int]:
         )
         decision = bytes.fromhex(typed_data_sign(typed, moderation_signer())[2:])
     leaf = (settlement_id, index, amount, held_for, refund_to)
-    return market.encode_abi("releaseEscrow", args=[leaf, proof, to, decision]), amount
+    return market_gateway.release_escrow_call(
+        w3=w3, address=market.address, args=[leaf, proof, to, decision]
+    )[1], amount
 
 
 def sales_pauses_send(*, ctx=None) -> int:
@@ -126,7 +130,7 @@ def sales_pauses_send(*, ctx=None) -> int:
     the work is decided and the work was not revoked. One transaction each, linked before
     broadcast."""
     ctx = ctx or sender_context()
-    market = contract(w3=ctx.w3, name=MARKET)
+    market = market_gateway.market(w3=ctx.w3)
     sent = 0
     for dispute in Dispute.objects.filter(
         kind=Kind.REGISTRATION, status=Status.OPEN, chain_pause__isnull=True
@@ -164,7 +168,7 @@ def _pause_send(ctx, market, dispute: Dispute, *, paused: bool) -> int:
         transaction_send(
             purpose=f"{'pause' if paused else 'resume'}-work:{dispute.work_id}:{dispute.pk}",
             to=market.address,
-            data=market.encode_abi("setWorkPaused", args=[dispute.work_id, paused]),
+            data=market_gateway.set_work_paused_call(w3=ctx.w3, work_id=dispute.work_id, paused=paused)[1],
             ctx=ctx,
             on_stored=link,
         )

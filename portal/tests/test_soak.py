@@ -239,7 +239,11 @@ def test_the_stack_never_falls_over_and_never_loses_work(broker, tmp_path):
                 and summary["reconciled"]
             ) and summary
 
-        summary = _wait(settled, 300, "every audit, anchor and licence")
+        # Settling after the traffic took 170-220 s on the file-system broker in CI (under 60 s on
+        # Redis): slow, not lost (docs in the stop notes). The time is a figure; the bound is wide.
+        settle_started = time.monotonic()
+        summary = _wait(settled, 600, "every audit, anchor and licence")
+        figures["settle_seconds"] = round(time.monotonic() - settle_started, 1)
         assert summary["roots_anchored_twice"] == 0
         assert summary["anchor_events"] == summary["batches"]
         assert summary["reconciliation_mismatches"] == 0

@@ -301,9 +301,10 @@ def audits_stalled(*, now=None) -> tuple[list[int], list[int]]:
 
     1. An audit still queued well after it was created: its start message was lost.
     2. A running part whose lease ran out: its worker died (SIGKILL, OOM, a lost machine).
-    3. Pending parts of an audit where nothing has happened for AUDIT_STALLED_SECONDS: their
-       messages were lost. (Parts merely waiting behind others in a busy queue have activity
-       around them, so a long queue is not flooded with copies.)
+    3. Pending parts, when no part of any running audit has started, finished or been queued
+       for AUDIT_STALLED_SECONDS: their messages were lost. (Parts merely waiting behind others
+       in a busy queue have activity around them, so a long queue is not flooded with copies;
+       each part is listed once.)
     Running them twice is harmless: a part is claimed before it runs and its matches replace
     any earlier run's."""
     now = now or timezone.now()
@@ -318,21 +319,18 @@ def audits_stalled(*, now=None) -> tuple[list[int], list[int]]:
         ).values_list("pk", "worker", "lease_until")
         if until is None or until < now or holder_is_dead(worker)
     ]
+    # Pending parts whose messages were lost: only when no part of any running audit has moved
+    # for AUDIT_STALLED_SECONDS. While the queue moves, pending parts are waiting their turn;
+    # sending them again would only lengthen it (each copy is one more message to drain).
+    running = AuditPart.objects.filter(audit__status=Status.RUNNING)
     lost = []
-    for audit_id in (
-        AuditPart.objects.filter(status=PartStatus.PENDING, audit__status=Status.RUNNING)
-        .values_list("audit_id", flat=True)
-        .distinct()
-    ):
-        parts = AuditPart.objects.filter(audit_id=audit_id)
-        if parts.filter(status=PartStatus.RUNNING, lease_until__gte=now).exists():
-            continue
-        activity = parts.aggregate(
+    if not running.filter(status=PartStatus.RUNNING, lease_until__gte=now).exists():
+        activity = running.aggregate(
             started=Max("started_at"), finished=Max("finished_at"), queued=Max("queued_at")
         )
         latest = max([t for t in activity.values() if t] or [stalled_before - timedelta(seconds=1)])
         if latest < stalled_before:
-            lost += list(parts.filter(status=PartStatus.PENDING).values_list("pk", flat=True))
+            lost = list(running.filter(status=PartStatus.PENDING).order_by("pk").values_list("pk", flat=True))
     return starts, expired + lost
 
 

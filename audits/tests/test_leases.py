@@ -82,6 +82,25 @@ def test_the_tick_finds_what_was_lost_and_nothing_else(planned, settings):
     assert services.audits_stalled(now=now)[0] == [audit.pk]
 
 
+def test_a_busy_queue_is_not_flooded_and_each_lost_part_is_sent_once(planned, settings, tmp_path):
+    """Another audit's part moving means the queue moves: waiting parts are not sent again (the
+    soak on the file-system broker once queued the same parts again every few seconds, each
+    twice, and took minutes to drain the copies). Once nothing moves, each is sent once."""
+    audit, (first, second) = planned
+    busy = services.audit_create(name="busy", files=[(str(tmp_path / "00000.tar"), "00000.tar")])
+    (other, *_rest) = services.audit_plan(audit=busy)
+    now = timezone.now()
+    AuditPart.objects.filter(audit=audit).update(queued_at=now - timedelta(hours=1))
+    AuditPart.objects.filter(pk=other).update(
+        status="running", worker="other-host:9", lease_until=now + timedelta(seconds=60), started_at=now
+    )
+    assert services.audits_stalled(now=now)[1] == []  # waiting behind a part that runs
+    an_hour_ago = now - timedelta(hours=1)
+    AuditPart.objects.filter(pk=other).update(status="done", started_at=an_hour_ago, finished_at=an_hour_ago)
+    AuditPart.objects.filter(audit=busy).update(queued_at=now - timedelta(hours=1))
+    assert services.audits_stalled(now=now)[1] == [first, second]  # once each
+
+
 def test_the_tick_queues_again_and_the_parts_finish(planned, settings):
     from audits.tasks import audits_tick
 

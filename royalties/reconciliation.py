@@ -71,12 +71,10 @@ def reconcile(*, w3=None) -> ReconciliationRun | None:
 
     # Chain reads (no database transaction is open here), summed over the markets.
     chain_balances = {
-        address: sum(
-            market_gateway.balance_of(w3=w3, address=m.address, payee=address, block=block) for m in markets
-        )
+        address: sum(market_gateway.balance_of(contract=m, payee=address, block=block) for m in markets)
         for address in credited
     }
-    market_totals = [market_gateway.totals(w3=w3, address=m.address, block=block) for m in markets]
+    market_totals = [market_gateway.totals(contract=m, block=block) for m in markets]
     chain_credited = sum(credited_total for credited_total, _ in market_totals)
     chain_unclaimed = sum(unclaimed for _, unclaimed in market_totals)
     ether = sum(w3.eth.get_balance(m.address, block_identifier=block) for m in markets)

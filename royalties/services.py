@@ -224,13 +224,13 @@ def withdrawal_transaction(*, address: str, w3=None) -> tuple[dict, int, int] | 
     w3 = w3 or get_web3()
     allocations = claims_for(address=address)
     for market in market_gateway.markets(w3=w3):
-        balance = market_gateway.balance_of(w3=w3, address=market.address, payee=address)
+        balance = market_gateway.balance_of(contract=market, payee=address)
         claims = []
         for allocation in allocations:
             if allocation.settlement.market_address != market.address:
                 continue
             args = claim_args(allocation)
-            if market_gateway.is_claimed(w3=w3, address=market.address, settlement_id=args[0], index=args[1]):
+            if market_gateway.is_claimed(contract=market, settlement_id=args[0], index=args[1]):
                 continue  # claimed in a transaction the indexer has not confirmed yet
             claims.append(args)
             if len(claims) == MAX_CLAIMS_PER_WITHDRAWAL:
@@ -252,8 +252,7 @@ def available_to_withdraw(*, address: str, w3=None) -> int:
 
     w3 = w3 or get_web3()
     balances = sum(
-        market_gateway.balance_of(w3=w3, address=market.address, payee=address)
-        for market in market_gateway.markets(w3=w3)
+        market_gateway.balance_of(contract=market, payee=address) for market in market_gateway.markets(w3=w3)
     )
     return balances + sum(int(a.amount) for a in claims_for(address=address))
 

@@ -191,17 +191,20 @@ def withdraw_call(*, w3: Web3, address: str, claims: list) -> tuple[str, str]:
     return _call(w3, address, "claimAndWithdraw", [claims]) if claims else _call(w3, address, "withdraw", [])
 
 
-def balance_of(*, w3: Web3, address: str, payee: str, block="latest") -> int:
-    return int(market(w3=w3, address=address).functions.balanceOf(payee).call(block_identifier=block))
+# Reads over many payees take the contract from `markets()` once (no address lookup per call).
 
 
-def is_claimed(*, w3: Web3, address: str, settlement_id: bytes, index: int) -> bool:
-    return bool(market(w3=w3, address=address).functions.isClaimed(settlement_id, index).call())
+def balance_of(*, contract, payee: str, block="latest") -> int:
+    return int(contract.functions.balanceOf(payee).call(block_identifier=block))
 
 
-def totals(*, w3: Web3, address: str, block="latest") -> tuple[int, int]:
+def is_claimed(*, contract, settlement_id: bytes, index: int) -> bool:
+    return bool(contract.functions.isClaimed(settlement_id, index).call())
+
+
+def totals(*, contract, block="latest") -> tuple[int, int]:
     """(totalCredited, totalUnclaimed) of a market at a block."""
-    functions = market(w3=w3, address=address).functions
+    functions = contract.functions
     return (
         int(functions.totalCredited().call(block_identifier=block)),
         int(functions.totalUnclaimed().call(block_identifier=block)),

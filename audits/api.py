@@ -3,6 +3,7 @@ read the matches, cancel. Audits are the key's organisation's; another's token a
 
 from datetime import datetime
 from pathlib import Path
+from typing import Annotated
 from uuid import UUID
 
 from django.conf import settings
@@ -13,7 +14,7 @@ from ninja.responses import Status
 
 from audits import selectors, services
 from audits.models import Audit
-from core.api import ERRORS, Scope, require_scope
+from core.api import ERRORS, TEXT_INT, Scope, require_scope
 from core.errors import PortalError
 from works.validation import human_size
 
@@ -86,8 +87,8 @@ class MatchPage(Schema):
 
 
 class MatchesQuery(Schema):
-    after: int = Field(0, ge=0, le=2**53)
-    limit: int = Field(500, ge=1, le=5000)
+    after: Annotated[int, TEXT_INT] = Field(0, ge=0, le=2**53)
+    limit: Annotated[int, TEXT_INT] = Field(500, ge=1, le=5000)
 
 
 def _audit(request, token) -> Audit:

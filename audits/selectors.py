@@ -8,8 +8,8 @@ from django.db.models import Count, Q, Sum
 
 from audits.models import Audit, AuditMatch, AuditPart
 from licensing.models import CatalogueEntry
-from licensing.training import held_licences
 from orgs.models import Membership
+from training.services import held_licences
 from works.models import Work
 
 Z95 = 1.959963984540054

@@ -14,8 +14,8 @@ from core.errors import PortalError
 from core.http import REFUSALS, refusal_words
 from core.selectors import wallet_address_for_request
 from core.spreadsheets import csv_response
-from licensing import training
 from orgs.models import Membership
+from training import services as training
 from works.models import private_storage
 from works.validation import human_size
 
@@ -236,4 +236,4 @@ def quote(request, token):
             "Nothing to pay: " + "; ".join(sorted({line.reason for line in lines if line.reason}))[:300],
         )
         return redirect(audit)
-    return redirect("orgs:quote", audit.org.slug, settlement.settlement_id)
+    return redirect("training:quote", audit.org.slug, settlement.settlement_id)

@@ -187,6 +187,8 @@ def main():
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     seeded = seed(args.works)
+    with connection.cursor() as cursor:  # statistics for indexes a migration added since seeding
+        cursor.execute("PRAGMA optimize=0x10002")
     secret = key()
     client = Client()
     from works.fingerprint_index import fingerprint_index

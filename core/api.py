@@ -30,6 +30,17 @@ def _no_bool_or_text(value):
 JSON_INT = BeforeValidator(_no_bool_or_text)
 
 
+def _digits_only(value):
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be a whole number, digits only")
+    return value
+
+
+# An integer in a query string or a path: digits only ("1.0" and "1e3" are refused, which
+# pydantic's lax mode would take). Annotated[int, Field(ge=0), TEXT_INT].
+TEXT_INT = BeforeValidator(_digits_only)
+
+
 class ErrorOut(Schema):
     error: str
     detail: str

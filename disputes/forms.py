@@ -2,8 +2,9 @@ from django import forms
 
 from audits.forms import MultipleFileField, MultipleFileInput
 from disputes.models import Dispute
-from licensing.models import Licence, TrainingLicence, TrainingRunWork
+from licensing.models import Licence
 from orgs.models import Membership, Organisation
+from training.models import TrainingLicence, TrainingRunWork
 
 EVIDENCE_ACCEPT = ".jpg,.jpeg,.png,.webp,.pdf,.txt"
 

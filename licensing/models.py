@@ -1,13 +1,9 @@
-import json
-
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
-from django.utils.functional import cached_property
 
 from core.fields import WeiField
-from licensing.model_scope import grants_text, licence_covers
-from licensing.terms import AI_CHOICES, AI_SCOPE_CHOICES, AI_SCOPE_MODEL, Terms
+from licensing.terms import AI_CHOICES, Terms
 from works.models import is_moderator, work_url
 
 
@@ -261,6 +257,11 @@ class CatalogueEntry(models.Model):
             models.Index(fields=["commercial", "-listed_at"], name="cat_commercial"),
             models.Index(fields=["creator_address", "-listed_at"], name="cat_creator"),
             models.Index(fields=["title"], name="cat_title"),
+            # covers a manifest check's read of a matched work's AI terms (training/services.py)
+            models.Index(
+                fields=["work", "ai_training", "ai_price_wei", "genai_training", "genai_price_wei"],
+                name="cat_ai_terms",
+            ),
         ]
 
     def __str__(self):
@@ -270,12 +271,7 @@ class CatalogueEntry(models.Model):
         return work_url(self.work_id)
 
 
-# ---------------------------------------------------------------- AI companies (training)
-
-
-class Purpose(models.TextChoices):
-    TRAINING = "training", "AI training"
-    GENERATIVE = "generative_training", "generative AI training"
+# ---------------------------------------------------------------- terms changes (the AI companies' feed)
 
 
 class WorkTermsChange(models.Model):
@@ -300,161 +296,3 @@ class WorkTermsChange(models.Model):
 
     def __str__(self):
         return f"{self.kind} on work {self.work_id}"
-
-
-class OrgWork(models.Model):
-    """A work an organisation checked or licensed: its terms changes reach the org's feed."""
-
-    org = models.ForeignKey("orgs.Organisation", on_delete=models.CASCADE, related_name="+")
-    work = models.ForeignKey("works.Work", on_delete=models.CASCADE, related_name="+")
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["org", "work"], name="one_row_per_org_work")]
-
-    def __str__(self):
-        return f"{self.org_id} watches {self.work_id}"
-
-
-class ManifestCheck(models.Model):
-    org = models.ForeignKey("orgs.Organisation", on_delete=models.CASCADE, related_name="manifest_checks")
-    key = models.ForeignKey("orgs.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    items = models.PositiveIntegerField()
-    matched = models.PositiveIntegerField()
-    results_json = models.TextField(
-        help_text="the results as sent, one entry per item: JSON text, stored and served as is"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self):
-        return f"manifest check {self.pk} ({self.matched}/{self.items})"
-
-    @cached_property
-    def results(self) -> list[dict]:
-        return json.loads(self.results_json)
-
-    def matched_work_ids(self) -> list[int]:
-        return list(dict.fromkeys(r["match"]["work_id"] for r in self.results if r.get("match")))
-
-
-class TrainingLicence(models.Model):
-    """One work licensed to one organisation for one purpose, paid through a settlement."""
-
-    class Status(models.TextChoices):
-        VALID = "valid", "valid"
-        VOID = "void", "void"
-
-    org = models.ForeignKey("orgs.Organisation", on_delete=models.PROTECT, related_name="training_licences")
-    work = models.ForeignKey("works.Work", on_delete=models.PROTECT, related_name="training_licences")
-    purpose = models.CharField(max_length=20, choices=Purpose.choices)
-    terms = models.ForeignKey(LicenceTerms, on_delete=models.PROTECT, related_name="+")
-    model_name = models.CharField(max_length=200, blank=True)
-    model_scope = models.CharField(
-        max_length=16,
-        choices=AI_SCOPE_CHOICES,
-        default=AI_SCOPE_MODEL,
-        help_text="which models it covers, from the terms it was sold under (licensing/model_scope.py)",
-    )
-    price_wei = WeiField()
-    settlement = models.ForeignKey(
-        "royalties.Settlement", on_delete=models.PROTECT, related_name="training_licences"
-    )
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.VALID)
-    issued_at = models.DateTimeField()
-    expires_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["settlement", "work", "purpose"], name="one_licence_per_settled_line"
-            )
-        ]
-        indexes = [models.Index(fields=["org", "work", "purpose"])]
-
-    def __str__(self):
-        return f"{self.get_purpose_display()} of work {self.work_id} for {self.org}"
-
-    def covers(self, model_name: str | None) -> bool:
-        return licence_covers(scope=self.model_scope, licensed_model=self.model_name, model_name=model_name)
-
-    @property
-    def grants(self) -> str:
-        """What it grants, in words; needs `org` loaded."""
-        return grants_text(scope=self.model_scope, licensed_model=self.model_name, org_name=self.org.name)
-
-
-class TrainingRun(models.Model):
-    org = models.ForeignKey("orgs.Organisation", on_delete=models.PROTECT, related_name="training_runs")
-    run_id = models.CharField(max_length=120)
-    model_name = models.CharField(max_length=200)
-    model_version = models.CharField(max_length=80, blank=True)
-    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.TRAINING)
-    started_at = models.DateTimeField(null=True, blank=True)
-    ended_at = models.DateTimeField(null=True, blank=True)
-    reported_at = models.DateTimeField(auto_now_add=True)
-    works_reported = models.PositiveIntegerField(default=0)
-    unmatched = models.JSONField(default=list, help_text="identifiers that named no registered work")
-
-    class Meta:
-        ordering = ["-reported_at"]
-        constraints = [models.UniqueConstraint(fields=["org", "run_id"], name="one_report_per_run")]
-
-    def __str__(self):
-        return f"{self.org} run {self.run_id}"
-
-
-class TrainingRunWork(models.Model):
-    class Status(models.TextChoices):
-        LICENSED = "licensed", "licensed"
-        INVOICED = "invoiced", "unlicensed: invoiced"
-        VIOLATION = "violation", "used although the terms prohibit it"
-        FREE = "free", "free under the terms (attribution)"
-        PAID = "paid", "invoiced and paid"
-
-    run = models.ForeignKey(TrainingRun, on_delete=models.CASCADE, related_name="works")
-    work = models.ForeignKey("works.Work", on_delete=models.PROTECT, related_name="training_uses")
-    status = models.CharField(max_length=10, choices=Status.choices)
-    licence = models.ForeignKey(
-        TrainingLicence, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    price_wei = WeiField(default=0, help_text="what the invoice charges for this work")
-    terms = models.ForeignKey(
-        LicenceTerms,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        help_text="the terms that priced an invoiced work when the run was reported",
-    )
-    samples = models.PositiveBigIntegerField(null=True, blank=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["run", "work"], name="one_row_per_run_work")]
-        indexes = [models.Index(fields=["work", "run"])]
-
-    def __str__(self):
-        return f"{self.work_id} in {self.run_id}: {self.status}"
-
-
-class Invoice(models.Model):
-    class Status(models.TextChoices):
-        OPEN = "open", "open"
-        PAID = "paid", "paid"
-
-    org = models.ForeignKey("orgs.Organisation", on_delete=models.PROTECT, related_name="invoices")
-    run = models.OneToOneField(TrainingRun, on_delete=models.PROTECT, related_name="invoice")
-    total_wei = WeiField()
-    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
-    settlement = models.ForeignKey(
-        "royalties.Settlement", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self):
-        return f"invoice {self.pk} of {self.org} ({self.status})"

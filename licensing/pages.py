@@ -2,8 +2,8 @@
 settings.WORKS_HOOKS): works never imports licensing."""
 
 from core.selectors import wallet_address_for_user
-from licensing import rights
-from licensing.selectors import offers_for_work, training_uses_for_work
+from licensing import hooks, rights
+from licensing.selectors import offers_for_work
 from licensing.services import OFFERABLE
 from royalties.selectors import work_earnings, work_parties
 from works.models import is_moderator
@@ -11,7 +11,7 @@ from works.models import is_moderator
 
 def work_page_context(*, request, work) -> dict:
     """Offers, rights (JSON-LD), and for the work's parties (owner, co-creators, moderators) what
-    it earned and which training uses were sold."""
+    it earned and (through licensing.hooks) which training uses were sold."""
     viewer = request.user
     offers = offers_for_work(work=work, viewer=viewer) if work.is_public else []
     address = wallet_address_for_user(user=viewer) if viewer.is_authenticated else None
@@ -24,8 +24,8 @@ def work_page_context(*, request, work) -> dict:
         "can_offer": work.registration.status in OFFERABLE,
         "json_ld": rights.json_ld(request=request, work=work, offers=offers) if work.is_public else "",
         "is_party": is_party,
-        "training_uses": training_uses_for_work(work=work, address=address) if is_party else [],
         "work_earnings": work_earnings(work=work) if is_party else [],
+        **hooks.work_page_context(work=work, address=address, is_party=is_party),
     }
 
 

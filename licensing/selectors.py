@@ -6,8 +6,7 @@ from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 from licensing.forms import SORTS
-from licensing.models import CatalogueEntry, Licence, Offer, Quote, TrainingLicence, TrainingRunWork
-from royalties.models import SettlementLine
+from licensing.models import CatalogueEntry, Licence, Offer, Quote
 from works import hooks
 
 PAGE_SIZE = 24
@@ -170,41 +169,13 @@ def quote_for_buyer(*, quote_id: str, user) -> Quote | None:
 
 
 def licence_counts(*, user) -> dict:
-    """What a person sold and bought. A sale is any paid use of one of their works: a licence, a
-    training licence an AI company bought, or a work of a training run whose invoice was paid
-    (the earnings page lists the same sales)."""
+    """What a person sold and bought as licences (the dashboard adds AI companies' purchases,
+    training.selectors.training_sold_count)."""
     from django.db.models import Count, Q
 
-    counts = Licence.objects.filter(Q(licensee=user) | Q(work__owner=user)).aggregate(
+    return Licence.objects.filter(Q(licensee=user) | Q(work__owner=user)).aggregate(
         sold=Count("pk", filter=Q(work__owner=user)), bought=Count("pk", filter=Q(licensee=user))
     )
-    counts["training_sold"] = (
-        TrainingLicence.objects.filter(work__owner=user)
-        .values("pk")
-        .union(
-            TrainingRunWork.objects.filter(work__owner=user, status=TrainingRunWork.Status.PAID).values("pk"),
-            all=True,
-        )
-        .count()
-    )
-    counts["sold"] += counts["training_sold"]
-    return counts
-
-
-def training_sold_by(*, user) -> tuple[list, list]:
-    """AI companies' paid uses of a person's works, newest first: training licences and the works
-    of paid training-run invoices."""
-    licences = list(
-        TrainingLicence.objects.filter(work__owner=user)
-        .select_related("work", "org", "settlement")
-        .order_by("-issued_at")[:200]
-    )
-    invoiced = list(
-        TrainingRunWork.objects.filter(work__owner=user, status=TrainingRunWork.Status.PAID)
-        .select_related("work", "run__org", "run__invoice")
-        .order_by("-run__invoice__paid_at")[:200]
-    )
-    return licences, invoiced
 
 
 def catalogue_cards(*, entries) -> list[str]:
@@ -230,46 +201,6 @@ def catalogue_cards(*, entries) -> list[str]:
         cache.set_many(missing, CARD_TTL)
         cards.update(missing)
     return [cards[key] for key in keys]
-
-
-def training_uses_for_work(*, work, address: str | None, limit: int = 100) -> list[dict]:
-    """Every training run that used this work: organisation, model, run, date, its status, and
-    what was paid to `address` for this work in that run's licence or invoice."""
-    from licensing.models import Invoice, TrainingRunWork
-
-    rows = list(
-        TrainingRunWork.objects.filter(work=work)
-        .select_related("run__org", "licence")
-        .order_by("-run__reported_at")[:limit]
-    )
-    invoices = {
-        i.run_id: i.settlement_id
-        for i in Invoice.objects.filter(run_id__in=[r.run_id for r in rows], status=Invoice.Status.PAID)
-    }
-    settlement_ids = {r.licence.settlement_id for r in rows if r.licence_id} | {
-        s for s in invoices.values() if s
-    }
-    paid: dict[int, int] = {}
-    if address and settlement_ids:
-        for settlement_id, amount in SettlementLine.objects.filter(
-            settlement_id__in=settlement_ids, work=work, payee=address
-        ).values_list("settlement_id", "amount"):
-            paid[settlement_id] = paid.get(settlement_id, 0) + amount
-    uses = []
-    for row in rows:
-        settlement_id = row.licence.settlement_id if row.licence_id else invoices.get(row.run_id)
-        uses.append(
-            {
-                "org": row.run.org.name,
-                "model": f"{row.run.model_name} {row.run.model_version}".strip(),
-                "run_id": row.run.run_id,
-                "reported_at": row.run.reported_at,
-                "status": row.status,
-                "status_label": row.get_status_display(),
-                "paid_to_you": paid.get(settlement_id, 0) if settlement_id else 0,
-            }
-        )
-    return uses
 
 
 def sale_for_quote(*, quote_id: str) -> dict | None:

@@ -31,7 +31,6 @@ from licensing.models import (
     Offer,
     Quote,
     QuotePayment,
-    TrainingLicence,
     WorkTermsChange,
 )
 from licensing.selectors import catalogue_changed
@@ -256,20 +255,15 @@ def quotes_close_for_work(*, work: Work) -> int:
     )
 
 
-def licences_void(*, work: Work, licensee=None, org_id=None, reason: str) -> int:
-    """Void the valid licences of a work held by a person (and training licences of an
-    organisation), e.g. when a dispute of improper use is upheld. Returns how many."""
-    now = timezone.now()
-    count = 0
-    if licensee is not None:
-        count += Licence.objects.filter(work=work, licensee=licensee, status=Licence.Status.VALID).update(
-            status=Licence.Status.VOID, void_reason=reason[:300], voided_at=now
-        )
-    if org_id:
-        count += TrainingLicence.objects.filter(
-            work=work, org_id=org_id, status=TrainingLicence.Status.VALID
-        ).update(status=TrainingLicence.Status.VOID)
-    return count
+def licences_void(*, work: Work, licensee=None, reason: str) -> int:
+    """Void the valid licences of a work held by a person, e.g. when a dispute of improper use is
+    upheld (an organisation's training licences: training.services.training_licences_void).
+    Returns how many."""
+    if licensee is None:
+        return 0
+    return Licence.objects.filter(work=work, licensee=licensee, status=Licence.Status.VALID).update(
+        status=Licence.Status.VOID, void_reason=reason[:300], voided_at=timezone.now()
+    )
 
 
 class RevocationAlreadySent(Exception):

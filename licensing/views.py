@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from core.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN
 from core.http import REFUSALS, form_refusal, json_fields, refusal_words, wallet_json
 from core.selectors import wallet_address_for_user
-from licensing import rights, selectors, services, uses
+from licensing import hooks, rights, selectors, services, uses
 from licensing.certificates import certificate_check, certificate_document
 from licensing.derivatives import DerivationError
 from licensing.derivatives import derivation_decide as decide
@@ -364,15 +364,13 @@ def rsl_license(request):
 
 @login_required
 def licences(request):
-    training_licences, training_invoiced = selectors.training_sold_by(user=request.user)
     return render(
         request,
         "licensing/licences.html",
         {
             "bought": selectors.licences_for_buyer(user=request.user),
             "sold": selectors.licences_sold_by(user=request.user),
-            "training_licences": training_licences,
-            "training_invoiced": training_invoiced,
+            **hooks.sales_page_context(user=request.user),
         },
     )
 

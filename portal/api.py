@@ -177,5 +177,5 @@ def _os_error(request, exc):
 
 
 api.add_router("/", "orgs.api.router")
-api.add_router("/", "licensing.api.router")
+api.add_router("/", "training.api.router")
 api.add_router("/", "audits.api.router")

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "orgs",
     "works",
     "licensing",
+    "training",
     "royalties",
     "audits",
     "disputes",
@@ -378,15 +379,30 @@ WORKS_HOOKS = {
     "derivation_links_create": "licensing.derivatives.derivation_links_create",
 }
 
+# What licensing's pages show of AI training (licensing/hooks.py): licensing never imports training.
+LICENSING_HOOKS = {
+    "work_page_context": "training.pages.work_page_context",
+    "sales_page_context": "training.pages.sales_page_context",
+}
+
+# What organisations' pages show of AI training (orgs/hooks.py): orgs never imports training.
+ORGS_HOOKS = {"org_page_context": "training.selectors.org_training"}
+
 # What the ledger asks of licensing (royalties/hooks.py): royalties never imports it.
 ROYALTIES_HOOKS = {"sale_for_quote": "licensing.selectors.sale_for_quote"}
 
 CHAIN_SUBSCRIBERS = {
     "licences": {
         "contract": ["LicenseMarket", "LicenseMarketV1"],
-        "events": ["LicensePurchased", "Settled"],
+        "events": ["LicensePurchased"],
         "handler": "licensing.handlers.on_purchase",
         "undo": "licensing.handlers.on_purchase_orphaned",
+    },
+    "training": {
+        "contract": ["LicenseMarket", "LicenseMarketV1"],
+        "events": ["Settled"],
+        "handler": "training.handlers.on_settled",
+        "undo": "training.handlers.on_settled_orphaned",
     },
     "ledger": {
         "contract": ["LicenseMarket", "LicenseMarketV1"],

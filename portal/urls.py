@@ -38,6 +38,7 @@ urlpatterns = [
     path("", include("licensing.urls")),
     path("", include("royalties.urls")),
     path("", include("orgs.urls")),
+    path("", include("training.urls")),
     path("", include("audits.urls")),
     path("", include("disputes.urls")),
     path("favicon.ico", views.favicon, name="favicon"),

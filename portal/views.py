@@ -30,6 +30,7 @@ from portal.forms import ProfileForm
 from portal.health import readiness
 from portal.metrics import metrics_text
 from royalties.selectors import earnings_totals, sheets_awaiting
+from training.selectors import training_sold_count
 from works.models import DerivationLink, Work
 from works.selectors import works_for_owner
 
@@ -38,6 +39,15 @@ MAX_MEDIA_NAME = 255  # the longest name a preview or thumbnail field can hold
 
 def home(request):
     return render(request, "portal/home.html")
+
+
+def _sales_counts(user) -> dict:
+    """What a person sold and bought: a sale is any paid use of one of their works (a licence, a
+    training licence an AI company bought, a work of a training run whose invoice was paid)."""
+    counts = licence_counts(user=user)
+    counts["training_sold"] = training_sold_count(user=user)
+    counts["sold"] += counts["training_sold"]
+    return counts
 
 
 @login_required
@@ -50,7 +60,7 @@ def dashboard(request):
         {
             "profile": profile_for_user(user=request.user),
             "works": works_for_owner(user=request.user),
-            "licence_counts": licence_counts(user=request.user),
+            "licence_counts": _sales_counts(request.user),
             "earnings": earnings_totals(address=address) if address else None,
             "sheets_awaiting": sheets_awaiting(address=address) if address else [],
             "derivation_requests": DerivationLink.objects.filter(

@@ -227,6 +227,8 @@ class Registration(models.Model):
                 name="pending_registrations_are_signed",
             )
         ]
+        # covers "is this work public" in joins from works (manifest checks, the catalogue)
+        indexes = [models.Index(fields=["work", "status"], name="registration_work_status")]
 
     def __str__(self):
         return f"registration of {self.work_id} ({self.status})"

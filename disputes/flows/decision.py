@@ -21,6 +21,7 @@ from disputes.services import (
     DisputeError,
 )
 from licensing.services import licences_void, offers_withdraw_all
+from training.services import training_licences_void
 from works import eip712
 from works import services as works_services
 from works.models import Registration, Revocation, is_moderator
@@ -102,11 +103,10 @@ def _apply(dispute: Dispute, *, moderator, upheld: bool, signed: dict | None, re
         return "The registration was revoked."
     if upheld and dispute.kind == Kind.USE:
         voided = licences_void(
-            work=work,
-            licensee=dispute.respondent,
-            org_id=dispute.respondent_org_id,
-            reason=f"voided by dispute #{dispute.pk}: {reason}",
+            work=work, licensee=dispute.respondent, reason=f"voided by dispute #{dispute.pk}: {reason}"
         )
+        if dispute.respondent_org_id:
+            voided += training_licences_void(work=work, org_id=dispute.respondent_org_id)
         return f"{voided} licence(s) of the respondent were voided."
     if dispute.kind == Kind.REGISTRATION:
         return "Sales resume; escrowed shares go to their payees."

@@ -21,8 +21,7 @@ from disputes.flows import decision as decisions
 from disputes.flows import escrow, filing
 from disputes.models import Dispute, DisputeEvent, EscrowRelease, Evidence
 from licensing import services as licensing
-from licensing import training
-from licensing.models import CatalogueEntry, Invoice, Offer, Quote
+from licensing.models import CatalogueEntry, Offer, Quote
 from licensing.services import LicensingError
 from licensing.terms import PRESETS
 from licensing.tests.helpers import fund, index, mine, send_tx
@@ -31,6 +30,8 @@ from royalties.reconciliation import reconcile
 from royalties.settlement import ESCROW_ADDRESS, settlement_transaction
 from royalties.tests.factories import sheet_row, work_row
 from tests.fixtures.images import make_image, upload_file
+from training import services as training
+from training.models import Invoice
 from works import anchoring
 from works.models import FingerprintChange, Registration, Revocation
 from works.selectors import provenance_document

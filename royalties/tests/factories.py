@@ -133,8 +133,8 @@ def settlement_row(org, *, purpose="training_licence", model_name="m-1", price=1
 
 
 def training_licence_row(org, work, *, model_name="m-1", scope="model", price=5):
-    from licensing.models import TrainingLicence
     from licensing.terms import PRESETS
+    from training.models import TrainingLicence
 
     return TrainingLicence.objects.create(
         org=org,
@@ -151,7 +151,7 @@ def training_licence_row(org, work, *, model_name="m-1", scope="model", price=5)
 
 def paid_run_row(org, works, *, run_id="run-1", model_name="m-1", price=7):
     """A training run whose invoice for `works` was paid."""
-    from licensing.models import Invoice, TrainingRun, TrainingRunWork
+    from training.models import Invoice, TrainingRun, TrainingRunWork
 
     run = TrainingRun.objects.create(org=org, run_id=run_id, model_name=model_name, works_reported=len(works))
     for work in works:

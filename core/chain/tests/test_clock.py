@@ -33,9 +33,9 @@ def test_a_quote_signed_for_a_chain_ahead_of_the_server_can_be_paid(private_chai
 def test_a_settlement_for_a_chain_ahead_is_payable_and_expires_by_its_clock(
     private_chain, creator, org, ai_company, settings
 ):
-    from licensing import training
     from licensing.tests.helpers import send_tx
     from royalties.settlement import SettlementError, settlement_transaction
+    from training import services as training
 
     w3 = private_chain
     fund(w3, ai_company.address)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from licensing.model_scope import licence_covers
 from licensing.terms import PRESETS, Terms
+from training.model_scope import licence_covers
 
 
 @pytest.mark.parametrize(

@@ -13,16 +13,19 @@ from ninja.responses import Status
 from pydantic import BaseModel, StringConstraints, WithJsonSchema
 from typing_extensions import TypedDict
 
-from core.api import ERRORS, JSON_INT, Scope, require_scope
-from licensing import training
-from licensing.models import CatalogueEntry, Invoice, ManifestCheck, Purpose, TrainingLicence, TrainingRun
+from core.api import ERRORS, JSON_INT, TEXT_INT, Scope, require_scope
+from core.errors import PortalError
+from licensing.models import CatalogueEntry
 from royalties.models import Settlement
 from royalties.settlement import settlement_transaction
+from training import selectors, services
+from training.models import Invoice, ManifestCheck, Purpose, TrainingLicence, TrainingRun
+from works import hooks
 from works.models import Work
 
 router = Router()
 Id = Annotated[int, Field(ge=1, le=2**53), JSON_INT]  # in a JSON body
-PathId = Annotated[int, Field(ge=1, le=2**53)]  # in the path: text by nature
+PathId = Annotated[int, Field(ge=1, le=2**53), TEXT_INT]  # in the path: text by nature
 Hex64 = Annotated[str, StringConstraints(pattern=r"^(0x)?[0-9a-fA-F]{64}$")]
 Address = Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{40}$")]
 Text = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
@@ -71,7 +74,7 @@ class ManifestItem(TypedDict, total=False):
 
 
 class ManifestIn(BaseModel):
-    items: list[ManifestItem] = Field(..., min_length=1, max_length=training.MAX_ITEMS)
+    items: list[ManifestItem] = Field(..., min_length=1, max_length=services.MAX_ITEMS)
     model_name: Name | None = Field(
         None,
         description="the model you will train: `licensed` then means a licence that covers it "
@@ -134,7 +137,7 @@ def _check_out(check: ManifestCheck) -> HttpResponse:
 )
 def manifest_check_create(request, payload: ManifestIn):
     require_scope(request, Scope.READ)
-    check = training.manifest_check(
+    check = services.manifest_check(
         org=request.org, key=request.api_key, items=payload.items, model_name=payload.model_name
     )
     return _check_out(check)
@@ -155,7 +158,7 @@ class QuoteIn(Schema):
     buyer_address: Address | None = Field(
         None, description="one of the organisation's paying wallets (default: its only one)"
     )
-    work_ids: list[Id] | None = Field(None, max_length=training.MAX_ITEMS)
+    work_ids: list[Id] | None = Field(None, max_length=services.MAX_ITEMS)
     manifest_check_id: Id | None = None
 
 
@@ -190,7 +193,7 @@ def _transaction(settlement: Settlement) -> dict | None:
         return None
     try:
         tx = settlement_transaction(settlement=settlement)
-    except training.PortalError:
+    except PortalError:
         return None
     return {
         "sender": tx["from"],
@@ -230,7 +233,7 @@ def _quote_out(settlement, lines, purpose, model_name) -> dict:
 )
 def training_quote_create(request, payload: QuoteIn):
     require_scope(request, Scope.LICENSE)
-    settlement, lines = training.training_quote(
+    settlement, lines = services.training_quote(
         org=request.org,
         purpose=payload.purpose,
         model_name=payload.model_name.strip(),
@@ -252,8 +255,8 @@ def training_quote_get(request, settlement_id: Path[Hex64]):
     if settlement is None:
         raise Http404(ERR_NO_SUCH.format(what="quote"))
     prices = dict(settlement.lines.values_list("work_id", "work_price_wei").distinct())
-    lines = [training.QuoteLine(w, "quoted", price_wei=int(p)) for w, p in prices.items()]
-    lines += [training.QuoteLine(r["work_id"], "refused", reason=r["reason"]) for r in settlement.refused]
+    lines = [services.QuoteLine(w, "quoted", price_wei=int(p)) for w, p in prices.items()]
+    lines += [services.QuoteLine(r["work_id"], "refused", reason=r["reason"]) for r in settlement.refused]
     return _quote_out(settlement, lines, settlement.training_purpose, settlement.model_name)
 
 
@@ -294,8 +297,8 @@ def _licence_out(row: TrainingLicence) -> dict:
 
 
 class PageQuery(Schema):
-    after: int = Field(0, ge=0, le=2**53, description="the last id of the previous page")
-    limit: int = Field(100, ge=1, le=500)
+    after: Annotated[int, TEXT_INT] = Field(0, ge=0, le=2**53, description="the last id of the previous page")
+    limit: Annotated[int, TEXT_INT] = Field(100, ge=1, le=500)
 
 
 @router.get("/licences", response={200: list[LicenceOut], **ERRORS}, tags=["training licences"])
@@ -430,7 +433,7 @@ def _in_utc(value: datetime | None, field: str) -> datetime | None:
     try:
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     except OverflowError:
-        raise training.PortalError(f"{field} is out of range.", code="invalid_time") from None
+        raise PortalError(f"{field} is out of range.", code="invalid_time") from None
 
 
 @router.post(
@@ -442,7 +445,7 @@ def _in_utc(value: datetime | None, field: str) -> datetime | None:
 def run_create(request, payload: RunIn):
     require_scope(request, Scope.REPORT)
     started_at, ended_at = _in_utc(payload.started_at, "started_at"), _in_utc(payload.ended_at, "ended_at")
-    run, created = training.run_report(
+    run, created = services.run_report(
         org=request.org,
         run_id=payload.run_id.strip(),
         model_name=payload.model_name.strip(),
@@ -512,7 +515,7 @@ def invoice_pay(request, invoice_id: Path[PathId], payload: Body[PaymentIn | Non
     invoice = _get(
         Invoice.objects.filter(org=request.org).select_related("run", "settlement"), invoice_id, "invoice"
     )
-    settlement = training.invoice_payment(
+    settlement = services.invoice_payment(
         invoice=invoice, buyer_address=payload.buyer_address if payload else None
     )
     return {
@@ -550,7 +553,7 @@ class ChangesOut(Schema):
 )
 def changes(request, page: Query[PageQuery]):
     require_scope(request, Scope.READ)
-    rows = training.changes_for(org=request.org, after=page.after, limit=page.limit)
+    rows = selectors.changes_for(org=request.org, after=page.after, limit=page.limit)
     return {
         "changes": [
             {
@@ -587,16 +590,16 @@ def work_terms(request, work_id: Path[PathId]):
     if work is None:
         raise Http404("No public work with this id.")
     entry = CatalogueEntry.objects.filter(work=work).first()
-    held = training.held_licences(org=request.org, work_ids=[work.pk])
+    held = selectors.held_licences(org=request.org, work_ids=[work.pk])
     out = {
         "work_id": work.pk,
         "title": work.title,
         "creator_address": work.creator_address,
         "sha256": work.sha256,
-        "in_dispute": work.pk in training._disputed([work.pk]),
+        "in_dispute": work.pk in hooks.works_in_registration_dispute(work_ids=[work.pk]),
     }
     for purpose in (Purpose.TRAINING, Purpose.GENERATIVE):
-        status, price, _ = training.purpose_terms(entry, purpose)
+        status, price, _ = services.purpose_terms(entry, purpose)
         licence = held.get((work.pk, purpose.value))
         out[purpose.value] = {
             "status": status,

@@ -12,13 +12,13 @@ from django.conf import settings as django_settings
 from core.chain.contracts import MARKET, contract
 from core.models import Notification
 from licensing import services
-from licensing.models import TrainingLicence
 from licensing.terms import PRESETS
 from licensing.tests.helpers import fund, index, mine, send_tx
 from royalties.models import JournalEntry, LedgerAccount, SettlementAllocation
 from royalties.reconciliation import reconcile
 from royalties.services import withdrawal_transaction
 from royalties.tests.factories import licence_row, sheet_row, user_row, work_row
+from training.models import TrainingLicence
 from works.models import DerivationLink
 
 API = "/api/v1"

@@ -185,7 +185,7 @@ def test_run_samples_are_integers_per_work_id(client, api_key, listed, samples, 
 
 def test_run_times_with_any_rfc3339_offset_are_kept_in_utc(client, api_key, listed):
     """-23:41 is a valid RFC 3339 offset but outside PostgreSQL's ±15:59: stored as UTC, not a 500."""
-    from licensing.models import TrainingRun
+    from training.models import TrainingRun
 
     body = {
         "run_id": "r-time",

@@ -1,0 +1,122 @@
+"""Reads of the training app: the licences an organisation holds, the changes feed, what AI
+companies bought of a person's works, a work's training uses, an organisation's page."""
+
+from django.db.models import Q
+from django.utils import timezone
+
+from core.db import values_in
+from licensing.models import WorkTermsChange
+from royalties.models import SettlementLine
+from training.models import Invoice, OrgWork, TrainingLicence, TrainingRun, TrainingRunWork
+
+
+def held_licences(*, org, work_ids, model_name: str | None = None) -> dict[tuple[int, str], TrainingLicence]:
+    """The org's valid training licences for these works that cover `model_name` (any model when
+    None): (work id, purpose) -> the licence that lasts longest."""
+
+    now = timezone.now()
+    if not work_ids:
+        return {}
+    rows = (
+        TrainingLicence.objects.filter(
+            org=org, work_id__in=values_in(work_ids, kind="int"), status=TrainingLicence.Status.VALID
+        )
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .order_by("expires_at")
+    )
+    return {(row.work_id, row.purpose): row for row in rows if row.covers(model_name)}
+
+
+def training_sold_count(*, user) -> int:
+    """AI companies' paid uses of a person's works: training licences bought and works of training
+    runs whose invoice was paid (the earnings page lists the same sales)."""
+    return (
+        TrainingLicence.objects.filter(work__owner=user)
+        .values("pk")
+        .union(
+            TrainingRunWork.objects.filter(work__owner=user, status=TrainingRunWork.Status.PAID).values("pk"),
+            all=True,
+        )
+        .count()
+    )
+
+
+def training_sold_by(*, user) -> tuple[list, list]:
+    """AI companies' paid uses of a person's works, newest first: training licences and the works
+    of paid training-run invoices."""
+    licences = list(
+        TrainingLicence.objects.filter(work__owner=user)
+        .select_related("work", "org", "settlement")
+        .order_by("-issued_at")[:200]
+    )
+    invoiced = list(
+        TrainingRunWork.objects.filter(work__owner=user, status=TrainingRunWork.Status.PAID)
+        .select_related("work", "run__org", "run__invoice")
+        .order_by("-run__invoice__paid_at")[:200]
+    )
+    return licences, invoiced
+
+
+def training_uses_for_work(*, work, address: str | None, limit: int = 100) -> list[dict]:
+    """Every training run that used this work: organisation, model, run, date, its status, and
+    what was paid to `address` for this work in that run's licence or invoice."""
+    from training.models import Invoice, TrainingRunWork
+
+    rows = list(
+        TrainingRunWork.objects.filter(work=work)
+        .select_related("run__org", "licence")
+        .order_by("-run__reported_at")[:limit]
+    )
+    invoices = {
+        i.run_id: i.settlement_id
+        for i in Invoice.objects.filter(run_id__in=[r.run_id for r in rows], status=Invoice.Status.PAID)
+    }
+    settlement_ids = {r.licence.settlement_id for r in rows if r.licence_id} | {
+        s for s in invoices.values() if s
+    }
+    paid: dict[int, int] = {}
+    if address and settlement_ids:
+        for settlement_id, amount in SettlementLine.objects.filter(
+            settlement_id__in=settlement_ids, work=work, payee=address
+        ).values_list("settlement_id", "amount"):
+            paid[settlement_id] = paid.get(settlement_id, 0) + amount
+    uses = []
+    for row in rows:
+        settlement_id = row.licence.settlement_id if row.licence_id else invoices.get(row.run_id)
+        uses.append(
+            {
+                "org": row.run.org.name,
+                "model": f"{row.run.model_name} {row.run.model_version}".strip(),
+                "run_id": row.run.run_id,
+                "reported_at": row.run.reported_at,
+                "status": row.status,
+                "status_label": row.get_status_display(),
+                "paid_to_you": paid.get(settlement_id, 0) if settlement_id else 0,
+            }
+        )
+    return uses
+
+
+def changes_for(*, org, after: int = 0, limit: int = 500) -> list[WorkTermsChange]:
+    """Terms changes and consent withdrawals of works this org checked or licensed."""
+    watched = OrgWork.objects.filter(org=org).values("work_id")
+    return list(
+        WorkTermsChange.objects.filter(pk__gt=after, work_id__in=watched).order_by("pk")[
+            : max(1, min(limit, 1000))
+        ]
+    )
+
+
+def org_training(*, org) -> dict:
+    """An organisation's page: its training licences, runs and invoices (the newest 20 of each) and
+    their counts."""
+    return {
+        "licence_count": TrainingLicence.objects.filter(org=org, status=TrainingLicence.Status.VALID).count(),
+        "run_count": TrainingRun.objects.filter(org=org).count(),
+        "open_invoice_count": Invoice.objects.filter(org=org, status=Invoice.Status.OPEN).count(),
+        "licences": TrainingLicence.objects.filter(org=org)
+        .select_related("work", "org")
+        .order_by("-issued_at")[:20],
+        "runs": TrainingRun.objects.filter(org=org).order_by("-reported_at")[:20],
+        "invoices": Invoice.objects.filter(org=org).select_related("run").order_by("-created_at")[:20],
+    }

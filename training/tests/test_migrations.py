@@ -1,0 +1,33 @@
+"""The training models moved from licensing to training in the state only: a database written
+before the move keeps every row, and the training app reads them afterwards."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = [("licensing", "0007_traininglicence_model_scope_trainingrunwork_terms"), ("training", None)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_written_under_licensing_are_read_by_training_after_the_move():
+    executor = MigrationExecutor(connection)
+    leaves = executor.loader.graph.leaf_nodes()
+    executor.migrate(BEFORE)
+    old = executor.loader.project_state(BEFORE[:1]).apps
+    user = old.get_model("auth", "User").objects.create(username="0x" + "1" * 40)
+    org = old.get_model("orgs", "Organisation").objects.create(name="Lab", slug="lab", created_by=user)
+    run = old.get_model("licensing", "TrainingRun").objects.create(
+        org=org, run_id="run-before-the-move", model_name="m-1", unmatched=["x"]
+    )
+    old.get_model("licensing", "Invoice").objects.create(org=org, run=run, total_wei=10**30 + 1)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(leaves)
+
+    from training.models import Invoice, TrainingRun
+
+    moved = TrainingRun.objects.get(run_id="run-before-the-move")
+    assert moved.pk == run.pk and moved.org_id == org.pk and moved.unmatched == ["x"]
+    assert Invoice.objects.get(run=moved).total_wei == 10**30 + 1
+    TrainingRun.objects.create(org_id=org.pk, run_id="run-after-the-move", model_name="m-2")
+    assert TrainingRun.objects.filter(org_id=org.pk).count() == 2

@@ -1,18 +1,8 @@
 from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
-from licensing.models import CatalogueEntry, Licence, LicenceTerms, Offer, Quote, QuotePayment
+from licensing.models import CatalogueEntry, Licence, LicenceTerms, Offer, Quote
 from works.admin import VisibleWorksOnly
-
-
-class PaymentInline(admin.TabularInline):
-    model = QuotePayment
-    extra = 0
-    can_delete = False
-    readonly_fields = ["tx_hash", "status", "reason", "block_number", "reported_at", "checked_at"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(LicenceTerms)
@@ -34,8 +24,7 @@ class OfferAdmin(VisibleWorksOnly, admin.ModelAdmin):
 class QuoteAdmin(ReadOnlyAdmin):
     list_display = ["quote_id", "offer", "buyer_address", "uses", "price_wei", "status", "created_at"]
     list_filter = ["status"]
-    search_fields = ["quote_id", "buyer_address", "payments__tx_hash"]
-    inlines = [PaymentInline]
+    search_fields = ["quote_id", "buyer_address"]
 
 
 @admin.register(Licence)

@@ -130,31 +130,6 @@ class Quote(models.Model):
         return datetime.fromtimestamp(self.expiry, tz=UTC)
 
 
-class QuotePayment(models.Model):
-    """A transaction hash a buyer's wallet reported for a quote. Every hash is tracked: a
-    reverted one puts the quote back to "pay" with the reason, a later one can still succeed.
-    The licence itself only ever comes from the confirmed chain event."""
-
-    class Status(models.TextChoices):
-        SUBMITTED = "submitted", "sent, waiting to be mined"
-        MINED = "mined", "mined, waiting for confirmations"
-        REVERTED = "reverted", "reverted"
-
-    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="payments")
-    tx_hash = models.CharField(max_length=66, unique=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUBMITTED)
-    reason = models.CharField(max_length=300, blank=True)
-    block_number = models.BigIntegerField(null=True, blank=True)
-    reported_at = models.DateTimeField(auto_now_add=True)
-    checked_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["reported_at", "pk"]
-
-    def __str__(self):
-        return f"{self.tx_hash} ({self.status})"
-
-
 class LicenceQuerySet(models.QuerySet):
     def valid(self, *, at=None):
         from django.utils import timezone

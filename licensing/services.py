@@ -11,12 +11,13 @@ from django.utils import timezone
 from web3 import Web3
 
 from core.chain import market as market_messages
+from core.chain import wallet
 from core.chain.client import get_web3
 from core.chain.clock import chain_now
 from core.chain.contracts import MARKET, contract
 from core.chain.eip712 import typed_data_sign
 from core.chain.keys import platform_signer
-from core.chain.reverts import revert_reason
+from core.chain.models import WalletTransaction
 from core.chain.roles import platform_signature_current
 from core.chain.sender import sender_context, transaction_send
 from core.errors import ERR_NO_WALLET, PortalError
@@ -30,7 +31,6 @@ from licensing.models import (
     LicenceTerms,
     Offer,
     Quote,
-    QuotePayment,
     WorkTermsChange,
 )
 from licensing.selectors import catalogue_changed
@@ -59,8 +59,6 @@ ERR_ALREADY_LICENSED = (
 )
 ERR_QUOTE_CLOSED = "This quote can no longer be paid ({status})."
 ERR_QUOTE_EXPIRED = "This quote expired at {when}; get a fresh quote."
-ERR_TX_HASH = "That is not a transaction hash."
-ERR_TOO_MANY_PAYMENTS = "Too many payments were reported for this quote."
 OFFERABLE = {
     Registration.Status.PENDING,
     Registration.Status.SENT,
@@ -68,7 +66,7 @@ OFFERABLE = {
     Registration.Status.CONFIRMED,
 }
 AI_RANK = {AI_PROHIBITED: 0, AI_PAID: 1, AI_FREE: 2}
-MAX_PAYMENTS_PER_QUOTE = 20
+PURCHASE = WalletTransaction.Kind.PURCHASE
 
 
 class LicensingError(PortalError):
@@ -409,7 +407,11 @@ def quote_refresh_status(*, quote: Quote) -> Quote:
     expired."""
     now = chain_now()
     if quote.status == Quote.Status.OPEN and quote.expiry < now:
-        in_flight = quote.payments.exclude(status=QuotePayment.Status.REVERTED).exists()
+        in_flight = (
+            WalletTransaction.objects.filter(kind=PURCHASE, subject=quote.quote_id)
+            .exclude(status=WalletTransaction.Status.REVERTED)
+            .exists()
+        )
         if not in_flight:
             Quote.objects.filter(pk=quote.pk, status=Quote.Status.OPEN).update(status=Quote.Status.EXPIRED)
             quote.refresh_from_db()
@@ -420,7 +422,7 @@ def quotes_expire(*, now: int | None = None) -> int:
     """Mark every open quote past expiry without a payment in flight as expired."""
     now = now or chain_now()
     due = Quote.objects.filter(status=Quote.Status.OPEN, expiry__lt=now).exclude(
-        payments__status__in=[QuotePayment.Status.SUBMITTED, QuotePayment.Status.MINED]
+        wallet.in_flight(kind=PURCHASE, subject_ref="quote_id")
     )
     return Quote.objects.filter(
         pk__in=list(due.values_list("pk", flat=True)), status=Quote.Status.OPEN
@@ -473,49 +475,19 @@ def quote_transaction(*, quote: Quote, w3: Web3 | None = None) -> dict:
     }
 
 
-def quote_report_tx(*, quote: Quote, tx_hash: str) -> QuotePayment:
-    """Remember a hash the buyer's wallet returned, to follow it; the licence itself only ever
-    comes from the confirmed chain event. Every hash is kept (a retry after a revert too)."""
-    if not (isinstance(tx_hash, str) and len(tx_hash) == 66 and tx_hash.startswith("0x")):
-        raise LicensingError(ERR_TX_HASH)
-    try:
-        int(tx_hash, 16)
-    except ValueError:
-        raise LicensingError(ERR_TX_HASH)
-    tx_hash = tx_hash.lower()
-    existing = QuotePayment.objects.filter(tx_hash=tx_hash).first()
-    if existing is not None:
-        if existing.quote_id != quote.pk:
-            raise LicensingError(ERR_TX_HASH)
-        return existing
-    if quote.payments.count() >= MAX_PAYMENTS_PER_QUOTE:
-        raise LicensingError(ERR_TOO_MANY_PAYMENTS)
-    return QuotePayment.objects.create(quote=quote, tx_hash=tx_hash)
+def quote_report_tx(*, quote: Quote, tx_hash: str) -> WalletTransaction:
+    """Remember a hash the buyer's wallet returned, to follow it (core/chain/wallet.py); the
+    licence itself only ever comes from the confirmed chain event. Every hash is kept (a retry
+    after a revert too)."""
+    return wallet.wallet_tx_report(kind=PURCHASE, subject=quote.quote_id, tx_hash=tx_hash, user=quote.buyer)
 
 
-def quote_payments_check(*, quote: Quote, w3: Web3 | None = None) -> list[QuotePayment]:
-    """Ask the chain about every reported payment still in flight (reads first, then one short
-    write per payment): mined ones wait for confirmations, reverted ones get their reason."""
-    from web3.exceptions import TransactionNotFound
-
-    w3 = w3 or get_web3()
-    for payment in quote.payments.filter(status=QuotePayment.Status.SUBMITTED):
-        try:
-            receipt = w3.eth.get_transaction_receipt(payment.tx_hash)
-        except TransactionNotFound:
-            QuotePayment.objects.filter(pk=payment.pk).update(checked_at=timezone.now())
-            continue
-        if receipt["status"] == 1:
-            fields = {"status": QuotePayment.Status.MINED, "block_number": receipt["blockNumber"]}
-        else:
-            reason = revert_reason(w3, payment.tx_hash, contract_name=MARKET)
-            fields = {
-                "status": QuotePayment.Status.REVERTED,
-                "block_number": receipt["blockNumber"],
-                "reason": reason[:300],
-            }
-        QuotePayment.objects.filter(pk=payment.pk).update(checked_at=timezone.now(), **fields)
-    return list(quote.payments.all())
+def quote_payments(*, quote: Quote, check: bool = False, w3: Web3 | None = None) -> list[WalletTransaction]:
+    """The payments reported for a quote, oldest first; with `check`, the chain is asked first about
+    those still waiting to be mined (the one poller)."""
+    if check:
+        return wallet.wallet_txs_check(kind=PURCHASE, subject=quote.quote_id, w3=w3)
+    return wallet.wallet_txs(kind=PURCHASE, subject=quote.quote_id)
 
 
 def _event_matches_quote(args: dict, quote: Quote) -> bool:
@@ -596,6 +568,7 @@ def licence_issue_from_event(event) -> Licence | None:
         certificate_signature=typed_data_sign(certificate, platform_signer()),
     )
     Quote.objects.filter(pk=quote.pk).update(status=Quote.Status.PAID)
+    wallet.wallet_tx_confirmed(tx_hash=event.tx_hash, at=event.block_timestamp)
     notify(
         user=work.owner,
         kind="sale",
@@ -616,6 +589,7 @@ def licence_void_from_event(event, *, reason: str) -> Licence | None:
         status=Licence.Status.VOID, void_reason=reason[:300], voided_at=timezone.now()
     )
     Quote.objects.filter(pk=licence.quote_id, status=Quote.Status.PAID).update(status=Quote.Status.OPEN)
+    wallet.wallet_tx_unconfirmed(tx_hash=event.tx_hash)
     licence.refresh_from_db()
     return licence
 

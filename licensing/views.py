@@ -175,11 +175,11 @@ def _get_quote(request, quote_id):
 def _quote_context(quote):
     """The quote and what the chain says of its payments (read before rendering)."""
     services.quote_refresh_status(quote=quote)
-    payments = list(quote.payments.all())
+    payments = services.quote_payments(quote=quote)
     chain_error = ""
     if quote.status == Quote.Status.OPEN and any(p.status == p.Status.SUBMITTED for p in payments):
         try:
-            payments = services.quote_payments_check(quote=quote)
+            payments = services.quote_payments(quote=quote, check=True)
         except CHAIN_ERRORS:
             chain_error = ERR_CHAIN_DOWN
     mined = [p for p in payments if p.status == p.Status.MINED]

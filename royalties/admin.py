@@ -10,7 +10,6 @@ from royalties.models import (
     ReconciliationRun,
     SplitParty,
     SplitSheet,
-    Withdrawal,
 )
 from works.admin import VisibleWorksOnly
 
@@ -82,12 +81,6 @@ class LedgerAccountAdmin(ReadOnlyAdmin):
 class EarningsDayAdmin(ReadOnlyAdmin):
     list_display = ["account", "day", "amount", "lines"]
     search_fields = ["account__address"]
-
-
-@admin.register(Withdrawal)
-class WithdrawalAdmin(ReadOnlyAdmin):
-    list_display = ["address", "tx_hash", "status", "amount", "created_at", "confirmed_at"]
-    list_filter = ["status"]
 
 
 @admin.register(ReconciliationRun)

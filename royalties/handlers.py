@@ -13,9 +13,10 @@ import logging
 
 from web3 import Web3
 
+from core.chain.wallet import wallet_tx_confirmed, wallet_tx_unconfirmed
 from royalties import hooks
 from royalties.ledger import EntrySpec, Leg, ledger_post, ledger_reverse
-from royalties.models import JournalEntry, LedgerAccount, Withdrawal
+from royalties.models import JournalEntry, LedgerAccount
 
 logger = logging.getLogger(__name__)
 Kind = LedgerAccount.Kind
@@ -43,10 +44,8 @@ def on_market_event_orphaned(event):
         Settlement.objects.filter(chain_event=event).update(
             status=Settlement.Status.OPEN, chain_event=None, paid_at=None
         )
-    if event.name == "Withdrawn":
-        Withdrawal.objects.filter(tx_hash=event.tx_hash.lower(), status=Withdrawal.Status.CONFIRMED).update(
-            status=Withdrawal.Status.SUBMITTED, confirmed_at=None
-        )
+    if event.name in ("Withdrawn", "Settled"):
+        wallet_tx_unconfirmed(tx_hash=event.tx_hash)
 
 
 def _credited(event):
@@ -118,15 +117,15 @@ def _withdrawn(event):
             memo="withdrawal",
         )
     )
-    Withdrawal.objects.filter(tx_hash=event.tx_hash.lower()).exclude(
-        status=Withdrawal.Status.CONFIRMED
-    ).update(status=Withdrawal.Status.CONFIRMED, amount=amount, confirmed_at=event.block_timestamp, reason="")
+    wallet_tx_confirmed(tx_hash=event.tx_hash, at=event.block_timestamp, amount=amount)
 
 
 def _settlement_event(event):
     from royalties.settlement import settlement_event_post
 
     settlement_event_post(event)
+    if event.name == "Settled":
+        wallet_tx_confirmed(tx_hash=event.tx_hash, at=event.block_timestamp)
 
 
 HANDLERS = {

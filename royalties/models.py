@@ -255,30 +255,6 @@ class EarningsWork(models.Model):
         return f"{self.account} {self.sold_work_id}: {self.amount}"
 
 
-class Withdrawal(models.Model):
-    """A withdrawal a payee's wallet sent, reported by the page; confirmed from the chain event."""
-
-    class Status(models.TextChoices):
-        SUBMITTED = "submitted", "sent, waiting for the chain"
-        CONFIRMED = "confirmed", "confirmed"
-        REVERTED = "reverted", "reverted"
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="withdrawals")
-    address = models.CharField(max_length=42, db_index=True)
-    tx_hash = models.CharField(max_length=66, unique=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUBMITTED)
-    amount = WeiField(null=True, blank=True)
-    reason = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-
-    def __str__(self):
-        return f"{self.address} {self.tx_hash} ({self.status})"
-
-
 class ReconciliationRun(models.Model):
     """One comparison of the ledger with LicenseMarket at one block. Mismatches are recorded
     with both figures and never corrected here."""

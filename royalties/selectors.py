@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from core.chain.models import WalletTransaction
 from core.fields import wei_sum
 from royalties.models import (
     EarningsDay,
@@ -15,7 +16,6 @@ from royalties.models import (
     JournalLine,
     LedgerAccount,
     SplitSheet,
-    Withdrawal,
 )
 from royalties.roles import role_words
 from works.models import DerivationLink, Work
@@ -231,7 +231,9 @@ def withdrawals_for(*, address: str):
         .values("tx_hash", "occurred_at", "lines__amount")[:100]
     )
     pending = list(
-        Withdrawal.objects.filter(address=address).exclude(status=Withdrawal.Status.CONFIRMED)[:20]
+        WalletTransaction.objects.filter(kind=WalletTransaction.Kind.WITHDRAWAL, subject=address)
+        .exclude(status=WalletTransaction.Status.CONFIRMED)
+        .order_by("-reported_at")[:20]
     )
     return confirmed, pending
 

@@ -9,15 +9,15 @@ from django.utils import timezone
 from web3 import Web3
 
 from core.chain import market as market_gateway
+from core.chain import wallet
 from core.chain.client import get_web3
-from core.chain.contracts import MARKET
 from core.chain.eip712 import typed_data_signer
-from core.chain.reverts import revert_reason
+from core.chain.models import WalletTransaction
 from core.errors import PortalError
 from core.notifications import notify_address
 from core.people import user_label
 from royalties import eip712
-from royalties.models import BPS, SplitParty, SplitSheet, Withdrawal
+from royalties.models import BPS, SplitParty, SplitSheet
 
 ERR_NOT_OWNER = "Only the work's creator can change its split sheet."
 ERR_ADDRESS = "“{address}” is not a wallet address (0x and 40 hexadecimal digits)."
@@ -30,7 +30,6 @@ ERR_NOT_PROPOSED = "This split sheet is no longer waiting for acceptance ({statu
 ERR_NOT_A_PARTY = "Your wallet {address} is not listed on this split sheet."
 ERR_ALREADY_ACCEPTED = "You have already accepted this split sheet."
 ERR_BAD_SIGNATURE = "The signature is not a valid EIP-712 signature of this split by {address}."
-ERR_TX_HASH = "That is not a transaction hash."
 ERR_WORK_STATE = "Sign the work's registration first: split sheets are for registered, public works."
 MAX_PARTIES = 20
 
@@ -195,19 +194,12 @@ def split_sheet_mark_used(*, work) -> None:
     ).update(first_used_at=timezone.now())
 
 
-def withdrawal_report(*, user, address: str, tx_hash: str) -> Withdrawal:
-    if not (isinstance(tx_hash, str) and len(tx_hash) == 66 and tx_hash.startswith("0x")):
-        raise RoyaltiesError(ERR_TX_HASH)
-    try:
-        int(tx_hash, 16)
-    except ValueError:
-        raise RoyaltiesError(ERR_TX_HASH)
-    withdrawal, _ = Withdrawal.objects.get_or_create(
-        tx_hash=tx_hash.lower(), defaults={"user": user, "address": address}
+def withdrawal_report(*, user, address: str, tx_hash: str) -> WalletTransaction:
+    """Follow a withdrawal the payee's wallet sent (core/chain/wallet.py); the Withdrawn event
+    confirms it."""
+    return wallet.wallet_tx_report(
+        kind=WalletTransaction.Kind.WITHDRAWAL, subject=address, tx_hash=tx_hash, user=user
     )
-    if withdrawal.user_id != user.pk:
-        raise RoyaltiesError(ERR_TX_HASH)
-    return withdrawal
 
 
 MAX_CLAIMS_PER_WITHDRAWAL = 40  # each claim costs ~30k gas with its proof; the rest wait for the next one
@@ -259,16 +251,4 @@ def available_to_withdraw(*, address: str, w3=None) -> int:
 
 def withdrawals_check(*, address: str, w3=None) -> None:
     """Reverted withdrawals say why; confirmed ones come from the Withdrawn event."""
-    from web3.exceptions import TransactionNotFound
-
-    w3 = w3 or get_web3()
-    for withdrawal in Withdrawal.objects.filter(address=address, status=Withdrawal.Status.SUBMITTED):
-        try:
-            receipt = w3.eth.get_transaction_receipt(withdrawal.tx_hash)
-        except TransactionNotFound:
-            continue
-        if receipt["status"] == 0:
-            reason = revert_reason(w3, withdrawal.tx_hash, contract_name=MARKET)
-            Withdrawal.objects.filter(pk=withdrawal.pk, status=Withdrawal.Status.SUBMITTED).update(
-                status=Withdrawal.Status.REVERTED, reason=reason[:300]
-            )
+    wallet.wallet_txs_check(kind=WalletTransaction.Kind.WITHDRAWAL, subject=address, w3=w3)

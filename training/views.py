@@ -6,8 +6,10 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_POST
 
+from core.chain import wallet
 from core.chain.clock import chain_now
-from core.errors import PortalError
+from core.chain.models import WalletTransaction
+from core.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, PortalError
 from core.http import json_fields, wallet_json
 from core.selectors import wallet_address_for_request
 from orgs.models import Membership
@@ -18,7 +20,8 @@ from training.models import Invoice, TrainingRun
 from training.services import invoice_payment
 from works.models import Work
 
-ERR_TX_HASH = "A transaction hash is 0x and 64 hex digits."
+ERR_NO_PAYMENT_ASKED = "Ask for the invoice's transaction first: press Pay with wallet."
+SETTLEMENT = WalletTransaction.Kind.SETTLEMENT
 ERR_QUOTE_WALLET = "This quote is paid from {address}: sign in with that wallet to pay it."
 
 
@@ -53,19 +56,40 @@ def invoice_detail(request, slug, pk):
     return render(request, "training/invoice.html", _invoice_context(request, membership, invoice))
 
 
-def _invoice_context(request, membership, invoice):
-    wallet = wallet_address_for_request(request)
-    paying = list(membership.org.wallets.values_list("address", flat=True))
-    pending_tx = (
-        request.session.get(f"invoice-{invoice.pk}-tx") if invoice.status == Invoice.Status.OPEN else None
-    )
+def _payment_state(settlement: Settlement | None, *, open_: bool) -> dict:
+    """What the wallet sent to pay a settlement, as the one poller sees it (core/chain/wallet.py):
+    the transaction still on its way, the last one the contract refused and why."""
+    if settlement is None or not open_:
+        return {"pending_tx": None, "last_reverted": None, "chain_error": ""}
+    chain_error = ""
+    try:
+        sent = wallet.wallet_txs_check(kind=SETTLEMENT, subject=settlement.settlement_id)
+    except CHAIN_ERRORS:
+        sent, chain_error = (
+            wallet.wallet_txs(kind=SETTLEMENT, subject=settlement.settlement_id),
+            ERR_CHAIN_DOWN,
+        )
+    pending = [t for t in sent if t.status in wallet.IN_FLIGHT]
+    last = sent[-1] if sent else None
     return {
+        "pending_tx": pending[-1] if pending else None,
+        "last_reverted": last if last is not None and last.status == last.Status.REVERTED else None,
+        "chain_error": chain_error,
+    }
+
+
+def _invoice_context(request, membership, invoice):
+    wallet_address = wallet_address_for_request(request)
+    paying = list(membership.org.wallets.values_list("address", flat=True))
+    state = _payment_state(invoice.settlement, open_=invoice.status == Invoice.Status.OPEN)
+    pending_tx = state["pending_tx"]
+    return {
+        **state,
         "org": membership.org,
         "invoice": invoice,
         "rows": invoice.run.works.exclude(price_wei=0).select_related("work"),
-        "wallet": wallet,
-        "can_pay": invoice.status == Invoice.Status.OPEN and wallet in paying and not pending_tx,
-        "pending_tx": pending_tx,
+        "wallet": wallet_address,
+        "can_pay": invoice.status == Invoice.Status.OPEN and wallet_address in paying and not pending_tx,
         "paying": paying,
     }
 
@@ -98,9 +122,10 @@ def invoice_tx(request, slug, pk):
 @wallet_json
 def invoice_submitted(request, slug, pk):
     membership = _membership(request, slug)
-    invoice = get_object_or_404(Invoice, pk=pk, org=membership.org)
-    tx_hash = _tx_hash(request)
-    request.session[f"invoice-{invoice.pk}-tx"] = tx_hash  # shown while the indexer confirms it
+    invoice = get_object_or_404(Invoice.objects.select_related("settlement"), pk=pk, org=membership.org)
+    if invoice.settlement is None:
+        raise PortalError(ERR_NO_PAYMENT_ASKED, status=409, code="no_transaction")
+    _report(request, invoice.settlement)
     return JsonResponse({"status": "submitted"})
 
 
@@ -118,29 +143,25 @@ def _settlement(membership, settlement_id):
 
 
 def _quote_context(request, membership, settlement):
-
-    wallet = wallet_address_for_request(request)
-    pending_tx = (
-        request.session.get(f"quote-{settlement.pk}-tx")
-        if settlement.status == Settlement.Status.OPEN
-        else None
-    )
+    wallet_address = wallet_address_for_request(request)
+    state = _payment_state(settlement, open_=settlement.status == Settlement.Status.OPEN)
+    pending_tx = state["pending_tx"]
     expired = settlement.status == Settlement.Status.OPEN and settlement.expiry <= chain_now()
     prices = dict(settlement.lines.values_list("work_id", "work_price_wei").distinct())
 
     works = {w.pk: w for w in Work.objects.filter(pk__in=prices).only("pk", "title")}
     return {
+        **state,
         "org": membership.org,
         "settlement": settlement,
         "rows": [(works.get(pk), price) for pk, price in sorted(prices.items())],
         "refused": settlement.refused,
-        "wallet": wallet,
+        "wallet": wallet_address,
         "expired": expired,
         "can_pay": settlement.status == Settlement.Status.OPEN
         and not expired
-        and wallet == settlement.buyer_address
+        and wallet_address == settlement.buyer_address
         and not pending_tx,
-        "pending_tx": pending_tx,
     }
 
 
@@ -173,11 +194,13 @@ def quote_tx(request, slug, settlement_id):
     return JsonResponse({"tx": settlement_transaction(settlement=settlement)})
 
 
-def _tx_hash(request) -> str:
+def _report(request, settlement: Settlement) -> None:
+    """Follow the transaction the wallet returned for this settlement (the page shows it, then
+    its reason if the contract refuses it; the Settled event pays)."""
     (tx_hash,) = json_fields(request, "txHash")
-    if len(tx_hash) != 66 or not tx_hash.startswith("0x"):
-        raise PortalError(ERR_TX_HASH, code="invalid_body")
-    return tx_hash
+    wallet.wallet_tx_report(
+        kind=SETTLEMENT, subject=settlement.settlement_id, tx_hash=tx_hash, user=request.user
+    )
 
 
 @login_required
@@ -185,7 +208,5 @@ def _tx_hash(request) -> str:
 @wallet_json
 def quote_submitted(request, slug, settlement_id):
     membership = _membership(request, slug)
-    settlement = _settlement(membership, settlement_id)
-    tx_hash = _tx_hash(request)
-    request.session[f"quote-{settlement.pk}-tx"] = tx_hash
+    _report(request, _settlement(membership, settlement_id))
     return JsonResponse({"status": "submitted"})

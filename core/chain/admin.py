@@ -2,7 +2,14 @@ from django.contrib import admin, messages
 
 from core.admin import ReadOnlyAdmin
 from core.chain.events import delivery_retry_now
-from core.chain.models import ChainCursor, ChainEvent, ChainTransaction, ContractDeployment, EventDelivery
+from core.chain.models import (
+    ChainCursor,
+    ChainEvent,
+    ChainTransaction,
+    ContractDeployment,
+    EventDelivery,
+    WalletTransaction,
+)
 
 
 @admin.register(ChainTransaction)
@@ -10,6 +17,15 @@ class ChainTransactionAdmin(ReadOnlyAdmin):
     list_display = ["id", "purpose", "nonce", "status", "tx_hash", "block_number", "created_at"]
     list_filter = ["status", "purpose"]
     search_fields = ["tx_hash", "mined_hash"]
+
+
+@admin.register(WalletTransaction)
+class WalletTransactionAdmin(ReadOnlyAdmin):
+    """Transactions users' wallets sent (purchases, settlements and invoices, withdrawals)."""
+
+    list_display = ["tx_hash", "kind", "subject", "status", "reason", "block_number", "amount", "reported_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["tx_hash", "subject"]
 
 
 @admin.register(ContractDeployment)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 from core.fields import WeiField
@@ -172,3 +173,45 @@ class EventDelivery(models.Model):
 
     def __str__(self):
         return f"{self.event} -> {self.subscriber} ({self.status})"
+
+
+class WalletTransaction(models.Model):
+    """A transaction a user's wallet sent (a licence purchase, a training settlement or invoice, a
+    withdrawal), reported by the page that asked for it and followed by one poller
+    (core/chain/wallet.py): its receipt makes it mined or reverted with the contract's reason;
+    what it paid for only ever comes from the confirmed chain event, which may mark it confirmed.
+    Every hash is kept: a retry after a revert is a new row of the same subject."""
+
+    class Kind(models.TextChoices):
+        PURCHASE = "purchase", "licence purchase"
+        SETTLEMENT = "settlement", "training settlement or invoice"
+        WITHDRAWAL = "withdrawal", "withdrawal"
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "sent, waiting to be mined"
+        MINED = "mined", "mined, waiting for confirmations"
+        REVERTED = "reverted", "reverted"
+        CONFIRMED = "confirmed", "confirmed"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    subject = models.CharField(
+        max_length=66, help_text="what it pays or moves: a quote id, a settlement id, a payee's address"
+    )
+    tx_hash = models.CharField(max_length=66, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SUBMITTED)
+    reason = models.CharField(max_length=300, blank=True)
+    block_number = models.BigIntegerField(null=True, blank=True)
+    amount = WeiField(null=True, blank=True, help_text="what a confirmed withdrawal paid out")
+    reported_at = models.DateTimeField(auto_now_add=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["reported_at", "pk"]
+        indexes = [models.Index(fields=["kind", "subject", "status"], name="wallet_tx_subject")]
+
+    def __str__(self):
+        return f"{self.kind} {self.subject[:12]} {self.tx_hash} ({self.status})"

@@ -8,10 +8,12 @@ import json
 import pytest
 from PIL import Image
 
+from core.chain import wallet
 from core.chain.eip712 import typed_data_signer as signer_of
+from core.chain.models import WalletTransaction
 from licensing import services, uses
 from licensing.delivery import c2pa_sign, c2pa_trust_anchors, manifest_of, training_mining_of
-from licensing.models import CatalogueEntry, Licence, Offer, Quote, QuotePayment
+from licensing.models import CatalogueEntry, Licence, Offer, Quote
 from licensing.terms import PRESETS
 from licensing.tests.helpers import fund, index, mine, send_tx
 
@@ -312,10 +314,12 @@ def test_a_reverted_payment_returns_to_pay_with_its_reason_and_a_later_one_count
     good = _pay(client, chain, buyer, quote_url)
     assert good.status == 1
     assert "waiting for 2 confirmations" in client.get(quote_url + "status").content.decode()
-    assert QuotePayment.objects.filter(quote__quote_id=quote_url.split("/")[2]).count() == 2
+    sent = WalletTransaction.objects.filter(kind="purchase", subject=quote_url.split("/")[2])
+    assert list(sent.values_list("status", flat=True)) == ["reverted", "mined"]
     mine(chain, settings.CHAIN_CONFIRMATIONS)
     index(chain)
     assert "Licensed." in client.get(quote_url + "status").content.decode()
+    assert list(sent.values_list("status", flat=True)) == ["reverted", "confirmed"]
 
 
 def test_a_withdrawn_offers_quote_cannot_be_paid(register, client, chain, creator, buyer):
@@ -417,4 +421,4 @@ def test_a_bad_tx_hash_report_is_refused(register, client, chain, creator, buyer
     quote_url = _quote_url(client, buyer, Offer.objects.get())
     response = client.post(quote_url + "submitted", {"txHash": "nope"}, content_type="application/json")
     assert response.status_code == 400
-    assert json.loads(response.content)["error"] == services.ERR_TX_HASH
+    assert json.loads(response.content)["error"] == wallet.ERR_TX_HASH

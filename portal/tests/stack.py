@@ -294,7 +294,8 @@ SUMMARY = r"""
 import json
 from django.db.models import Count, Sum
 from audits.models import Audit, AuditPart
-from licensing.models import Licence, Quote, QuotePayment
+from licensing.models import Licence, Quote
+from core.chain.models import WalletTransaction
 from core.chain.client import get_web3
 from core.chain.contracts import REGISTRY, contract
 from core.models import Lease
@@ -306,6 +307,8 @@ anchored = registry.events.RootAnchored().get_logs(from_block=0)
 roots = [e["args"]["root"].hex() for e in anchored]
 signed = Registration.objects.exclude(status__in=["awaiting_signature", "held", "rejected"])
 last = ReconciliationRun.objects.filter(checked__gt=0).order_by("-pk").first()
+purchases = WalletTransaction.objects.filter(kind="purchase")
+in_flight = purchases.filter(status__in=["submitted", "mined"]).values("subject")
 print(json.dumps({
     "registrations_signed": signed.count(),
     "registrations_confirmed": signed.filter(status="confirmed").count(),
@@ -313,10 +316,10 @@ print(json.dumps({
     "batches_confirmed": AnchorBatch.objects.filter(status="confirmed").count(),
     "anchor_events": len(roots),
     "roots_anchored_twice": len(roots) - len(set(roots)),
-    "quotes_paid": QuotePayment.objects.exclude(status="reverted").values("quote").distinct().count(),
+    "quotes_paid": WalletTransaction.objects.filter(kind="purchase").exclude(status="reverted")
+    .values("subject").distinct().count(),
     "licences": Licence.objects.count(),
-    "quotes_paid_without_licence": Quote.objects.filter(payments__status__in=["submitted", "mined"])
-    .filter(licence__isnull=True).distinct().count(),
+    "quotes_paid_without_licence": Quote.objects.filter(licence__isnull=True, quote_id__in=in_flight).count(),
     "audits": Audit.objects.count(),
     "audits_done": Audit.objects.filter(status="done").count(),
     "audit_parts_retried": AuditPart.objects.filter(attempts__gt=1).count(),

@@ -110,6 +110,12 @@ def _connection(snapshot: Snapshot) -> duckdb.DuckDBPyConnection:
             "CREATE TABLE reg_url_hosts AS SELECT DISTINCT split_part(loose, '/', 1) AS host "
             "FROM reg_publications UNION SELECT host FROM reg_hosts"
         )
+        # each host as the authority of an http(s) URL may write it: with "www." and the default
+        # ports, so that most URLs are tested with one split and no normalisation (_match_sql)
+        con.execute(
+            "CREATE TABLE reg_host_forms AS SELECT DISTINCT unnest([host, 'www.' || host, host || ':80', "
+            "host || ':443', 'www.' || host || ':80', 'www.' || host || ':443']) AS form FROM reg_url_hosts"
+        )
         cache[key] = con
     return cache[key]
 
@@ -132,19 +138,34 @@ def _host_sql(col: str) -> str:
     return f"(CASE WHEN starts_with({no_port}, 'www.') THEN substr({no_port}, 5) ELSE {no_port} END)"
 
 
+def _host_key_sql(col: str) -> str:
+    """A key to look the URL's host up in reg_host_forms. An http(s) URL with no ? or # (nearly
+    all of them) is keyed by its third /-separated part, lower case, as written (the forms list
+    each host with "www." and the default ports); any other URL through the whole normalisation
+    (_host_sql), so both give the same answer (bench/audit.py: a third less time on 12.8M rows).
+    No subquery sits inside the CASE: DuckDB would run it per row."""
+    plain = (
+        f"(starts_with({col}, 'https://') OR starts_with({col}, 'http://')) "
+        f"AND NOT contains({col}, '?') AND NOT contains({col}, '#')"
+    )
+    return f"(CASE WHEN {plain} THEN lower(split_part({col}, '/', 3)) ELSE {_host_sql(col)} END)"
+
+
 def _match_sql(source: str, where: str) -> str:
     """Candidate rows of `source` (columns file_row, uid, url, sha), in one pass: an exact hash
     of a registered work, or a URL on a host where a registered URL lives (the portal's, or a
-    declared publication's). The few URL candidates are confirmed in Python with the loose and
-    then the exact normalised key; no regular expression runs over the whole column."""
+    declared publication's), both as hash joins. The few URL candidates are confirmed in Python
+    with the loose and then the exact normalised key; no regular expression runs over the whole
+    column."""
     return f"""
-        SELECT t.file_row, t.uid, t.url, d.work_id, t.host IN (SELECT host FROM reg_url_hosts)
+        SELECT t.file_row, t.uid, t.url, d.work_id, f.form IS NOT NULL
         FROM (
-            SELECT file_row, uid, url, lower(sha) AS sha, {_host_sql("url")} AS host
+            SELECT file_row, uid, url, lower(sha) AS sha, {_host_key_sql("url")} AS host
             FROM {source} WHERE {where}
         ) t
         LEFT JOIN reg_digests d ON d.sha256 = t.sha
-        WHERE d.work_id IS NOT NULL OR t.host IN (SELECT host FROM reg_url_hosts)
+        LEFT JOIN reg_host_forms f ON f.form = t.host
+        WHERE d.work_id IS NOT NULL OR f.form IS NOT NULL
     """  # noqa: S608 (no user input in the text: SQL fragments and numbers only)
 
 

@@ -237,3 +237,37 @@ def test_the_command_writes_the_report_as_json(registry, tmp_path, capsys):
     }
     err = capsys.readouterr().err
     assert "items" in err and "report written to" in err
+
+
+URL_SHAPES = {
+    "plain": "https://artist.example/portfolio/blue-heron/",
+    "upper-case host, default port": "HTTPS://ARTIST.EXAMPLE:443/portfolio/blue-heron/",
+    "www and http port": "http://www.artist.example:80/portfolio/blue-heron/",
+    "no scheme": "artist.example/portfolio/blue-heron/",
+    "query right after the path": "https://artist.example/portfolio/blue-heron/?utm_source=x",
+    "fragment": "https://www.artist.example/portfolio/blue-heron/#top",
+    "sha256 in upper case": None,
+}
+
+
+def test_urls_and_hashes_match_however_they_are_written(registry, tmp_path):
+    """Every way a dataset writes the same URL (scheme, case, www, default ports, a query or a
+    fragment) or the same sha256 (upper case) finds the work; another host or path does not."""
+    import hashlib
+
+    works, _ = registry
+    rows = [{} for _ in range(300)]
+    for n, (shape, url) in enumerate(URL_SHAPES.items()):
+        rows[10 + n] = {"uid": shape, "url": url} if url else {"uid": shape}
+    rows[10 + len(URL_SHAPES) - 1]["sha256"] = hashlib.sha256(works[0][1]).hexdigest().upper()
+    rows[100] = {"uid": "other host", "url": "https://artist.example.org/portfolio/blue-heron/"}
+    rows[101] = {"uid": "other path", "url": "https://artist.example/portfolio/red-kite/"}
+    rows[102] = {"uid": "query after the host", "url": "https://artist.example?p=blue-heron"}
+    manifest = tmp_path / "shapes.parquet"
+    pq.write_table(commonpool_table(rows), manifest, row_group_size=100)
+
+    audit = _run([(str(manifest), manifest.name)])
+    found = {m.source_uid: m.work_id for m in AuditMatch.objects.filter(audit=audit)}
+    expected = {shape: works[2][0].pk for shape, url in URL_SHAPES.items() if url}
+    expected["sha256 in upper case"] = works[0][0].pk
+    assert found == expected

@@ -173,22 +173,7 @@ def audit_matches(request, token: UUID, page: Query[MatchesQuery]):
         selectors.public_matches(audit=audit).filter(pk__gt=page.after).order_by("pk")[: page.limit + 1]
     )
     return {
-        "matches": [
-            {
-                "id": m.pk,
-                "work_id": m.work_id,
-                "kind": m.kind,
-                "distance": m.distance,
-                "source": {
-                    "file": m.source_file,
-                    "row": m.source_row,
-                    "uid": m.source_uid or None,
-                    "key": m.source_key or None,
-                    "url": m.source_url or None,
-                },
-            }
-            for m in rows[: page.limit]
-        ],
+        "matches": [selectors.match_json(m) for m in rows[: page.limit]],
         "next_after": rows[page.limit - 1].pk if len(rows) > page.limit else None,
     }
 

@@ -172,23 +172,26 @@ def match_rows(*, audit: Audit, after: int = 0, limit: int = 100):
     )
 
 
+def match_json(m: AuditMatch) -> dict:
+    """One match as the JSON export and the API give it."""
+    return {
+        "id": m.pk,
+        "work_id": m.work_id,
+        "kind": m.kind,
+        "distance": m.distance,
+        "source": {
+            "file": m.source_file,
+            "row": m.source_row,
+            "uid": m.source_uid or None,
+            "key": m.source_key or None,
+            "url": m.source_url or None,
+        },
+    }
+
+
 def audit_json(*, audit: Audit) -> dict:
     p = progress(audit=audit)
-    matches = [
-        {
-            "work_id": m.work_id,
-            "kind": m.kind,
-            "distance": m.distance,
-            "source": {
-                "file": m.source_file,
-                "row": m.source_row,
-                "uid": m.source_uid or None,
-                "key": m.source_key or None,
-                "url": m.source_url or None,
-            },
-        }
-        for m in public_matches(audit=audit).order_by("pk").iterator(chunk_size=5000)
-    ]
+    matches = [match_json(m) for m in public_matches(audit=audit).order_by("pk").iterator(chunk_size=5000)]
     body = {
         "audit": str(audit.token),
         "name": audit.name,

@@ -15,13 +15,11 @@ from typing_extensions import TypedDict
 
 from core.api import ERRORS, JSON_INT, TEXT_INT, Scope, require_scope
 from core.errors import PortalError
-from licensing.models import CatalogueEntry
 from royalties.models import Settlement
 from royalties.settlement import settlement_transaction
 from training import selectors, services
 from training.models import Invoice, ManifestCheck, Purpose, TrainingLicence, TrainingRun
 from works import hooks
-from works.models import Work
 
 router = Router()
 Id = Annotated[int, Field(ge=1, le=2**53), JSON_INT]  # in a JSON body
@@ -52,8 +50,7 @@ Samples = Annotated[
 ERR_NO_SUCH = "No such {what} in your organisation."
 
 
-def _get(queryset, pk, what):
-    obj = queryset.filter(pk=pk).first()
+def _found(obj, what):
     if obj is None:
         raise Http404(ERR_NO_SUCH.format(what=what))
     return obj
@@ -146,7 +143,7 @@ def manifest_check_create(request, payload: ManifestIn):
 @router.get("/manifest-checks/{check_id}", response={200: ManifestCheckOut, **ERRORS}, tags=["manifests"])
 def manifest_check_get(request, check_id: Path[PathId]):
     require_scope(request, Scope.READ)
-    return _check_out(_get(ManifestCheck.objects.filter(org=request.org), check_id, "manifest check"))
+    return _check_out(_found(selectors.manifest_check_for(org=request.org, pk=check_id), "manifest check"))
 
 
 # ------------------------------------------------------------------ training licence quotes
@@ -249,11 +246,7 @@ def training_quote_create(request, payload: QuoteIn):
 )
 def training_quote_get(request, settlement_id: Path[Hex64]):
     require_scope(request, Scope.READ)
-    settlement = Settlement.objects.filter(
-        org=request.org, settlement_id=settlement_id.lower(), purpose=Settlement.Purpose.TRAINING_LICENCE
-    ).first()
-    if settlement is None:
-        raise Http404(ERR_NO_SUCH.format(what="quote"))
+    settlement = _found(selectors.training_quote_for(org=request.org, settlement_id=settlement_id), "quote")
     prices = dict(settlement.lines.values_list("work_id", "work_price_wei").distinct())
     lines = [services.QuoteLine(w, "quoted", price_wei=int(p)) for w, p in prices.items()]
     lines += [services.QuoteLine(r["work_id"], "refused", reason=r["reason"]) for r in settlement.refused]
@@ -304,24 +297,14 @@ class PageQuery(Schema):
 @router.get("/licences", response={200: list[LicenceOut], **ERRORS}, tags=["training licences"])
 def licences_list(request, page: Query[PageQuery]):
     require_scope(request, Scope.READ)
-    rows = (
-        TrainingLicence.objects.filter(org=request.org, pk__gt=page.after)
-        .select_related("settlement", "org")
-        .order_by("pk")[: page.limit]
-    )
+    rows = selectors.licences_page(org=request.org, after=page.after, limit=page.limit)
     return [_licence_out(row) for row in rows]
 
 
 @router.get("/licences/{licence_id}", response={200: LicenceOut, **ERRORS}, tags=["training licences"])
 def licence_get(request, licence_id: Path[PathId]):
     require_scope(request, Scope.READ)
-    return _licence_out(
-        _get(
-            TrainingLicence.objects.filter(org=request.org).select_related("settlement", "org"),
-            licence_id,
-            "licence",
-        )
-    )
+    return _licence_out(_found(selectors.licence_for(org=request.org, pk=licence_id), "licence"))
 
 
 # ------------------------------------------------------------------ training runs and invoices
@@ -398,11 +381,8 @@ def _invoice_out(invoice: Invoice, run_works=None) -> dict:
     }
 
 
-RUNS_LOADED = TrainingRun.objects.select_related("invoice__settlement").prefetch_related("works")
-
-
 def _run_out(run: TrainingRun) -> dict:
-    """One run as the API shows it; load runs through RUNS_LOADED (no query per run)."""
+    """One run as the API shows it; load runs through training.selectors (no query per run)."""
     rows = list(run.works.all())
     counts = {status: 0 for status in ("licensed", "invoiced", "violation", "free", "paid")}
     for row in rows:
@@ -464,36 +444,27 @@ def run_create(request, payload: RunIn):
 @router.get("/runs", response={200: list[RunOut], **ERRORS}, tags=["training runs"])
 def runs_list(request, page: Query[PageQuery]):
     require_scope(request, Scope.READ)
-    runs = RUNS_LOADED.filter(org=request.org, pk__gt=page.after).order_by("pk")[: min(page.limit, 50)]
+    runs = selectors.runs_page(org=request.org, after=page.after, limit=min(page.limit, 50))
     return [_run_out(run) for run in runs]
 
 
 @router.get("/runs/{run_pk}", response={200: RunOut, **ERRORS}, tags=["training runs"])
 def run_get(request, run_pk: Path[PathId]):
     require_scope(request, Scope.READ)
-    return _run_out(_get(RUNS_LOADED.filter(org=request.org), run_pk, "training run"))
+    return _run_out(_found(selectors.run_for(org=request.org, pk=run_pk), "training run"))
 
 
 @router.get("/invoices", response={200: list[InvoiceOut], **ERRORS}, tags=["invoices"])
 def invoices_list(request, page: Query[PageQuery]):
     require_scope(request, Scope.READ)
-    rows = (
-        Invoice.objects.filter(org=request.org, pk__gt=page.after)
-        .select_related("run", "settlement")
-        .prefetch_related("run__works")
-        .order_by("pk")
-    )
-    return [_invoice_out(row, list(row.run.works.all())) for row in rows[: min(page.limit, 100)]]
+    rows = selectors.invoices_page(org=request.org, after=page.after, limit=min(page.limit, 100))
+    return [_invoice_out(row, list(row.run.works.all())) for row in rows]
 
 
 @router.get("/invoices/{invoice_id}", response={200: InvoiceOut, **ERRORS}, tags=["invoices"])
 def invoice_get(request, invoice_id: Path[PathId]):
     require_scope(request, Scope.READ)
-    return _invoice_out(
-        _get(
-            Invoice.objects.filter(org=request.org).select_related("run", "settlement"), invoice_id, "invoice"
-        )
-    )
+    return _invoice_out(_found(selectors.invoice_for(org=request.org, pk=invoice_id), "invoice"))
 
 
 class PaymentIn(Schema):
@@ -512,9 +483,7 @@ class PaymentOut(Schema):
 @router.post("/invoices/{invoice_id}/payment", response={200: PaymentOut, **ERRORS}, tags=["invoices"])
 def invoice_pay(request, invoice_id: Path[PathId], payload: Body[PaymentIn | None] = None):
     require_scope(request, Scope.LICENSE)
-    invoice = _get(
-        Invoice.objects.filter(org=request.org).select_related("run", "settlement"), invoice_id, "invoice"
-    )
+    invoice = _found(selectors.invoice_for(org=request.org, pk=invoice_id), "invoice")
     settlement = services.invoice_payment(
         invoice=invoice, buyer_address=payload.buyer_address if payload else None
     )
@@ -586,10 +555,10 @@ class WorkTermsOut(Schema):
 def work_terms(request, work_id: Path[PathId]):
 
     require_scope(request, Scope.READ)
-    work = Work.objects.public().filter(pk=work_id).first()
-    if work is None:
+    found = selectors.public_work_terms(work_id=work_id)
+    if found is None:
         raise Http404("No public work with this id.")
-    entry = CatalogueEntry.objects.filter(work=work).first()
+    work, entry = found
     held = selectors.held_licences(org=request.org, work_ids=[work.pk])
     out = {
         "work_id": work.pk,

@@ -5,9 +5,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.db import values_in
-from licensing.models import WorkTermsChange
-from royalties.models import SettlementLine
-from training.models import Invoice, OrgWork, TrainingLicence, TrainingRun, TrainingRunWork
+from licensing.models import CatalogueEntry, WorkTermsChange
+from royalties.models import Settlement, SettlementLine
+from training.models import Invoice, ManifestCheck, OrgWork, TrainingLicence, TrainingRun, TrainingRunWork
+from works.models import Work
 
 
 def held_licences(*, org, work_ids, model_name: str | None = None) -> dict[tuple[int, str], TrainingLicence]:
@@ -120,3 +121,62 @@ def org_training(*, org) -> dict:
         "runs": TrainingRun.objects.filter(org=org).order_by("-reported_at")[:20],
         "invoices": Invoice.objects.filter(org=org).select_related("run").order_by("-created_at")[:20],
     }
+
+
+# ------------------------------------------------------------------ the AI API's reads (training/api.py)
+# Each takes the requesting key's organisation: another organisation's id is never found.
+
+
+def manifest_check_for(*, org, pk: int) -> ManifestCheck | None:
+    return ManifestCheck.objects.filter(org=org, pk=pk).first()
+
+
+def training_quote_for(*, org, settlement_id: str) -> Settlement | None:
+    return Settlement.objects.filter(
+        org=org, settlement_id=settlement_id.lower(), purpose=Settlement.Purpose.TRAINING_LICENCE
+    ).first()
+
+
+def _licences(org):
+    return TrainingLicence.objects.filter(org=org).select_related("settlement", "org")
+
+
+def licences_page(*, org, after: int, limit: int) -> list[TrainingLicence]:
+    return list(_licences(org).filter(pk__gt=after).order_by("pk")[:limit])
+
+
+def licence_for(*, org, pk: int) -> TrainingLicence | None:
+    return _licences(org).filter(pk=pk).first()
+
+
+def _runs(org):
+    """Runs with their invoice, its settlement and their works: no query per run."""
+    return TrainingRun.objects.filter(org=org).select_related("invoice__settlement").prefetch_related("works")
+
+
+def runs_page(*, org, after: int, limit: int) -> list[TrainingRun]:
+    return list(_runs(org).filter(pk__gt=after).order_by("pk")[:limit])
+
+
+def run_for(*, org, pk: int) -> TrainingRun | None:
+    return _runs(org).filter(pk=pk).first()
+
+
+def _invoices(org):
+    return Invoice.objects.filter(org=org).select_related("run", "settlement").prefetch_related("run__works")
+
+
+def invoices_page(*, org, after: int, limit: int) -> list[Invoice]:
+    return list(_invoices(org).filter(pk__gt=after).order_by("pk")[:limit])
+
+
+def invoice_for(*, org, pk: int) -> Invoice | None:
+    return _invoices(org).filter(pk=pk).first()
+
+
+def public_work_terms(*, work_id: int) -> tuple[Work, CatalogueEntry | None] | None:
+    """A public work and its catalogue entry (None: it offers nothing), or None."""
+    work = Work.objects.public().filter(pk=work_id).select_related("catalogue").first()
+    if work is None:
+        return None
+    return work, getattr(work, "catalogue", None)

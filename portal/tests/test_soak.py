@@ -282,9 +282,10 @@ def test_the_stack_never_falls_over_and_never_loses_work(broker, tmp_path):
 
 # kombu's Redis transport, closing its channel after the broker went away, can fail to restore
 # the unacknowledged messages with this AttributeError (an upstream bug of the same family as
-# celery/kombu#970); the worker then stops with "Unrecoverable error", the messages stay in
-# Redis's unacked set and come back, and the dev stack (like any supervisor) starts the worker
-# again. Such an exit is counted and must be followed by a restart; any other is a failure.
+# celery/kombu#970); the worker then stops with "Unrecoverable error" and the dev stack (like
+# any supervisor) starts it again. The message it held stays in Redis's unacked set until the
+# visibility timeout (an hour) and the beat's ticks send again what it stood for, as for any lost
+# message. Such an exit is counted and must be followed by a restart; any other is a failure.
 KOMBU_RECONNECT_BUG = "AttributeError(\"'NoneType' object has no attribute 'hostname'\")"
 
 

@@ -72,7 +72,7 @@ class TrainingLicence(models.Model):
         max_length=16,
         choices=AI_SCOPE_CHOICES,
         default=AI_SCOPE_MODEL,
-        help_text="which models it covers, from the terms it was sold under (licensing/model_scope.py)",
+        help_text="which models it covers, from the terms it was sold under (training/model_scope.py)",
     )
     price_wei = WeiField()
     settlement = models.ForeignKey(

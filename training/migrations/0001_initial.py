@@ -44,7 +44,7 @@ their tables (licensing_*) already exist and keep their names, indexes and const
                         ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                         ('purpose', models.CharField(choices=[('training', 'AI training'), ('generative_training', 'generative AI training')], max_length=20)),
                         ('model_name', models.CharField(blank=True, max_length=200)),
-                        ('model_scope', models.CharField(choices=[('model', 'the model it names (every version of it)'), ('family', 'a model family: the model it names and models whose name extends it'), ('organisation', 'any model the organisation trains')], default='model', help_text='which models it covers, from the terms it was sold under (licensing/model_scope.py)', max_length=16)),
+                        ('model_scope', models.CharField(choices=[('model', 'the model it names (every version of it)'), ('family', 'a model family: the model it names and models whose name extends it'), ('organisation', 'any model the organisation trains')], default='model', help_text='which models it covers, from the terms it was sold under (training/model_scope.py)', max_length=16)),
                         ('price_wei', core.fields.WeiField()),
                         ('status', models.CharField(choices=[('valid', 'valid'), ('void', 'void')], default='valid', max_length=8)),
                         ('issued_at', models.DateTimeField()),

@@ -1,4 +1,4 @@
-"""Which runs a training licence covers (licensing/model_scope.py), by the scope in its terms."""
+"""Which runs a training licence covers (training/model_scope.py), by the scope in its terms."""
 
 import pytest
 

@@ -482,12 +482,12 @@ def quote_report_tx(*, quote: Quote, tx_hash: str) -> WalletTransaction:
     return wallet.wallet_tx_report(kind=PURCHASE, subject=quote.quote_id, tx_hash=tx_hash, user=quote.buyer)
 
 
-def quote_payments(*, quote: Quote, check: bool = False, w3: Web3 | None = None) -> list[WalletTransaction]:
-    """The payments reported for a quote, oldest first; with `check`, the chain is asked first about
-    those still waiting to be mined (the one poller)."""
-    if check:
-        return wallet.wallet_txs_check(kind=PURCHASE, subject=quote.quote_id, w3=w3)
-    return wallet.wallet_txs(kind=PURCHASE, subject=quote.quote_id)
+def quote_payments(*, quote: Quote) -> wallet.PaymentState:
+    """The payments reported for a quote as its page shows them; the chain is asked about those
+    waiting to be mined while the quote is open (the one poller)."""
+    return wallet.payment_state(
+        kind=PURCHASE, subject=quote.quote_id, check=quote.status == Quote.Status.OPEN
+    )
 
 
 def _event_matches_quote(args: dict, quote: Quote) -> bool:

@@ -8,7 +8,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from core.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN
 from core.http import REFUSALS, form_refusal, json_fields, refusal_words, wallet_json
 from core.selectors import wallet_address_for_user
 from licensing import hooks, rights, selectors, services, uses
@@ -176,31 +175,20 @@ def _quote_context(quote):
     """The quote and what the chain says of its payments (read before rendering)."""
     services.quote_refresh_status(quote=quote)
     payments = services.quote_payments(quote=quote)
-    chain_error = ""
-    if quote.status == Quote.Status.OPEN and any(p.status == p.Status.SUBMITTED for p in payments):
-        try:
-            payments = services.quote_payments(quote=quote, check=True)
-        except CHAIN_ERRORS:
-            chain_error = ERR_CHAIN_DOWN
-    mined = [p for p in payments if p.status == p.Status.MINED]
-    in_flight = [p for p in payments if p.status == p.Status.SUBMITTED]
-    reverted = [p for p in payments if p.status == p.Status.REVERTED]
-    last = payments[-1] if payments else None
     return {
         "quote": quote,
         "offer": quote.offer,
         "work": quote.offer.work,
-        "payments": payments,
-        "mined": mined[-1] if mined else None,
-        "in_flight": in_flight[-1] if in_flight else None,
-        "last_reverted": last if last is not None and last in reverted else None,
-        "can_pay": quote.status == Quote.Status.OPEN and not mined and not in_flight,
+        "mined": payments.mined,
+        "in_flight": payments.submitted,
+        "last_reverted": payments.last_reverted,
+        "can_pay": quote.status == Quote.Status.OPEN and not payments.in_flight,
         "uses_bought": uses.labels_of(quote.uses),
         "price_lines": [
             {"label": uses.LABELS[uses.BY_NAME[line["use"]]], "price_wei": int(line["price_wei"])}
             for line in quote.lines
         ],
-        "chain_error": chain_error,
+        "chain_error": payments.chain_error,
         "confirmations": settings.CHAIN_CONFIRMATIONS,
     }
 

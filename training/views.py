@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from core.chain import wallet
 from core.chain.clock import chain_now
 from core.chain.models import WalletTransaction
-from core.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, PortalError
+from core.errors import PortalError
 from core.http import json_fields, wallet_json
 from core.selectors import wallet_address_for_request
 from orgs.models import Membership
@@ -57,24 +57,15 @@ def invoice_detail(request, slug, pk):
 
 
 def _payment_state(settlement: Settlement | None, *, open_: bool) -> dict:
-    """What the wallet sent to pay a settlement, as the one poller sees it (core/chain/wallet.py):
-    the transaction still on its way, the last one the contract refused and why."""
+    """What the wallet sent to pay a settlement (core/chain/wallet.py): the transaction still on
+    its way, the last one the contract refused and why."""
     if settlement is None or not open_:
         return {"pending_tx": None, "last_reverted": None, "chain_error": ""}
-    chain_error = ""
-    try:
-        sent = wallet.wallet_txs_check(kind=SETTLEMENT, subject=settlement.settlement_id)
-    except CHAIN_ERRORS:
-        sent, chain_error = (
-            wallet.wallet_txs(kind=SETTLEMENT, subject=settlement.settlement_id),
-            ERR_CHAIN_DOWN,
-        )
-    pending = [t for t in sent if t.status in wallet.IN_FLIGHT]
-    last = sent[-1] if sent else None
+    state = wallet.payment_state(kind=SETTLEMENT, subject=settlement.settlement_id)
     return {
-        "pending_tx": pending[-1] if pending else None,
-        "last_reverted": last if last is not None and last.status == last.Status.REVERTED else None,
-        "chain_error": chain_error,
+        "pending_tx": state.in_flight,
+        "last_reverted": state.last_reverted,
+        "chain_error": state.chain_error,
     }
 
 

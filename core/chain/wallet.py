@@ -9,6 +9,8 @@ withdrawal) only ever comes from the confirmed chain event, whose handler may ma
 transaction confirmed (`wallet_tx_confirmed`) or, when a reorganisation removes the event,
 submitted again (`wallet_tx_unconfirmed`)."""
 
+from dataclasses import dataclass
+
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from web3 import Web3
@@ -18,7 +20,7 @@ from core.chain.client import get_web3
 from core.chain.contracts import MARKET
 from core.chain.models import WalletTransaction
 from core.chain.reverts import revert_reason
-from core.errors import PortalError
+from core.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN, PortalError
 
 Kind, Status = WalletTransaction.Kind, WalletTransaction.Status
 ERR_TX_HASH = "That is not a transaction hash: 0x and 64 hex digits."
@@ -68,8 +70,8 @@ def wallet_txs_check(
 ) -> list[WalletTransaction]:
     """Ask the chain about each transaction of a subject still waiting to be mined (reads first,
     then one short write each); returns them all, oldest first."""
-    waiting = WalletTransaction.objects.filter(kind=kind, subject=subject, status=Status.SUBMITTED)
-    if waiting.exists():
+    waiting = list(WalletTransaction.objects.filter(kind=kind, subject=subject, status=Status.SUBMITTED))
+    if waiting:
         w3 = w3 or get_web3()
         for tx in waiting:
             try:
@@ -85,6 +87,43 @@ def wallet_txs_check(
                 checked_at=timezone.now(), **fields
             )
     return wallet_txs(kind=kind, subject=subject)
+
+
+@dataclass
+class PaymentState:
+    """What a page shows of the transactions sent for one payment: the newest still waiting to be
+    mined, the newest mined and waiting for its event, the last one if the contract refused it,
+    and why the chain could not be asked."""
+
+    submitted: WalletTransaction | None = None
+    mined: WalletTransaction | None = None
+    last_reverted: WalletTransaction | None = None
+    chain_error: str = ""
+
+    @property
+    def in_flight(self) -> WalletTransaction | None:
+        return self.submitted or self.mined
+
+
+def payment_state(*, kind: str, subject: str, check: bool = True) -> PaymentState:
+    """The transactions of a subject as a page shows them; with `check`, the chain is asked first
+    about those waiting to be mined (a chain that cannot be asked leaves them as they were)."""
+    state = PaymentState()
+    if check:
+        try:
+            sent = wallet_txs_check(kind=kind, subject=subject)
+        except CHAIN_ERRORS:
+            sent, state.chain_error = wallet_txs(kind=kind, subject=subject), ERR_CHAIN_DOWN
+    else:
+        sent = wallet_txs(kind=kind, subject=subject)
+    for tx in sent:
+        if tx.status == Status.SUBMITTED:
+            state.submitted = tx
+        elif tx.status == Status.MINED:
+            state.mined = tx
+    if sent and sent[-1].status == Status.REVERTED:
+        state.last_reverted = sent[-1]
+    return state
 
 
 def wallet_tx_confirmed(*, tx_hash: str, at, amount: int | None = None) -> int:

@@ -11,7 +11,10 @@
    GET tx-url -> {tx}; the wallet sends it; POST {txHash} to submitted-url (the portal follows it).
 
    Either way the page reloads to show what the portal now knows; a refusal is shown where the
-   button is, in the words the portal or the wallet gave. */
+   button is, in the words the portal or the wallet gave.
+
+   A button marked data-wallet-wait is rendered disabled and enabled here, once this script
+   listens for its click (also in markup htmx swaps in): a click before then would do nothing. */
 (function () {
   "use strict";
 
@@ -44,6 +47,13 @@
     return true;
   }
 
+  function enable(scope) {
+    (scope || document).querySelectorAll("[data-wallet-button][data-wallet-wait]").forEach(function (button) {
+      button.removeAttribute("data-wallet-wait");
+      button.disabled = false;
+    });
+  }
+
   document.addEventListener("click", async function (event) {
     var button = event.target.closest("[data-wallet-button]");
     if (!button) return;
@@ -61,4 +71,7 @@
       button.disabled = false;
     }
   });
+
+  enable(document);
+  document.addEventListener("htmx:afterSettle", function () { enable(document); });
 })();

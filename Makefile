@@ -8,7 +8,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 export DJANGO_SETTINGS_MODULE := portal.settings
 
-.PHONY: setup run test lint fmt compile migrate clean slither
+.PHONY: setup run test lint fmt compile migrate clean slither photos
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -31,6 +31,15 @@ run: migrate
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Real photographs for the matcher's tests and bench/audit.py's quality section: Debian's
+# wallpaper packages (tests/fixtures/photos.py says which); needs root, as apt-get does.
+PHOTO_PACKAGES := plasma-workspace-wallpapers mate-backgrounds gnome-backgrounds \
+	lomiri-wallpapers-16.04 lomiri-wallpapers ukui-wallpapers
+photos:
+	@dpkg -s $(PHOTO_PACKAGES) >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PHOTO_PACKAGES) >/dev/null; }
+	@dpkg -s $(PHOTO_PACKAGES) >/dev/null
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -121,6 +121,7 @@ class AuditMatch(models.Model):
         SHA256 = "sha256", "exact bytes (sha256)"
         URL = "url", "URL"
         PDQ = "pdq", "near-duplicate (PDQ)"
+        SIMILAR = "similar", "similar, not a copy"
 
     audit = models.ForeignKey(Audit, on_delete=models.CASCADE, related_name="matches")
     part = models.ForeignKey(AuditPart, on_delete=models.CASCADE, related_name="matches")

@@ -26,6 +26,7 @@ from django.conf import settings
 
 from audits.registry import Snapshot
 from works.fingerprint_index import fingerprint_index
+from works.matching import COPY, WorkFeatures, find
 
 MAX_PROBLEMS = 20
 CHUNK_ROWS = 250_000
@@ -74,8 +75,9 @@ class PartResult:
             self.problems.append(message)
 
     def add(self, match: Found) -> None:
-        """One match per (item, work): an exact hash beats a URL, which beats a near-duplicate."""
-        rank = {"sha256": 0, "url": 1, "pdq": 2}
+        """One match per (item, work): an exact hash beats a URL, which beats a near-duplicate,
+        which beats a look-alike ("similar", not a copy)."""
+        rank = {"sha256": 0, "url": 1, "pdq": 2, "similar": 3}
         key = (match.source, match.work_id)
         current = self.found.get(key)
         if current is None or rank[match.kind] < rank[current.kind]:
@@ -366,12 +368,10 @@ def shard_part(
     """Stream a WebDataset tar: `{key}.jpg|png|webp` with `{key}.json` (url, sha256, uid…) and
     `{key}.txt`. Every image's bytes are hashed (sha256) and fingerprinted (PDQ, dihedral); its
     URL comes from its json."""
-    from audits.images import BadImage, WorkFeatures, decode, verify
+    from audits.images import BadImage, decode
 
     result = PartResult()
     features = features or WorkFeatures()
-    threshold = settings.WORKS_PDQ_THRESHOLD
-    radius = settings.AUDIT_CANDIDATE_RADIUS
     public = snapshot.work_ids
     pending: list[tuple[str, object]] = []  # (key, decoded image)
     meta: dict[str, dict] = {}
@@ -394,27 +394,20 @@ def shard_part(
     def near_duplicates():
         if not pending:
             return
-        index = fingerprint_index()
-        hits = index.search_many([h for _, d in pending for h in d.hashes], radius=radius)
-        for key, decoded in pending:
-            best: dict[int, int] = {}
-            for h in decoded.hashes:
-                for work_id, distance in hits.get(h, []):
-                    if work_id in public and distance < best.get(work_id, 999):
-                        best[work_id] = distance
-            for work_id, distance in sorted(best.items(), key=lambda m: m[1]):
-                inliers = None
-                if distance > threshold:
-                    work_features = features.get(work_id)
-                    inliers = verify(decoded.normalised, work_features) if work_features else 0
-                    if inliers < settings.AUDIT_VERIFY_INLIERS:
-                        continue
+        answers = find(
+            [decoded.query for _, decoded in pending],
+            index=fingerprint_index(),
+            features=features,
+            allowed=public,
+        )
+        for (key, decoded), matches in zip(pending, answers, strict=True):
+            for match in matches:
                 result.add(
                     Found(
-                        work_id=work_id,
-                        kind="pdq",
-                        distance=distance,
-                        inliers=inliers,
+                        work_id=match.work_id,
+                        kind="pdq" if match.verdict == COPY else "similar",
+                        distance=match.distance,
+                        inliers=match.inliers,
                         evidence=_evidence(decoded.normalised),
                         **source(key),
                     )

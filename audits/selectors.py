@@ -72,8 +72,19 @@ def progress(*, audit: Audit) -> Progress:
 
 
 def public_matches(*, audit: Audit):
-    """Matches of works that are public now: a work withdrawn since never shows."""
-    return AuditMatch.objects.filter(audit=audit, work__in=Work.objects.public())
+    """Matches (copies: exact bytes, URL, near-duplicate) of works that are public now: a work
+    withdrawn since never shows."""
+    return AuditMatch.objects.filter(audit=audit, work__in=Work.objects.public()).exclude(
+        kind=AuditMatch.Kind.SIMILAR
+    )
+
+
+def similar_matches(*, audit: Audit):
+    """Items that look like a public work without the evidence of a copy ("similar, not a
+    copy"): shown apart, never counted as found."""
+    return AuditMatch.objects.filter(
+        audit=audit, work__in=Work.objects.public(), kind=AuditMatch.Kind.SIMILAR
+    )
 
 
 def matched_items(*, audit: Audit) -> int:
@@ -160,6 +171,10 @@ def report(*, audit: Audit) -> dict:
         "works": len(work_ids),
         "estimate": estimate(audit=audit),
         "problems": list(audit.parts.exclude(error="").select_related("input").order_by("pk")[:50]),
+        "similar": list(
+            similar_matches(audit=audit).select_related("work", "work__owner__profile").order_by("pk")[:50]
+        ),
+        "similar_count": similar_matches(audit=audit).count(),
     }
 
 
@@ -202,6 +217,9 @@ def audit_json(*, audit: Audit) -> dict:
         "images_hashed": p.images_hashed,
         "items_bad": p.items_bad,
         "matches": matches,
+        "similar": [
+            match_json(m) for m in similar_matches(audit=audit).order_by("pk").iterator(chunk_size=5000)
+        ],
         "problems": [
             {"file": part.input.name, "part": part.index, "status": part.status, "message": part.error}
             for part in audit.parts.exclude(error="").select_related("input").order_by("pk")
@@ -223,7 +241,7 @@ def found_for_creator(*, user, limit: int = 20, examples: int = 5) -> list[dict]
     when, a few of the items, and who ran it when the auditor allows it. Three queries."""
     mine = AuditMatch.objects.filter(
         work__owner=user, work__in=Work.objects.public(), audit__status=Audit.Status.DONE
-    )
+    ).exclude(kind=AuditMatch.Kind.SIMILAR)
     rows = list(
         mine.values(
             "audit_id",

@@ -21,6 +21,7 @@ from audits.registry import Snapshot, snapshot_write
 from core.errors import PortalError
 from core.leases import holder_is_dead, holder_name
 from core.notifications import notify
+from works.matching import WorkFeatures
 from works.models import Work, private_storage
 
 logger = logging.getLogger(__name__)
@@ -394,8 +395,6 @@ def creators_notify(*, audit: Audit) -> int:
 
 def audit_run_inline(*, audit: Audit, progress=None) -> Audit:
     """Plan and run every part in this process (the command line), in order."""
-    from audits.images import WorkFeatures
-
     part_ids = audit_plan(audit=audit)
     features = WorkFeatures()
     for part_id in part_ids:

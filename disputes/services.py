@@ -16,9 +16,10 @@ from core.errors import PortalError
 from core.notifications import notify
 from core.people import user_label
 from disputes.models import Dispute, DisputeEvent, Evidence
-from works.fingerprints import pdq_distance, pdq_fingerprints
+from works.fingerprints import pdq_distance
+from works.matching import prints
 from works.models import Work
-from works.selectors import near_matches
+from works.selectors import copies, near_matches
 from works.validation import human_size
 
 logger = logging.getLogger(__name__)
@@ -141,18 +142,20 @@ def evidence_prepare_file(upload, *, work: Work, party) -> Evidence:
         return evidence
     evidence.kind = Evidence.Kind.FILE
     with Image.open(ContentFile(data)) as fresh:  # the registration's decode path (JPEG draft)
-        pdq, _, _ = pdq_fingerprints(fresh)
-    evidence.pdq = pdq
-    evidence.pdq_distance = pdq_distance(pdq, work.pdq)
-    evidence.own_work = _own_registration(party=party, sha256=sha256, pdq=pdq, exclude=work)
+        fingerprints = prints(fresh)
+    evidence.pdq = fingerprints.pdq
+    evidence.pdq_distance = pdq_distance(fingerprints.pdq, work.pdq)
+    evidence.own_work = _own_registration(party=party, sha256=sha256, query=fingerprints.query, exclude=work)
     return evidence
 
 
-def _own_registration(*, party, sha256: str, pdq: str, exclude: Work) -> Work | None:
-    """The party's own public registration of this picture (the registry's near-duplicate
-    lookup), the earliest anchored first."""
+def _own_registration(*, party, sha256: str, query, exclude: Work) -> Work | None:
+    """The party's own public registration of this picture (the registry's matcher: copies, not
+    look-alikes), the earliest anchored first."""
     own = [
-        m for m in near_matches(sha256=sha256, pdq=pdq, exclude_id=exclude.pk) if m["owner_id"] == party.pk
+        m
+        for m in copies(near_matches(sha256=sha256, query=query, exclude_id=exclude.pk))
+        if m["owner_id"] == party.pk
     ]
     if not own:
         return None

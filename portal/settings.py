@@ -312,6 +312,12 @@ PROVENANCE_REGISTRY_V1_ADDRESS = env.str("PROVENANCE_REGISTRY_V1_ADDRESS", defau
 WORKS_MAX_UPLOAD_BYTES = env.int("WORKS_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
 WORKS_MAX_MEGAPIXELS = env.int("WORKS_MAX_MEGAPIXELS", default=100)
 WORKS_PDQ_THRESHOLD = env.int("WORKS_PDQ_THRESHOLD", default=31)
+# The matcher (works.matching, for registration holds and dataset audits): works with any window
+# within WORKS_CANDIDATE_RADIUS bits of any of a picture's hashes are candidates; beyond
+# WORKS_PDQ_THRESHOLD a candidate is a copy only if at least WORKS_VERIFY_INLIERS keypoints agree
+# over most of both pictures.
+WORKS_CANDIDATE_RADIUS = env.int("WORKS_CANDIDATE_RADIUS", default=80)
+WORKS_VERIFY_INLIERS = env.int("WORKS_VERIFY_INLIERS", default=16)
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))
 PRIVATE_MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
 DATA_UPLOAD_MAX_NUMBER_FILES = 500  # an audit may upload many shards; a work upload takes one file
@@ -422,8 +428,6 @@ C2PA_DIR = Path(env.str("C2PA_DIR", default=str(VAR_DIR / "c2pa")))
 # Dataset audits (audits/).
 AUDIT_ROOT = Path(env.str("AUDIT_ROOT", default=str(VAR_DIR / "audits")))
 AUDIT_UPLOAD_MAX_BYTES = env.int("AUDIT_UPLOAD_MAX_BYTES", default=2 * 1024**3)
-AUDIT_CANDIDATE_RADIUS = env.int("AUDIT_CANDIDATE_RADIUS", default=80)
-AUDIT_VERIFY_INLIERS = env.int("AUDIT_VERIFY_INLIERS", default=16)
 AUDIT_MAX_IMAGE_PIXELS = env.int("AUDIT_MAX_IMAGE_PIXELS", default=60_000_000)
 AUDIT_MAX_MEMBER_BYTES = env.int("AUDIT_MAX_MEMBER_BYTES", default=64 * 1024**2)
 AUDIT_DUCKDB_MEMORY = env.str("AUDIT_DUCKDB_MEMORY", default="512MB")

@@ -2,11 +2,14 @@
 
 One binary index per process. It holds only public works (signed, not held, rejected or
 revoked): it replays `FingerprintChange`, the append-only log that the services write whenever
-a work becomes public or stops being so, from the last row it applied. Each work has up to two
-entries: its PDQ hash (id `work << 1`) and the hash of its centre with a few percent cut off
-(`work << 1 | 1`), so cropped copies are near one of them; searches answer work ids, each with
-its smallest distance. IndexBinaryFlat is exact; batched range search at 1M entries answers
-~1,300 queries/s on 2 cores here (bench/fingerprint.py).
+a work becomes public or stops being so, from the last row it applied.
+
+Two faiss indexes: `index` holds each work's PDQ hash (id `work << 1`) and the hash of its centre
+with a few percent cut off (`work << 1 | 1`), what a hash alone (the manifest check) is compared
+with; `windows` holds the hashes of more windows of it (`works.matching.WORK_WINDOWS`, id
+`work << 4 | slot`, slots from 2), which the matcher (`works.matching.find`) searches as well, so a
+copy cropped from one side or to its centre is near one of them. IndexBinaryFlat is exact;
+batched range search at 1M entries answers ~1,300 queries/s on 2 cores here (bench/fingerprint.py).
 """
 
 import threading
@@ -23,6 +26,13 @@ def _codes(hashes: list[str]) -> np.ndarray:
     return np.frombuffer(b"".join(bytes.fromhex(h) for h in hashes), dtype=np.uint8).reshape(len(hashes), -1)
 
 
+def _add(index, entries: list[tuple[int, str]]) -> None:
+    if entries:
+        index.add_with_ids(
+            _codes([h for _, h in entries]), np.asarray([e for e, _ in entries], dtype=np.int64)
+        )
+
+
 class FingerprintIndex:
     def __init__(self):
         self._lock = threading.Lock()
@@ -30,6 +40,7 @@ class FingerprintIndex:
 
     def reset(self):
         self.index = faiss.IndexBinaryIDMap(faiss.IndexBinaryFlat(PDQ_BITS))
+        self.windows = faiss.IndexBinaryIDMap(faiss.IndexBinaryFlat(PDQ_BITS))
         self.members: set[int] = set()
         self.last_change = 0
 
@@ -37,15 +48,30 @@ class FingerprintIndex:
         """Works in the index."""
         return len(self.members)
 
-    def add(self, ids: list[int], hashes: list[str], crops: list[str] | None = None):
+    def add(
+        self,
+        ids: list[int],
+        hashes: list[str],
+        crops: list[str] | None = None,
+        windows: list[list[str]] | None = None,
+    ):
+        """Works with their PDQ hash, centre-crop hash and window hashes (slot 2 on; "" for a
+        window without enough detail)."""
         crops = crops or [""] * len(ids)
-        fresh = {i: (h, c) for i, h, c in zip(ids, hashes, crops, strict=True) if i not in self.members}
+        windows = windows or [[] for _ in ids]
+        fresh = {
+            i: (h, c, w)
+            for i, h, c, w in zip(ids, hashes, crops, windows, strict=True)
+            if i not in self.members
+        }
         if not fresh:
             return
-        entries = [(i << 1, h) for i, (h, _) in fresh.items()]
-        entries += [(i << 1 | 1, c) for i, (_, c) in fresh.items() if c]
-        self.index.add_with_ids(
-            _codes([h for _, h in entries]), np.asarray([e for e, _ in entries], dtype=np.int64)
+        entries = [(i << 1, h) for i, (h, _, _) in fresh.items()]
+        entries += [(i << 1 | 1, c) for i, (_, c, _) in fresh.items() if c]
+        _add(self.index, entries)
+        _add(
+            self.windows,
+            [(i << 4 | slot, h) for i, (_, _, w) in fresh.items() for slot, h in enumerate(w, start=2) if h],
         )
         self.members.update(fresh)
 
@@ -53,6 +79,9 @@ class FingerprintIndex:
         gone = [i for i in ids if i in self.members]
         if gone:
             self.index.remove_ids(np.asarray([e for i in gone for e in (i << 1, i << 1 | 1)], dtype=np.int64))
+            self.windows.remove_ids(
+                np.asarray([i << 4 | slot for i in gone for slot in range(2, 16)], dtype=np.int64)
+            )
             self.members.difference_update(gone)
 
     def search(self, pdq_hex: str, *, radius: int) -> list[tuple[int, int]]:
@@ -79,6 +108,26 @@ class FingerprintIndex:
             found[pdq] = sorted(best.items(), key=lambda m: (m[1], m[0]))
         return found
 
+    def search_slots(self, pdqs: list[str], *, radius: int) -> dict[str, list[tuple[int, int, int]]]:
+        """Batched search of both indexes: pdq -> (work id, slot, distance) for every entry within
+        `radius` (slot 0 the whole picture, 1 its centre, 2 on its windows)."""
+        unique = list(dict.fromkeys(pdqs))
+        found: dict[str, list[tuple[int, int, int]]] = {p: [] for p in unique}
+        if not unique:
+            return found
+        codes = _codes(unique)
+        for index, shift in ((self.index, 1), (self.windows, 4)):
+            if index.ntotal == 0:
+                continue
+            lims, distances, ids = index.range_search(codes, radius + 1)
+            for n, pdq in enumerate(unique):
+                for entry, distance in zip(
+                    ids[lims[n] : lims[n + 1]], distances[lims[n] : lims[n + 1]], strict=True
+                ):
+                    entry = int(entry)
+                    found[pdq].append((entry >> shift, entry & ((1 << shift) - 1), int(distance)))
+        return found
+
     def catch_up(self):
         """Apply the changes logged since the last call (by any process)."""
         from works.models import FingerprintChange
@@ -88,27 +137,28 @@ class FingerprintIndex:
                 rows = list(
                     FingerprintChange.objects.filter(pk__gt=self.last_change)
                     .order_by("pk")
-                    .values_list("pk", "work_id", "pdq", "pdq_crop", "added")[:BATCH]
+                    .values_list("pk", "work_id", "pdq", "pdq_crop", "pdq_windows", "added")[:BATCH]
                 )
                 if not rows:
                     return
                 # Apply in order, coalescing runs of additions for faiss.
-                run_ids, run_hashes, run_crops = [], [], []
-                for _, work_id, pdq, crop, added in rows:
+                run: tuple[list, list, list, list] = ([], [], [], [])
+                for _, work_id, pdq, crop, windows, added in rows:
                     if added:
-                        if work_id in self.members and crop:
-                            # a backfilled crop hash for a work already indexed: re-add both
-                            self.add(run_ids, run_hashes, run_crops)
-                            run_ids, run_hashes, run_crops = [], [], []
+                        if work_id in self.members and (crop or windows):
+                            # backfilled hashes for a work already indexed: re-add it
+                            self.add(*run)
+                            run = ([], [], [], [])
                             self.remove([work_id])
-                        run_ids.append(work_id)
-                        run_hashes.append(pdq)
-                        run_crops.append(crop)
+                        for column, value in zip(
+                            run, (work_id, pdq, crop, windows.split(",") if windows else []), strict=True
+                        ):
+                            column.append(value)
                         continue
-                    self.add(run_ids, run_hashes, run_crops)
-                    run_ids, run_hashes, run_crops = [], [], []
+                    self.add(*run)
+                    run = ([], [], [], [])
                     self.remove([work_id])
-                self.add(run_ids, run_hashes, run_crops)
+                self.add(*run)
                 self.last_change = rows[-1][0]
 
 

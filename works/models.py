@@ -111,6 +111,11 @@ class Work(models.Model):
         blank=True,
         help_text="PDQ of the centre with 4 % cut from each side (finds cropped copies)",
     )
+    pdq_windows = models.TextField(
+        blank=True,
+        help_text="PDQ of more windows of the picture (works.matching.WORK_WINDOWS), comma-separated; "
+        "empty for a window without enough detail",
+    )
     version_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="versions"
     )
@@ -249,6 +254,7 @@ class FingerprintChange(models.Model):
     work = models.ForeignKey(Work, on_delete=models.CASCADE, related_name="+")
     pdq = models.CharField(max_length=64)
     pdq_crop = models.CharField(max_length=64, blank=True)
+    pdq_windows = models.TextField(blank=True)
     added = models.BooleanField(help_text="True: the work became public; False: it left")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -1,14 +1,14 @@
 """Reads for works. Everything a third party can reach goes through `Work.objects.public()` or
 `visible_to(user)` (works/models.py), the one visibility rule."""
 
-from django.conf import settings
 from django.db.models import QuerySet
 from PIL import Image
 
 from core.chain.merkle import LEAF_ENCODING
 from works import hooks
 from works.fingerprint_index import fingerprint_index
-from works.fingerprints import pdq_distance, pdq_image, sha256_of
+from works.fingerprints import sha256_of
+from works.matching import COPY, Match, Query, WorkFeatures, distance_to, find, prints
 from works.models import Registration, Work
 from works.validation import InvalidImage, image_check
 
@@ -45,14 +45,20 @@ def work_for_owner(*, pk: int, user) -> Work | None:
     return Work.objects.for_owner(user).select_related(*_PROVENANCE_RELATED).filter(pk=pk).first()
 
 
-def near_matches(*, sha256: str, pdq: str, exclude_id: int | None = None) -> list[dict]:
-    """Public works identical (sha256) or near (PDQ within the threshold) to a fingerprint.
-    Drafts, held and rejected works are never matched: they are not in the index, and the exact
-    lookup goes through the same rule."""
-    threshold = settings.WORKS_PDQ_THRESHOLD
-    found = dict(fingerprint_index().search(pdq, radius=threshold))
+def near_matches(
+    *, sha256: str, query: Query | None, exclude_id: int | None = None, features: WorkFeatures | None = None
+) -> list[dict]:
+    """Public works identical (sha256) to a picture, or that it is a copy of or similar to after
+    the edits pictures go through (`works.matching.find`: crops, borders, captions, mirroring,
+    recompression…). Each answer says its verdict: "copy" (identical files are copies) or
+    "similar" (a look-alike: shown, never held). Drafts, held and rejected works are never
+    matched: they are not in the index, and the exact lookup goes through the same rule."""
+    found: dict[int, Match] = {}
+    if query is not None:
+        for match in find([query], index=fingerprint_index(), features=features or WorkFeatures())[0]:
+            found[match.work_id] = match
     for pk in Work.objects.public().filter(sha256=sha256).values_list("pk", flat=True):
-        found[pk] = 0
+        found[pk] = Match(work_id=pk, distance=0, verdict=COPY)
     found.pop(exclude_id, None)
     works = (
         Work.objects.public()
@@ -62,6 +68,8 @@ def near_matches(*, sha256: str, pdq: str, exclude_id: int | None = None) -> lis
     matches = []
     for work in works:
         batch = work.registration.batch
+        match = found[work.pk]
+        exact = work.sha256 == sha256
         matches.append(
             {
                 "work_id": work.pk,
@@ -69,13 +77,19 @@ def near_matches(*, sha256: str, pdq: str, exclude_id: int | None = None) -> lis
                 "owner_id": work.owner_id,
                 "creator_address": work.creator_address,
                 "creator_name": work.creator_name,
-                "distance": pdq_distance(pdq, work.pdq) if work.sha256 != sha256 else 0,
-                "exact": work.sha256 == sha256,
+                "distance": 0 if exact else distance_to(query, work.pdq),
+                "verdict": match.verdict,
+                "inliers": match.inliers,
+                "exact": exact,
                 "registered_at": work.created_at.isoformat(),
                 "anchored_at": batch.block_timestamp.isoformat() if batch and batch.block_timestamp else None,
             }
         )
-    return sorted(matches, key=lambda m: (m["distance"], m["work_id"]))
+    return sorted(matches, key=lambda m: (m["verdict"] != COPY, m["distance"], m["work_id"]))
+
+
+def copies(matches: list[dict]) -> list[dict]:
+    return [m for m in matches if m["verdict"] == COPY]
 
 
 def lineage(*, work: Work, viewer) -> dict:
@@ -114,18 +128,19 @@ def lineage(*, work: Work, viewer) -> dict:
     }
 
 
-def fingerprint_upload(uploaded) -> tuple[str, str | None]:
-    """(sha256, PDQ or None when the file is not an image we accept) of an uploaded file."""
+def fingerprint_upload(uploaded) -> tuple[str, Query | None]:
+    """(sha256, the matcher's query or None when the file is not an image we accept) of an
+    uploaded file."""
     sha256 = sha256_of(uploaded)
     try:
         checked = image_check(uploaded)
         with Image.open(uploaded, formats=[checked.format]) as image:
-            pdq, _ = pdq_image(image)
+            found = prints(image).query
     except InvalidImage:
         return sha256, None
     finally:
         uploaded.seek(0)
-    return sha256, pdq
+    return sha256, found
 
 
 def registrations_for_sha256(*, sha256: str) -> QuerySet[Registration]:

@@ -17,8 +17,9 @@ from core.chain.client import get_web3
 from core.chain.eip712 import typed_data_digest, typed_data_signer
 from core.errors import PortalError
 from works import eip712, hooks
-from works.fingerprints import pdq_fingerprints, sha256_of
+from works.fingerprints import sha256_of
 from works.imaging import PREVIEW_SIZE, THUMBNAIL_SIZE, render
+from works.matching import prints, windows_text, work_query
 from works.models import (
     PUBLIC_STATUSES,
     REVOKED,
@@ -28,7 +29,7 @@ from works.models import (
     Work,
     WorkDigest,
 )
-from works.selectors import near_matches
+from works.selectors import copies, near_matches
 from works.validation import image_check
 
 logger = logging.getLogger(__name__)
@@ -72,7 +73,9 @@ class AlreadyUploaded(RegistrationError):
 
 def fingerprint_publish(*, work: Work) -> None:
     """The work became public: every process's fingerprint index adds it on its next search."""
-    FingerprintChange.objects.create(work=work, pdq=work.pdq, pdq_crop=work.pdq_crop, added=True)
+    FingerprintChange.objects.create(
+        work=work, pdq=work.pdq, pdq_crop=work.pdq_crop, pdq_windows=work.pdq_windows, added=True
+    )
 
 
 def fingerprint_unpublish(*, work: Work) -> None:
@@ -107,7 +110,7 @@ def work_upload(
     if existing is not None:
         raise AlreadyUploaded(existing)
     with Image.open(file, formats=[checked.format]) as image:
-        pdq, quality, pdq_crop = pdq_fingerprints(image)
+        fingerprints = prints(image)
     file.seek(0)
     with Image.open(file, formats=[checked.format]) as image:
         (preview, preview_ext), (thumbnail, thumb_ext) = (
@@ -116,7 +119,7 @@ def work_upload(
         )
     file.seek(0)
 
-    matches = near_matches(sha256=sha256, pdq=pdq)
+    matches = copies(near_matches(sha256=sha256, query=fingerprints.query))
     others = [m for m in matches if m["owner_id"] != user.pk]
     own = [m for m in matches if m["owner_id"] == user.pk]
 
@@ -132,9 +135,10 @@ def work_upload(
         height=checked.height,
         size=checked.size,
         sha256=sha256,
-        pdq=pdq,
-        pdq_quality=quality,
-        pdq_crop=pdq_crop,
+        pdq=fingerprints.pdq,
+        pdq_quality=fingerprints.quality,
+        pdq_crop=fingerprints.pdq_crop,
+        pdq_windows=windows_text(fingerprints.windows),
         version_of_id=own[0]["work_id"] if own else None,
     )
     written = []
@@ -225,7 +229,7 @@ def registration_sign(*, registration: Registration, signature: str, w3: Web3 | 
         raise RegistrationError(ERR_WRONG_SIGNER.format(signer=signer, expected=expected))
     others = [
         m
-        for m in near_matches(sha256=work.sha256, pdq=work.pdq, exclude_id=work.pk)
+        for m in copies(near_matches(sha256=work.sha256, query=work_query(work), exclude_id=work.pk))
         if m["owner_id"] != work.owner_id
     ]
     status = Status.HELD if others else Status.PENDING

@@ -124,9 +124,9 @@ def verify(request):
     results, near, sha256 = None, [], None
     if bound and form.is_valid():
         if form.cleaned_data.get("file"):
-            sha256, pdq = selectors.fingerprint_upload(form.cleaned_data["file"])
-            if pdq:
-                near = [m for m in selectors.near_matches(sha256=sha256, pdq=pdq) if not m["exact"]]
+            sha256, query = selectors.fingerprint_upload(form.cleaned_data["file"])
+            if query is not None:
+                near = [m for m in selectors.near_matches(sha256=sha256, query=query) if not m["exact"]]
         else:
             sha256 = form.cleaned_data["sha256"].lower().removeprefix("0x")
         results = _check_registrations(sha256)

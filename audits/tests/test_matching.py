@@ -271,3 +271,48 @@ def test_urls_and_hashes_match_however_they_are_written(registry, tmp_path):
     expected = {shape: works[2][0].pk for shape, url in URL_SHAPES.items() if url}
     expected["sha256 in upper case"] = works[0][0].pk
     assert found == expected
+
+
+def test_real_photographs_copied_are_found_and_look_alikes_are_only_similar(
+    publish, creator, tmp_path, client
+):
+    """A screenshot of a registered photograph and one with a caption bar are found; another
+    frame of a registered scene is reported apart as "similar, not a copy": not counted, not shown
+    to the creator as found."""
+    from tests.fixtures.photos import PhotosMissing, edited_bytes, photo_set
+    from tests.fixtures.services import require_service
+
+    try:
+        photos = photo_set()
+    except PhotosMissing as exc:
+        require_service(False, str(exc))
+    by_name = dict(photos.originals)
+    coffee, _ = publish(creator, by_name["skimage/coffee.png"], title="Coffee")
+    frame, _ = publish(creator, by_name["skimage/motorcycle_left.png"], title="Left frame")
+    (right,) = [image for _, name, image in photos.lookalikes if name == "skimage/motorcycle_right.png"]
+    items = [
+        {"key": "screenshot", "data": edited_bytes(by_name["skimage/coffee.png"], "screenshot_border", 1)},
+        {"key": "captioned", "data": edited_bytes(by_name["skimage/coffee.png"], "caption_bar", 2)},
+        {"key": "other-frame", "data": encode(right, "JPEG", 88)},
+    ]
+    shard = tmp_path / "shards" / "00000.tar"
+    shard.parent.mkdir()
+    write_shard(shard, items)
+    audit = _run([(str(shard), "shards/00000.tar")], user=creator.user)
+
+    kinds = {(m.source_key, m.work_id): m.kind for m in AuditMatch.objects.filter(audit=audit)}
+    assert kinds == {
+        ("screenshot", coffee.pk): "pdq",
+        ("captioned", coffee.pk): "pdq",
+        ("other-frame", frame.pk): "similar",
+    }
+    assert selectors.matched_items(audit=audit) == 2
+    report = selectors.audit_json(audit=audit)
+    assert {m["source"]["key"] for m in report["matches"]} == {"screenshot", "captioned"}
+    assert [(m["source"]["key"], m["kind"]) for m in report["similar"]] == [("other-frame", "similar")]
+    found = selectors.found_for_creator(user=creator.user)
+    assert found[0]["items"] == 2 and found[0]["works"] == 1
+
+    client.force_login(creator.user)
+    page = client.get(f"/audits/{audit.token}/").content.decode()
+    assert 'data-testid="audit-similar"' in page and "Similar, not a copy" in page

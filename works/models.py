@@ -113,6 +113,8 @@ class Work(models.Model):
     )
     pdq_windows = models.TextField(
         blank=True,
+        default="",
+        db_default="",  # rows written by code that predates the field (a migration test's) stay valid
         help_text="PDQ of more windows of the picture (works.matching.WORK_WINDOWS), comma-separated; "
         "empty for a window without enough detail",
     )
@@ -254,7 +256,7 @@ class FingerprintChange(models.Model):
     work = models.ForeignKey(Work, on_delete=models.CASCADE, related_name="+")
     pdq = models.CharField(max_length=64)
     pdq_crop = models.CharField(max_length=64, blank=True)
-    pdq_windows = models.TextField(blank=True)
+    pdq_windows = models.TextField(blank=True, default="", db_default="")
     added = models.BooleanField(help_text="True: the work became public; False: it left")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -20,6 +20,7 @@ import numpy as np
 from works.fingerprints import PDQ_BITS
 
 BATCH = 100_000
+SLOTS = 16  # window ids are `work << 4 | slot`: at most 16 windows per work
 
 
 def _codes(hashes: list[str]) -> np.ndarray:
@@ -80,7 +81,7 @@ class FingerprintIndex:
         if gone:
             self.index.remove_ids(np.asarray([e for i in gone for e in (i << 1, i << 1 | 1)], dtype=np.int64))
             self.windows.remove_ids(
-                np.asarray([i << 4 | slot for i in gone for slot in range(2, 16)], dtype=np.int64)
+                np.asarray([i << 4 | slot for i in gone for slot in range(2, SLOTS)], dtype=np.int64)
             )
             self.members.difference_update(gone)
 

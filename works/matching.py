@@ -35,7 +35,7 @@ import pdqhash
 from django.conf import settings
 from PIL import Image, ImageOps
 
-from works.fingerprint_index import FingerprintIndex
+from works.fingerprint_index import SLOTS, FingerprintIndex
 from works.fingerprints import centre_crop, normalise_for_pdq, pdq_bits_to_hex, pdq_distance
 from works.models import Work
 
@@ -56,6 +56,8 @@ WORK_WINDOWS = (
     (0.06, 0.06, 0.06, 0.06),
     (0.12, 0.12, 0.12, 0.12),
 )
+if len(WORK_WINDOWS) > SLOTS:
+    raise ImportError(f"works.matching: {len(WORK_WINDOWS)} windows, the index holds {SLOTS} per work")
 QUERY_WINDOWS = (
     (0.1, 0, 0, 0),
     (0, 0.1, 0, 0),

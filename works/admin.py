@@ -76,6 +76,8 @@ class RegistrationAdmin(VisibleWorksOnly, admin.ModelAdmin):
             return ""
         first = obj.hold_evidence[0]
         kind = "identical file" if first["exact"] else f"PDQ distance {first['distance']}"
+        if not first["exact"] and first.get("inliers"):
+            kind += f", {first['inliers']} keypoints agree"
         return f"work #{first['work_id']} by {first['creator_address'][:10]}… ({kind})"
 
     def _apply(self, request, queryset, service, verb, decision):

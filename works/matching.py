@@ -174,7 +174,8 @@ def _inner_box(grey: np.ndarray):
     height, width = grey.shape
     if height < 32 or width < 32:
         return None
-    detail = np.abs(cv2.Laplacian(cv2.GaussianBlur(grey, (0, 0), 1.0), cv2.CV_32F))
+    blurred = cv2.GaussianBlur(grey, (0, 0), 1.0, borderType=cv2.BORDER_REPLICATE)
+    detail = np.abs(cv2.Laplacian(blurred, cv2.CV_32F, borderType=cv2.BORDER_REPLICATE))
 
     def edges(lines, energy):
         middle = np.median(energy[len(energy) // 4 : len(energy) * 3 // 4])
@@ -183,6 +184,8 @@ def _inner_box(grey: np.ndarray):
         border = quiet | flat
 
         def run(mask):
+            mask = mask.copy()
+            mask[:2] = mask[2]  # the outermost lines carry the filters' edge effects
             count = int(np.argmin(mask)) if not mask.all() else len(mask)
             return count if count >= len(mask) * 0.015 else 0
 

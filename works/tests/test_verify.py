@@ -62,7 +62,8 @@ def test_the_verify_page_lists_near_matches_with_their_distance(client, anchored
     response = client.post("/verify", {"file": upload_file(buffer.getvalue(), "copy.jpg")})
     page = response.content.decode()
     assert "No registration of this exact file." in page
-    assert "Similar registered works" in page and "PDQ distance" in page
+    assert "Registered works this picture copies or resembles" in page and "PDQ distance" in page
+    assert '<li data-verdict="copy">' in page and anchored.title in page
 
 
 def test_the_verify_page_explains_bad_input(client, db):

@@ -3,7 +3,8 @@
 PDQ is computed after one normalisation that the dataset audit must reuse exactly: decode at a
 reduced scale with Pillow's `draft()` (JPEG), apply EXIF orientation, convert to RGB
 (`works.imaging.to_rgb`: deep greyscale scaled, alpha on a neutral grey), and shrink
-to at most 512 px on the long side. Hashes depend on that resize; both sides call `pdq_image`.
+to at most 512 px on the long side. Hashes depend on that resize; both sides call
+`normalise_for_pdq` (registration, verify and the audit through `works.matching`).
 """
 
 import hashlib
@@ -38,12 +39,19 @@ def normalise_for_pdq(image: Image.Image) -> Image.Image:
         # straight to 512x384, skipping most of the work.
         image.draft("RGB", target)
     image = to_rgb(ImageOps.exif_transpose(image))
-    if image.size != target and max(image.size) > PDQ_SIZE:
-        scale = PDQ_SIZE / max(image.size)
-        size = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))
-        # reducing_gap: a cheap box reduction first, then bilinear; ~10x faster than plain resize.
-        image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    if image.size != target:
+        image = shrink(image, PDQ_SIZE)
     return image
+
+
+def shrink(image: Image.Image, longest: int) -> Image.Image:
+    """The image at most `longest` px on its long side (as is if it already is)."""
+    scale = longest / max(image.size)
+    if scale >= 1:
+        return image
+    size = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))
+    # reducing_gap: a cheap box reduction first, then bilinear; ~10x faster than plain resize.
+    return image.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
 
 
 def pdq_image(image: Image.Image) -> tuple[str, int]:
@@ -59,24 +67,6 @@ def centre_crop(image: Image.Image, margin: float = CROP_MARGIN) -> Image.Image:
     width, height = image.size
     dx, dy = round(width * margin), round(height * margin)
     return image.crop((dx, dy, width - dx, height - dy))
-
-
-def pdq_fingerprints(image: Image.Image) -> tuple[str, int, str]:
-    """What registration stores: the PDQ hash and quality of the image, and the PDQ hash of its
-    centre with CROP_MARGIN cut from each side (a copy cropped by a few percent is far from the
-    first hash but near the second), both from the one shared normalisation."""
-    normalised = normalise_for_pdq(image)
-    bits, quality = pdqhash.compute(np.asarray(normalised))
-    crop_bits, _ = pdqhash.compute(np.asarray(centre_crop(normalised)))
-    return pdq_bits_to_hex(bits), int(quality), pdq_bits_to_hex(crop_bits)
-
-
-def pdq_dihedral(normalised: Image.Image) -> tuple[list[str], int]:
-    """The 8 PDQ hashes of an already normalised image under the dihedral group (as is, rotated
-    by 90, 180, 270 degrees, mirrored in each way), computed at once, and the quality. Searching
-    all 8 finds mirrored and rotated copies."""
-    hashes, quality = pdqhash.compute_dihedral(np.asarray(normalised))
-    return [pdq_bits_to_hex(h) for h in hashes], int(quality)
 
 
 def pdq_bits_to_hex(bits) -> str:

@@ -36,7 +36,7 @@ from django.conf import settings
 from PIL import Image, ImageOps
 
 from works.fingerprint_index import SLOTS, FingerprintIndex
-from works.fingerprints import centre_crop, normalise_for_pdq, pdq_bits_to_hex, pdq_distance
+from works.fingerprints import centre_crop, normalise_for_pdq, pdq_bits_to_hex, pdq_distance, shrink
 from works.models import Work
 
 # Windows of a registered work, as (left, top, right, bottom) fractions cut off. Slot 0 is the
@@ -103,12 +103,7 @@ def _pdq(image: Image.Image) -> str:
 def small(normalised: Image.Image) -> Image.Image:
     """The picture at WINDOW_SIZE px on the long side: windows are hashed at this scale on both
     sides (PDQ reduces every picture to 64x64; a quarter of the pixels is a quarter of the cost)."""
-    width, height = normalised.size
-    scale = WINDOW_SIZE / max(width, height)
-    if scale >= 1:
-        return normalised
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return normalised.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return shrink(normalised, WINDOW_SIZE)
 
 
 def work_windows(normalised: Image.Image) -> list[str]:
@@ -120,10 +115,6 @@ def work_windows(normalised: Image.Image) -> list[str]:
 
 def windows_text(hashes: list[str]) -> str:
     return ",".join(hashes)
-
-
-def windows_list(text: str) -> list[str]:
-    return text.split(",") if text else []
 
 
 @dataclass
@@ -206,7 +197,6 @@ class Query:
     whole: list[str]  # the 8 dihedral hashes, then the trimmed picture's if it had borders
     windows: list[str]  # QUERY_WINDOWS, and the trimmed picture's TRIMMED_WINDOWS
     quality: int
-    trimmed: bool
     _features: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -232,9 +222,7 @@ def query(normalised: Image.Image) -> Query:
         whole.append(_pdq(trimmed))
         windows += [_pdq(window(trimmed, cut)) for cut in TRIMMED_WINDOWS]
     whole, windows = whole[:8] + [h for h in whole[8:] if h], [h for h in windows if h]
-    return Query(
-        normalised=normalised, whole=whole, windows=windows, quality=int(quality), trimmed=trimmed is not None
-    )
+    return Query(normalised=normalised, whole=whole, windows=windows, quality=int(quality))
 
 
 # ------------------------------------------------------------------ keypoint evidence
@@ -377,21 +365,16 @@ class WorkFeatures:
             self.cache.move_to_end(work_id)
             return self.cache[work_id]
         work = Work.objects.filter(pk=work_id).only("preview").first()
-        result = None
-        if work is not None and work.preview:
-            try:
-                with work.preview.open("rb") as handle, Image.open(handle) as image:
-                    result = features(normalise_for_pdq(image))
-            except OSError:
-                result = None
+        normalised = _preview(work) if work is not None else None
+        result = features(normalised) if normalised is not None else None
         self.cache[work_id] = result
         if len(self.cache) > self.size:
             self.cache.popitem(last=False)
         return result
 
 
-def work_query(work: Work) -> Query | None:
-    """The query of a registered work, from its preview (registration's check at signing time)."""
+def _preview(work: Work) -> Image.Image | None:
+    """The work's public preview, normalised as every picture is; None if it cannot be read."""
     if not work.preview:
         return None
     try:
@@ -400,7 +383,13 @@ def work_query(work: Work) -> Query | None:
             normalised.load()
     except OSError:
         return None
-    return query(normalised)
+    return normalised
+
+
+def work_query(work: Work) -> Query | None:
+    """The query of a registered work, from its preview (registration's check at signing time)."""
+    normalised = _preview(work)
+    return query(normalised) if normalised is not None else None
 
 
 COPY, SIMILAR = "copy", "similar"

@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.fixtures.chain",
     "tests.fixtures.browser",
     "tests.fixtures.images",
+    "tests.fixtures.accounts",
 ]
 
 

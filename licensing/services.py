@@ -193,6 +193,23 @@ def offer_create(
     return offer
 
 
+def offers_for_portfolio(*, portfolio) -> int:
+    """Offer the portfolio's preset for each of its works now registered (held ones wait for
+    their review, as a single work does); returns how many offers were made. Terms stay
+    editable per work afterwards."""
+    if portfolio.preset not in PRESETS:
+        return 0
+    _, terms = PRESETS[portfolio.preset]
+    made = 0
+    for registration in portfolio.registrations.filter(status__in=OFFERABLE).select_related("work"):
+        try:
+            offer_create(work=registration.work, terms=terms, preset=portfolio.preset)
+        except LicensingError:
+            continue  # already offered on these terms
+        made += 1
+    return made
+
+
 def offer_default_title(terms: Terms, preset: str = "") -> str:
     """The preset's name while the terms are the preset's; otherwise what the terms grant."""
     if preset in PRESETS and terms.same_grant(PRESETS[preset][1]):

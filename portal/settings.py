@@ -383,6 +383,7 @@ WORKS_HOOKS = {
     "derivable_parents": "licensing.derivatives.derivable_parents_for",
     "derivation_check": "licensing.derivatives.derivation_check",
     "derivation_links_create": "licensing.derivatives.derivation_links_create",
+    "portfolio_signed": "licensing.services.offers_for_portfolio",
 }
 
 # What licensing's pages show of AI training (licensing/hooks.py): licensing never imports training.

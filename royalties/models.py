@@ -65,7 +65,7 @@ class SplitParty(models.Model):
     role = models.CharField(max_length=60, help_text="e.g. illustrator, colourist")
     bps = models.PositiveIntegerField()
     typed_data = models.JSONField(null=True, blank=True, help_text="the SplitAcceptance as signed")
-    signature = models.CharField(max_length=132, blank=True)
+    signature = models.TextField(blank=True)  # longer than 65 bytes from a smart-contract account
     accepted_at = models.DateTimeField(null=True, blank=True)
     declined_at = models.DateTimeField(null=True, blank=True)
 

@@ -6,13 +6,14 @@ from django.db import transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
+from eth_account.messages import encode_typed_data
 from web3 import Web3
 
 from core.chain import market as market_gateway
 from core.chain import wallet
 from core.chain.client import get_web3
-from core.chain.eip712 import typed_data_signer
 from core.chain.models import WalletTransaction
+from core.chain.signatures import signature_check
 from core.errors import PortalError
 from core.notifications import notify_address
 from core.people import user_label
@@ -140,11 +141,8 @@ def split_sheet_accept(*, sheet: SplitSheet, address: str | None, signature: str
     if party.accepted_at:
         raise RoyaltiesError(ERR_ALREADY_ACCEPTED, status=409)
     typed = split_acceptance_typed_data(sheet=sheet, party=party)
-    try:
-        signer = typed_data_signer(typed, signature)
-    except Exception:
-        signer = None
-    if signer != party.address:
+    message = encode_typed_data(full_message=typed)
+    if not signature_check(signer=party.address, message=message, signature=signature).valid:
         raise RoyaltiesError(ERR_BAD_SIGNATURE.format(address=party.address))
     with transaction.atomic():
         locked = SplitSheet.objects.select_for_update().get(pk=sheet.pk)

@@ -93,3 +93,42 @@ def revocation_typed_data(
             "reason": reason,
         },
     }
+
+
+PORTFOLIO_TYPES = {
+    "EIP712Domain": DOMAIN_FIELDS_WITH_CONTRACT,
+    "Portfolio": [
+        {"name": "statement", "type": "string"},
+        {"name": "creator", "type": "address"},
+        {"name": "registrationsRoot", "type": "bytes32"},
+        {"name": "count", "type": "uint256"},
+        {"name": "timestamp", "type": "uint256"},
+    ],
+}
+# Each leaf of a portfolio's tree is one work's `Registration` digest (OpenZeppelin
+# StandardMerkleTree, leaf encoding ["bytes32"]): one signature over the root signs every one.
+PORTFOLIO_LEAF_ENCODING = ["bytes32"]
+
+
+def portfolio_typed_data(
+    *, creator: str, root: str, count: int, timestamp: int, chain_id: int, verifying_contract: str
+) -> dict:
+    """What a creator's wallet signs once to register `count` works: the Merkle root of their
+    individual registrations."""
+    return {
+        "types": PORTFOLIO_TYPES,
+        "primaryType": "Portfolio",
+        "domain": {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": chain_id,
+            "verifyingContract": verifying_contract,
+        },
+        "message": {
+            "statement": f"I register these {count} works as my own.",
+            "creator": creator,
+            "registrationsRoot": root,
+            "count": count,
+            "timestamp": timestamp,
+        },
+    }

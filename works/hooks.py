@@ -23,6 +23,14 @@ def registration_held(*, registration) -> None:
         hook(registration=registration)
 
 
+def portfolio_signed(*, portfolio) -> None:
+    """A portfolio's works were registered with its one signature (after that transaction):
+    licensing offers its preset's terms for each."""
+    hook = _hook("portfolio_signed")
+    if hook is not None:
+        hook(portfolio=portfolio)
+
+
 def works_in_registration_dispute(*, work_ids) -> set[int]:
     """Of these works, those whose registration is disputed now."""
     hook = _hook("works_in_registration_dispute")

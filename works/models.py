@@ -7,6 +7,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.functional import LazyObject
 
+from core.chain.accounts import EOA, KINDS
+
 
 class PrivateStorage(LazyObject):
     """Originals: outside MEDIA_ROOT, never served by a URL, only through permission checks."""
@@ -118,6 +120,7 @@ class Work(models.Model):
         help_text="PDQ of more windows of the picture (works.matching.WORK_WINDOWS), comma-separated; "
         "empty for a window without enough detail",
     )
+    year = models.PositiveSmallIntegerField(null=True, blank=True, help_text="the year the work was made")
     version_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="versions"
     )
@@ -194,6 +197,42 @@ class AnchorBatch(models.Model):
         return f"batch {self.pk} ({self.size} works, {self.status})"
 
 
+class Portfolio(models.Model):
+    """Works uploaded together and registered with one signature: the creator's wallet signs the
+    Merkle root of the works' individual `Registration` digests (works/eip712.py `Portfolio`);
+    each registration keeps its own typed data and a proof that its digest is under the root."""
+
+    MAX_WORKS = 1000
+
+    class Status(models.TextChoices):
+        OPEN = "open", "adding works"
+        SEALED = "sealed", "awaiting your signature"
+        SIGNED = "signed", "signed"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="portfolios")
+    creator_address = models.CharField(max_length=42)
+    title = models.CharField(max_length=200, blank=True)
+    preset = models.CharField(max_length=40, blank=True, help_text="licence terms offered for every work")
+    metadata = models.JSONField(
+        default=dict, blank=True, help_text="from the uploaded CSV: file name -> title, year, description"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    root = models.CharField(max_length=66, blank=True)
+    count = models.PositiveIntegerField(default=0)
+    typed_data = models.JSONField(null=True, blank=True, help_text="the EIP-712 Portfolio as signed")
+    signature = models.TextField(blank=True)
+    signer_kind = models.CharField(max_length=8, choices=list(KINDS.items()), default=EOA)
+    signature_block = models.BigIntegerField(null=True, blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"portfolio {self.pk} ({self.count} works, {self.get_status_display()})"
+
+    def get_absolute_url(self):
+        return reverse("works:portfolio", args=[self.pk])
+
+
 class Registration(models.Model):
     """The creator's signed EIP-712 claim on a work, and its way onto the chain."""
 
@@ -216,7 +255,17 @@ class Registration(models.Model):
     terms_hash = models.CharField(max_length=66, default="0x" + "00" * 32)
     typed_data = models.JSONField(null=True, blank=True, help_text="the EIP-712 payload as signed")
     digest = models.CharField(max_length=66, blank=True, db_index=True)
-    signature = models.CharField(max_length=132, blank=True)
+    # 65 bytes from a key; a smart-contract account's (ERC-1271, ERC-6492-wrapped) is longer
+    signature = models.TextField(blank=True)
+    signer_kind = models.CharField(
+        max_length=8,
+        choices=list(KINDS.items()),
+        default=EOA,
+        help_text="what kind of account signed; a contract account's signature holds at signature_block",
+    )
+    signature_block = models.BigIntegerField(
+        null=True, blank=True, help_text="the block the chain confirmed a contract account's signature at"
+    )
     signed_at = models.DateTimeField(null=True, blank=True)
     hold_reason = models.TextField(blank=True)
     hold_evidence = models.JSONField(default=list, blank=True)
@@ -226,6 +275,14 @@ class Registration(models.Model):
     leaf = models.CharField(max_length=66, blank=True)
     leaf_value = models.JSONField(null=True, blank=True)
     proof = models.JSONField(default=list, blank=True)
+    portfolio = models.ForeignKey(
+        Portfolio, null=True, blank=True, on_delete=models.PROTECT, related_name="registrations"
+    )
+    portfolio_proof = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Merkle proof of this registration's digest under the portfolio root",
+    )
 
     class Meta:
         constraints = [

@@ -6,6 +6,7 @@ from PIL import Image
 
 from core.chain.merkle import LEAF_ENCODING
 from works import hooks
+from works.eip712 import PORTFOLIO_LEAF_ENCODING
 from works.fingerprint_index import fingerprint_index
 from works.fingerprints import sha256_of
 from works.matching import COPY, Match, Query, WorkFeatures, distance_to, find, prints
@@ -183,6 +184,10 @@ def provenance_document(*, work: Work) -> dict:
         "signature": registration.signature or None,
         "digest": registration.digest or None,
         "creator": work.creator_address,
+        # who signed: a key (EOA), or a smart-contract account whose signature the chain
+        # confirmed at signature_block (ERC-1271; ERC-6492 while it was not deployed yet)
+        "signer_kind": registration.signer_kind,
+        "signature_block": registration.signature_block,
         "creator_name": work.creator_name or None,
         "leaf": _leaf_description(batch, value=registration.leaf_value, hash_=registration.leaf),
         "parents": [
@@ -203,6 +208,25 @@ def provenance_document(*, work: Work) -> dict:
         "block_number": batch.block_number if batch else None,
         "block_timestamp": batch.block_timestamp.isoformat() if batch and batch.block_timestamp else None,
         "revocation": revocation_document(work=work),
+        "portfolio": _portfolio_description(registration),
+    }
+
+
+def _portfolio_description(registration) -> dict | None:
+    """For a work registered in a portfolio: the one message its creator signed (`signature`
+    above is that message's signature) and the proof that this registration's digest is a leaf
+    under the message's root."""
+    portfolio = registration.portfolio
+    if portfolio is None or portfolio.status != portfolio.Status.SIGNED:
+        return None
+    return {
+        "eip712": portfolio.typed_data,
+        "root": portfolio.root,
+        "count": portfolio.count,
+        "leaf_encoding": PORTFOLIO_LEAF_ENCODING,
+        "leaf": [registration.digest],
+        "proof": registration.portfolio_proof,
+        "format": "OpenZeppelin StandardMerkleTree standard-v1: keccak256(keccak256(abi.encode(digest)))",
     }
 
 

@@ -9,12 +9,14 @@ import logging
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from eth_account.messages import encode_typed_data
 from PIL import Image
 from web3 import Web3
 
 from core.chain import registry
 from core.chain.client import get_web3
 from core.chain.eip712 import typed_data_digest, typed_data_signer
+from core.chain.signatures import SignatureCheck, signature_check
 from core.errors import PortalError
 from works import eip712, hooks
 from works.fingerprints import sha256_of
@@ -84,7 +86,15 @@ def fingerprint_unpublish(*, work: Work) -> None:
 
 
 def work_upload(
-    *, user, creator_address: str, file, title: str, description: str = "", tags: list[str] | None = None
+    *,
+    user,
+    creator_address: str,
+    file,
+    title: str,
+    description: str = "",
+    tags: list[str] | None = None,
+    year: int | None = None,
+    admit=None,
 ) -> Work:
     """Validate, fingerprint and store an upload; create its unsigned registration.
 
@@ -95,7 +105,9 @@ def work_upload(
        another creator's is kept as evidence and shown before signing (the hold itself is
        decided when the registration is signed, against the works public at that moment).
     4. Write the private original, the public preview and thumbnail, and the rows, in one
-       transaction; files written for a transaction that fails are removed.
+       transaction; files written for a transaction that fails are removed. `admit`, when
+       given, runs first in that transaction and returns the portfolio the work joins (or
+       raises: the portfolio is full or closed).
     """
     checked = image_check(file)
     sha256 = sha256_of(file)
@@ -129,6 +141,7 @@ def work_upload(
         title=title.strip(),
         description=description.strip(),
         tags=tags or [],
+        year=year,
         original_name=(file.name or "")[:255],
         mime=checked.mime,
         width=checked.width,
@@ -144,6 +157,7 @@ def work_upload(
     written = []
     try:
         with transaction.atomic():
+            portfolio = admit() if admit is not None else None
             work.original.save(f"upload.{checked.format.lower()}", file, save=False)
             written.append(work.original)
             work.preview.save("preview" + preview_ext, ContentFile(preview), save=False)
@@ -167,6 +181,7 @@ def work_upload(
             )
             Registration.objects.create(
                 work=work,
+                portfolio=portfolio,
                 timestamp=int(timezone.now().timestamp()),
                 hold_evidence=others,
                 hold_reason=HOLD_REASON if others else "",
@@ -206,6 +221,21 @@ def work_parents(*, work: Work) -> list[Work]:
     return [link.parent for link in links.select_related("parent").order_by("parent_id")]
 
 
+def _creator_signature_check(typed: dict, signature, *, creator: str, w3: Web3 | None) -> SignatureCheck:
+    """The creator's wallet made the signature: their key, or their smart-contract account
+    (ERC-1271, or ERC-6492 before it is deployed). An EOA signature by another key says whose."""
+    check = signature_check(
+        signer=creator, message=encode_typed_data(full_message=typed), signature=signature, w3=w3
+    )
+    if check.valid:
+        return check
+    try:
+        signer = typed_data_signer(typed, signature)
+    except Exception:
+        raise RegistrationError(ERR_BAD_SIGNATURE) from None
+    raise RegistrationError(ERR_WRONG_SIGNER.format(signer=signer, expected=creator))
+
+
 def registration_sign(*, registration: Registration, signature: str, w3: Web3 | None = None) -> Registration:
     """Store the creator's signature; the registration becomes pending, or held for review when
     a public work of another creator matches it now. Only signed, public works hold others."""
@@ -219,14 +249,19 @@ def registration_sign(*, registration: Registration, signature: str, w3: Web3 | 
         message = ERR_PARENT_REFUSED if link.status == DerivationLink.Status.REFUSED else ERR_PARENTS_PENDING
         raise RegistrationError(message.format(title=link.parent.title), code="parent_not_approved")
     typed = registration_typed_data(registration=registration, w3=w3)
-    try:
-        signer = typed_data_signer(typed, signature)
-    except Exception:
-        raise RegistrationError(ERR_BAD_SIGNATURE)
+    check = _creator_signature_check(typed, signature, creator=registration.work.creator_address, w3=w3)
+    if not registration_signed(registration=registration, typed=typed, signature=signature, check=check):
+        raise RegistrationError(ERR_NOT_AWAITING.format(status=registration.get_status_display()))
+    return registration
+
+
+def registration_signed(
+    *, registration: Registration, typed: dict, signature: str, check: SignatureCheck
+) -> bool:
+    """A registration awaiting its signature got one (its own, or its portfolio's): pending, or
+    held for review when a public work of another creator matches it now. Refreshes
+    `registration`; False (and nothing changed) when it was no longer awaiting a signature."""
     work = registration.work
-    expected = work.creator_address
-    if signer != expected:
-        raise RegistrationError(ERR_WRONG_SIGNER.format(signer=signer, expected=expected))
     others = [
         m
         for m in copies(near_matches(sha256=work.sha256, query=work_query(work), exclude_id=work.pk))
@@ -239,6 +274,8 @@ def registration_sign(*, registration: Registration, signature: str, w3: Web3 | 
             typed_data=typed,
             digest=typed_data_digest(typed),
             signature=signature,
+            signer_kind=check.kind,
+            signature_block=check.block,
             signed_at=timezone.now(),
             hold_evidence=others,
             hold_reason=HOLD_REASON if others else "",
@@ -249,9 +286,7 @@ def registration_sign(*, registration: Registration, signature: str, w3: Web3 | 
             registration.refresh_from_db()
             hooks.registration_held(registration=registration)  # a dispute: one moderation queue
     registration.refresh_from_db()
-    if updated != 1:
-        raise RegistrationError(ERR_NOT_AWAITING.format(status=registration.get_status_display()))
-    return registration
+    return updated == 1
 
 
 def registration_revoke(

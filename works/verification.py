@@ -12,14 +12,25 @@ What is checked of a registration document (provenance.json):
    (`verify(root, proof, kind, digest, signer, contentHash, time)`), so an internal node or a
    revocation can never pass for a registration.
 
+A work registered in a portfolio (works/portfolios.py) was not signed alone: its creator signed
+one EIP-712 `Portfolio` naming the Merkle root of many registrations' digests. Step 1 then checks
+that signature over that message, and that this registration's digest is a leaf under its root
+(the document's `portfolio.proof`, OpenZeppelin StandardMerkleTree, leaf encoding ["bytes32"]).
+
+A smart-contract account's signature is checked on chain (ERC-1271, or ERC-6492 before the
+account is deployed) at the block the portal checked it at (`signature_block`).
+
 A revocation is checked the same way with primaryType `Revocation` and kind 2.
 """
 
 from dataclasses import asdict, dataclass
 
+from eth_account.messages import encode_typed_data
 from web3 import Web3
+from web3.exceptions import Web3RPCError
 
 from core.chain import registry as registry_gateway
+from core.chain.accounts import EOA, KINDS
 from core.chain.eip712 import typed_data_digest, typed_data_signer
 from core.chain.merkle import (
     LEAF_ENCODING,
@@ -29,7 +40,8 @@ from core.chain.merkle import (
     leaf_hash,
     process_proof,
 )
-from works.eip712 import DOMAIN_NAME
+from core.chain.signatures import ECDSA_LENGTH, SignatureUnverifiable, signature_bytes, signature_check
+from works.eip712 import DOMAIN_NAME, PORTFOLIO_LEAF_ENCODING
 
 
 @dataclass
@@ -44,6 +56,8 @@ class Check:
     revocation_anchored: bool | None = None  # its leaf proven on chain (None: not asked / not yet)
     revoked_at: int | None = None
     revocation_reason: str = ""
+    signer_kind: str = EOA  # core/chain/accounts.py
+    signature_block: int | None = None  # where the chain confirmed a contract account's signature
 
     @property
     def ok(self) -> bool:
@@ -54,6 +68,10 @@ class Check:
             and self.onchain_ok is True
             and not self.revoked
         )
+
+    @property
+    def signer_kind_label(self) -> str:
+        return KINDS[self.signer_kind]
 
     def as_dict(self):
         return {**asdict(self), "ok": self.ok}
@@ -169,18 +187,86 @@ def _revocation_check(document: dict, revocation: dict, check: Check, *, w3: Web
 
 
 def _registration_check(document: dict, *, w3: Web3 | None) -> Check:
-    signer = None
     creator = Web3.to_checksum_address(document["creator"])
     typed = document["eip712"]
     try:
-        signer = typed_data_signer(typed, document["signature"])
-        signature_ok = (
-            signer == creator
-            and _typed_data_is(typed, primary_type="Registration", chain_id=document.get("chain_id"))
+        shaped = (
+            _typed_data_is(typed, primary_type="Registration", chain_id=document.get("chain_id"))
             and Web3.to_checksum_address(typed["message"]["creator"]) == creator
         )
+        portfolio = document.get("portfolio")
+        if portfolio:  # one signature over the root of many registrations; this one's proof
+            shaped = shaped and _portfolio_covers(
+                portfolio, typed, creator, chain_id=document.get("chain_id")
+            )
+            signed = _signed_by(portfolio["eip712"], document["signature"], creator, document=document, w3=w3)
+        else:
+            signed = _signed_by(typed, document["signature"], creator, document=document, w3=w3)
     except Exception:
-        signature_ok = False
+        shaped, signed = False, Signed(None, EOA, None)
+    signature_ok = shaped and signed.signer == creator
+    check = _anchor_check(document, typed, creator, w3=w3)
+    check.signature_ok, check.signer = signature_ok, signed.signer
+    check.signer_kind, check.signature_block = signed.kind, signed.block
+    if signed.note and not check.onchain_error:
+        check.onchain_error = signed.note
+    return check
+
+
+def _portfolio_covers(portfolio: dict, typed: dict, creator: str, *, chain_id) -> bool:
+    """The portfolio message is the creator's, in the portal's domain, and names a root under
+    which this registration's digest is a leaf."""
+    signed = portfolio["eip712"]
+    message = signed["message"]
+    root = bytes.fromhex(message["registrationsRoot"][2:])
+    digest = Web3.to_bytes(hexstr=typed_data_digest(typed))
+    proof = [bytes.fromhex(p[2:]) for p in portfolio["proof"]]
+    return (
+        _typed_data_is(signed, primary_type="Portfolio", chain_id=chain_id)
+        and Web3.to_checksum_address(message["creator"]) == creator
+        and process_proof(leaf_hash(PORTFOLIO_LEAF_ENCODING, [digest]), proof) == root
+    )
+
+
+@dataclass
+class Signed:
+    signer: str | None  # the creator when they signed; an EOA signature by another key names it
+    kind: str
+    block: int | None
+    note: str = ""
+
+
+ERR_CONTRACT_OFFLINE = (
+    "the registration was signed by a smart-contract account: its signature can only be checked "
+    "on chain (give an RPC URL)"
+)
+
+
+def _signed_by(typed: dict, signature: str, creator: str, *, document: dict, w3: Web3 | None) -> Signed:
+    """Who made the registration's signature. An EOA's is recovered offline; a smart-contract
+    account's is asked of the chain at the block the portal checked it at (the account may have
+    changed owners since), or at the newest block when the node keeps no state that old."""
+    recovered = None
+    if len(signature_bytes(signature) or b"") == ECDSA_LENGTH:
+        recovered = typed_data_signer(typed, signature)
+        if recovered == creator:
+            return Signed(creator, EOA, None)
+    kind = document.get("signer_kind") or EOA
+    if w3 is None:
+        note = ERR_CONTRACT_OFFLINE if kind != EOA else ""
+        return Signed(recovered, kind, document.get("signature_block"), note)
+    message = encode_typed_data(full_message=typed)
+    try:
+        check = signature_check(
+            signer=creator, message=message, signature=signature, w3=w3, block=document.get("signature_block")
+        )
+    except (SignatureUnverifiable, ValueError, Web3RPCError):  # a pruned node: no state at that block
+        check = signature_check(signer=creator, message=message, signature=signature, w3=w3)
+    return Signed(creator if check.valid else recovered, check.kind, check.block)
+
+
+def _anchor_check(document: dict, typed: dict, creator: str, *, w3: Web3 | None) -> Check:
+    signature_ok, signer = False, None
     value = document["leaf"]["value"]
     if not value or not document.get("root"):
         return Check(signature_ok, signer, False, False, None, "not anchored yet")

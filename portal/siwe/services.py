@@ -15,11 +15,11 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_utils import is_checksum_address, to_checksum_address
 from siwe import SiweMessage
 
+from core.chain.signatures import EOA, signature_check
 from core.errors import PortalError
 from portal.siwe.models import SiweNonce
 
@@ -34,7 +34,10 @@ ERR_ISSUED_IN_FUTURE = "The message's issued-at time is in the future; check you
 ERR_ISSUED_TOO_OLD = "The message was issued more than {seconds} seconds ago; sign in again."
 ERR_EXPIRED = "The message has expired; sign in again."
 ERR_NOT_YET_VALID = "The message is not valid yet (its not-before time is in the future)."
-ERR_SIGNATURE_FORMAT = "The signature is not a 65-byte hex string (0x and 130 hex digits)."
+ERR_SIGNATURE_FORMAT = (
+    "The signature is not a 65-byte hex string (0x and 130 hex digits), nor a smart-contract "
+    "account's signature (longer, 0x and whole bytes of hex)."
+)
 ERR_SIGNATURE = "The signature was not made by {address}."
 ERR_NONCE_UNKNOWN = "The nonce was not issued to this session or has expired; request a new one."
 ERR_NONCE_USED = "The nonce has already been used; request a new one."
@@ -42,7 +45,8 @@ ERR_NONCE_USED = "The nonce has already been used; request a new one."
 NONCE_LENGTH = 24
 _NONCE_ALPHABET = string.ascii_letters + string.digits
 _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
-_HEX_SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}")
+# An EOA signs with 65 bytes; a smart-contract account (ERC-1271, ERC-6492) with any longer blob.
+_HEX_SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}(?:[0-9a-fA-F]{2})*")
 
 
 class SiweError(PortalError):
@@ -133,15 +137,18 @@ def _check_times(parsed: SiweMessage, now: datetime) -> None:
         raise SiweError(ERR_NOT_YET_VALID)
 
 
-def _check_signature(message: str, signature: str, address: str) -> None:
+def _check_signature(message: str, signature: str, address: str) -> str:
+    """The message's address made the signature: an EOA's key (ecrecover), or a smart-contract
+    account (ERC-1271 when deployed, ERC-6492 when not yet), as EIP-4361 requires. Returns the
+    kind of account."""
     if not isinstance(signature, str) or not _HEX_SIGNATURE.fullmatch(signature):
         raise SiweError(ERR_SIGNATURE_FORMAT)
-    try:
-        signer = Account.recover_message(encode_defunct(text=message), signature=signature)
-    except Exception:  # eth-keys rejects impossible v/r/s values with assorted errors
-        raise SiweError(ERR_SIGNATURE.format(address=address), status=401) from None
-    if signer != address:
+    check = signature_check(signer=address, message=encode_defunct(text=message), signature=signature)
+    if not check.valid and check.kind == EOA and len(signature) != 132:
+        raise SiweError(ERR_SIGNATURE_FORMAT)  # a long signature for an address with no code
+    if not check.valid:
         raise SiweError(ERR_SIGNATURE.format(address=address), status=401)
+    return check.kind
 
 
 def _consume_nonce(*, nonce: str, session_key: str, now: datetime) -> None:

@@ -11,6 +11,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_POST, require_safe
 from django_ratelimit.core import is_ratelimited
 
+from core.chain.signatures import SignatureUnverifiable
 from portal.siwe import services
 from portal.siwe.flows import ERR_LOGIN_REFUSED, siwe_login
 
@@ -93,6 +94,8 @@ def verify(request):
         _record_failure(request)
         if getattr(request, "axes_locked_out", False):
             return lockout_response(request)
+        return _error(exc.message, exc.status)
+    except SignatureUnverifiable as exc:  # a contract account's signature and the chain is down
         return _error(exc.message, exc.status)
 
     if not siwe_login(request=request, address=address):

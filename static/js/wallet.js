@@ -1,4 +1,5 @@
-/* Wallet glue: Sign-In with Ethereum (EIP-4361) through the injected EIP-1193 provider. */
+/* Wallet glue: Sign-In with Ethereum (EIP-4361) through an EIP-1193 provider, found with EIP-6963
+   multi-wallet discovery (window.ethereum only as the fallback). */
 (function () {
   "use strict";
 
@@ -12,8 +13,122 @@
     txRejected: "You rejected the transaction in your wallet; nothing was sent or charged.",
     typedRejected: "You rejected the signature request; nothing was signed.",
     switchRejected: "Your wallet is on another network. Switch it to {name} (chain {id}) to continue; nothing was signed or sent.",
-    switchFailed: "Your wallet could not switch to {name} (chain {id}): {error}. Switch it by hand, then try again."
+    switchFailed: "Your wallet could not switch to {name} (chain {id}): {error}. Switch it by hand, then try again.",
+    noChoice: "You closed the wallet list without choosing one; nothing was signed. Press the button again to choose."
   };
+
+  /* Wallets installed in this browser announce themselves (EIP-6963) with a name and an icon.
+     With several, the person picks one; the choice holds until the tab is closed (sessionStorage,
+     by the wallet's reverse-DNS name). A wallet that does not announce is reached through
+     window.ethereum, as before. */
+  var CHOICE_KEY = "portal.wallet.rdns";
+  var announced = [];
+  var active = null;
+
+  window.addEventListener("eip6963:announceProvider", function (event) {
+    var detail = event.detail;
+    if (!detail || !detail.info || !detail.provider || typeof detail.provider.request !== "function") return;
+    for (var i = 0; i < announced.length; i++) {
+      if (announced[i].info.uuid === detail.info.uuid) return;
+    }
+    announced.push({ info: detail.info, provider: detail.provider });
+  });
+  window.dispatchEvent(new Event("eip6963:requestProvider"));
+
+  function rememberedChoice() {
+    var rdns = null;
+    try { rdns = window.sessionStorage.getItem(CHOICE_KEY); } catch (err) { rdns = null; }
+    for (var i = 0; rdns && i < announced.length; i++) {
+      if (announced[i].info.rdns === rdns) return announced[i];
+    }
+    return null;
+  }
+
+  function remember(choice) {
+    try { window.sessionStorage.setItem(CHOICE_KEY, choice.info.rdns || ""); } catch (err) { /* private mode */ }
+  }
+
+  /* A modal list of the announced wallets; resolves with the one picked, or null. */
+  function pickWallet(wallets) {
+    return new Promise(function (resolve) {
+      var dialog = document.createElement("dialog");
+      dialog.className = "wallet-picker";
+      dialog.setAttribute("aria-labelledby", "wallet-picker-title");
+      dialog.setAttribute("data-testid", "wallet-picker");
+      var title = document.createElement("h2");
+      title.id = "wallet-picker-title";
+      title.textContent = "Choose a wallet";
+      var hint = document.createElement("p");
+      hint.className = "muted small";
+      hint.textContent = "Several wallets are installed in this browser. The portal uses the one you choose until you close this tab.";
+      var list = document.createElement("ul");
+      list.className = "wallet-choices";
+      var settled = false;
+      function done(choice) {
+        if (settled) return;
+        settled = true;
+        dialog.close();
+        dialog.remove();
+        resolve(choice);
+      }
+      wallets.forEach(function (wallet) {
+        var item = document.createElement("li");
+        var button = document.createElement("button");
+        button.type = "button";
+        button.className = "wallet-choice";
+        button.dataset.rdns = wallet.info.rdns || "";
+        if (/^data:image\/(png|jpeg|gif|webp|svg\+xml)[;,]/.test(wallet.info.icon || "")) {
+          var icon = document.createElement("img");  // EIP-6963 icons are data URIs: nothing is fetched
+          icon.src = wallet.info.icon;
+          icon.alt = "";
+          icon.width = 32;
+          icon.height = 32;
+          button.appendChild(icon);
+        }
+        var name = document.createElement("span");
+        name.textContent = wallet.info.name || wallet.info.rdns || "Unnamed wallet";
+        button.appendChild(name);
+        button.addEventListener("click", function () { done(wallet); });
+        item.appendChild(button);
+        list.appendChild(item);
+      });
+      var cancel = document.createElement("button");
+      cancel.type = "button";
+      cancel.className = "btn";
+      cancel.textContent = "Cancel";
+      cancel.addEventListener("click", function () { done(null); });
+      dialog.addEventListener("cancel", function () { done(null); });
+      dialog.append(title, hint, list, cancel);
+      document.body.appendChild(dialog);
+      dialog.showModal();
+    });
+  }
+
+  /* The provider to talk to. `choose`: ask which one even when one was picked earlier in this
+     tab (signing in is when a person says which wallet they are). */
+  async function provider(choose) {
+    if (active && !choose) return active;
+    window.dispatchEvent(new Event("eip6963:requestProvider"));
+    var choice = null;
+    if (announced.length === 1) choice = announced[0];
+    else if (announced.length > 1) {
+      choice = (!choose && rememberedChoice()) || await pickWallet(announced);
+      if (!choice) throw { portal: MESSAGES.noChoice };
+    }
+    if (choice) {
+      remember(choice);
+      active = choice.provider;
+    } else if (window.ethereum) {
+      active = window.ethereum;
+    } else {
+      throw { portal: MESSAGES.noWallet };
+    }
+    return active;
+  }
+
+  function hasWallet() {
+    return announced.length > 0 || !!window.ethereum;
+  }
 
   /* The portal's chain, as the page states it (EIP-3085 parameters). */
   function portalChain() {
@@ -38,21 +153,22 @@
     if (wantedHex && parseInt(wantedHex, 16) !== parseInt(chain.chainId, 16)) {
       chain = { chainId: wantedHex, chainName: "chain " + parseInt(wantedHex, 16) };
     }
-    var current = await window.ethereum.request({ method: "eth_chainId" });
+    var wallet = await provider();
+    var current = await wallet.request({ method: "eth_chainId" });
     if (parseInt(current, 16) === parseInt(chain.chainId, 16)) return chain;
     try {
-      await window.ethereum.request({ method: "wallet_switchEthereumChain", params: [{ chainId: chain.chainId }] });
+      await wallet.request({ method: "wallet_switchEthereumChain", params: [{ chainId: chain.chainId }] });
     } catch (err) {
       if (err && err.code === 4001) throw { portal: chainWords(MESSAGES.switchRejected, chain) };
       if (!isUnknownChain(err) || !chain.rpcUrls) throw { portal: chainWords(MESSAGES.switchFailed, chain, err && err.message) };
       try {
-        await window.ethereum.request({ method: "wallet_addEthereumChain", params: [chain] });
+        await wallet.request({ method: "wallet_addEthereumChain", params: [chain] });
       } catch (addErr) {
         if (addErr && addErr.code === 4001) throw { portal: chainWords(MESSAGES.switchRejected, chain) };
         throw { portal: chainWords(MESSAGES.switchFailed, chain, addErr && addErr.message) };
       }
     }
-    current = await window.ethereum.request({ method: "eth_chainId" });
+    current = await wallet.request({ method: "eth_chainId" });
     if (parseInt(current, 16) !== parseInt(chain.chainId, 16)) {
       throw { portal: chainWords(MESSAGES.switchRejected, chain) };
     }
@@ -104,18 +220,19 @@
       status.className = "status" + (kind ? " status-" + kind : "");
     }
 
-    if (!window.ethereum) {
+    if (!hasWallet()) {
       show(MESSAGES.noWallet, "error");
     }
 
     button.addEventListener("click", async function () {
-      if (!window.ethereum) { show(MESSAGES.noWallet, "error"); return; }
       button.disabled = true;
       try {
+        var wallet;
+        try { wallet = await provider(true); } catch (err) { show(errorText(err), "error"); return; }
         show("Waiting for your wallet to share an account…", "info");
         var accounts;
         try {
-          accounts = await window.ethereum.request({ method: "eth_requestAccounts" });
+          accounts = await wallet.request({ method: "eth_requestAccounts" });
         } catch (err) { show(walletErrorText(err, MESSAGES.connectRejected), "error"); return; }
         if (!accounts || !accounts.length) { show(MESSAGES.noAccount, "error"); return; }
         var address = accounts[0];
@@ -137,7 +254,7 @@
         show("Check your wallet: sign the message to prove this address is yours.", "info");
         var signature;
         try {
-          signature = await window.ethereum.request({ method: "personal_sign", params: [toHex(message), address] });
+          signature = await wallet.request({ method: "personal_sign", params: [toHex(message), address] });
         } catch (err) { show(walletErrorText(err, MESSAGES.signRejected), "error"); return; }
 
         show("Checking the signature…", "info");
@@ -232,9 +349,9 @@
   /* Ask for the account, check it is `expected`, and bring the wallet to the portal's chain (or
      the one given) before the caller signs or sends anything. */
   async function requireAccount(expected, chainIdHex) {
-    if (!window.ethereum) throw { portal: MESSAGES.noWallet };
+    var wallet = await provider();
     var accounts;
-    try { accounts = await window.ethereum.request({ method: "eth_requestAccounts" }); }
+    try { accounts = await wallet.request({ method: "eth_requestAccounts" }); }
     catch (err) { throw { portal: walletErrorText(err, MESSAGES.connectRejected) }; }
     if (!accounts || !accounts.length) throw { portal: MESSAGES.noAccount };
     if (expected && accounts[0].toLowerCase() !== expected.toLowerCase()) {
@@ -245,14 +362,16 @@
   }
 
   async function sendTransaction(tx) {
+    var wallet = await provider();
     try {
-      return await window.ethereum.request({ method: "eth_sendTransaction", params: [{ from: tx.from, to: tx.to, data: tx.data, value: tx.value }] });
+      return await wallet.request({ method: "eth_sendTransaction", params: [{ from: tx.from, to: tx.to, data: tx.data, value: tx.value }] });
     } catch (err) { throw { portal: walletErrorText(err, MESSAGES.txRejected) }; }
   }
 
   async function signTypedData(address, typedData) {
+    var wallet = await provider();
     try {
-      return await window.ethereum.request({ method: "eth_signTypedData_v4", params: [address, JSON.stringify(typedData)] });
+      return await wallet.request({ method: "eth_signTypedData_v4", params: [address, JSON.stringify(typedData)] });
     } catch (err) { throw { portal: walletErrorText(err, MESSAGES.typedRejected) }; }
   }
 
@@ -264,6 +383,6 @@
   window.PortalWallet = {
     buildMessage: buildMessage, toHex: toHex, csrfToken: csrfToken, show: show, postJson: postJson,
     getJson: getJson, requireAccount: requireAccount, ensureChain: ensureChain, sendTransaction: sendTransaction,
-    signTypedData: signTypedData, errorText: errorText, messages: MESSAGES
+    signTypedData: signTypedData, errorText: errorText, messages: MESSAGES, provider: provider
   };
 })();

@@ -70,7 +70,9 @@ def test_receipts_confirmations_and_reverts(private_chain):
 
 def test_only_a_missing_block_counts_as_a_reorg(private_chain, monkeypatch):
     ctx = sender_context(w3=private_chain)
-    tx = transaction_refresh(tx=_anchor(ctx, b"\x06" * 32), ctx=ctx)
+    sent = _anchor(ctx, b"\x06" * 32)
+    private_chain.eth.wait_for_transaction_receipt(sent.tx_hash, timeout=30)  # automine, but under load
+    tx = transaction_refresh(tx=sent, ctx=ctx)
     assert tx.status == Status.MINED
 
     def flaky_node(*args, **kwargs):

@@ -12,6 +12,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from core.chain.accounts import KINDS
 from core.chain.client import web3_for_url
 from works.fingerprints import sha256_of
 from works.selectors import provenance_document, registrations_for_sha256
@@ -56,10 +57,12 @@ class Command(BaseCommand):
             verified = verified or check.ok
             revoked = revoked or check.revoked
             work = doc["work"]
+            at = f", checked at block {check.signature_block}" if check.signature_block is not None else ""
             self.stdout.write(
                 f"\nwork #{work['id']} “{work['title']}” by {doc['creator']} ({doc['status']})\n"
                 f"  signature  {'ok' if check.signature_ok else 'FAILED'}"
-                f"{f' (signer {check.signer})' if check.signer else ''}\n"
+                f"{f' (signer {check.signer})' if check.signer else ''}, {KINDS[check.signer_kind]}"
+                f"{at}\n"
                 f"  leaf       {'ok' if check.leaf_ok else 'FAILED'}\n"
                 f"  proof      {'ok' if check.proof_ok else 'FAILED'} (root {doc.get('root')})\n"
                 f"  on-chain   {'ok' if check.onchain_ok else check.onchain_error or 'FAILED'}"

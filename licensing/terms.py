@@ -175,3 +175,8 @@ PRESETS = {
     ),
     "all_rights_reserved": ("All rights reserved / no AI", Terms()),
 }
+
+
+def preset_choices() -> list[tuple[str, str]]:
+    """[(key, name)] of every preset, for forms outside licensing (a portfolio's terms)."""
+    return [(key, name) for key, (name, _) in PRESETS.items()]

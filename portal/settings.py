@@ -323,6 +323,8 @@ PRIVATE_MEDIA_ROOT.mkdir(parents=True, exist_ok=True)
 DATA_UPLOAD_MAX_NUMBER_FILES = 500  # an audit may upload many shards; a work upload takes one file
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 ANCHOR_BATCH_MAX = env.int("ANCHOR_BATCH_MAX", default=256)
+# How many files of a portfolio the browser sends at once (static/js/portfolio.js).
+PORTFOLIO_UPLOADS_AT_ONCE = env.int("PORTFOLIO_UPLOADS_AT_ONCE", default=2)
 ANCHOR_BATCH_SECONDS = env.int("ANCHOR_BATCH_SECONDS", default=30)
 ANCHOR_TICK_SECONDS = env.float("ANCHOR_TICK_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE["anchor-tick"] = {"task": "works.anchor_tick", "schedule": ANCHOR_TICK_SECONDS}
@@ -384,6 +386,7 @@ WORKS_HOOKS = {
     "derivation_check": "licensing.derivatives.derivation_check",
     "derivation_links_create": "licensing.derivatives.derivation_links_create",
     "portfolio_signed": "licensing.services.offers_for_portfolio",
+    "licence_presets": "licensing.terms.preset_choices",
 }
 
 # What licensing's pages show of AI training (licensing/hooks.py): licensing never imports training.

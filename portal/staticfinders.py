@@ -1,5 +1,5 @@
 """Serve the few files the portal uses from npm packages (installed by `npm ci`) as static
-files, without copying them into the repository: Chart.js for the earnings charts."""
+files, without copying them into the repository: Chart.js for the earnings charts, fflate for zips."""
 
 from pathlib import Path
 
@@ -10,6 +10,7 @@ from django.core.files.storage import FileSystemStorage
 NPM_STATIC = {
     "vendor/chart.umd.min.js": "chart.js/dist/chart.umd.min.js",
     "vendor/chart.umd.min.js.map": "chart.js/dist/chart.umd.min.js.map",
+    "vendor/fflate.js": "fflate/umd/index.js",  # zips unpacked in the browser (portfolio uploads)
 }
 
 

@@ -88,3 +88,18 @@ class VerifyForm(forms.Form):
         if not data.get("file") and not data.get("sha256"):
             raise forms.ValidationError("Choose a file or paste a SHA-256.")
         return data
+
+
+class PortfolioForm(forms.Form):
+    title = forms.CharField(
+        max_length=200, required=False, help_text="For you only, e.g. “Sketchbook 2024”.", label="Name"
+    )
+    preset = forms.ChoiceField(
+        label="Licence terms for every work",
+        required=False,
+        help_text="Offered for each work once it is registered; you can change any work's terms later.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["preset"].choices = [("", "No offer for now"), *hooks.licence_presets()]

@@ -31,6 +31,12 @@ def portfolio_signed(*, portfolio) -> None:
         hook(portfolio=portfolio)
 
 
+def licence_presets() -> list[tuple[str, str]]:
+    """The licence presets a portfolio may offer for all its works: [(key, name)]."""
+    hook = _hook("licence_presets")
+    return hook() if hook is not None else []
+
+
 def works_in_registration_dispute(*, work_ids) -> set[int]:
     """Of these works, those whose registration is disputed now."""
     hook = _hook("works_in_registration_dispute")

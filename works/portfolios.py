@@ -15,6 +15,7 @@
 
 import csv
 import io
+from datetime import timedelta
 from pathlib import PurePosixPath
 
 from django.db import transaction
@@ -30,7 +31,7 @@ from core.chain.merkle import StandardMerkleTree
 from core.chain.signatures import signature_check
 from core.errors import PortalError
 from works import eip712, hooks
-from works.models import Portfolio, Registration
+from works.models import FingerprintChange, Portfolio, Registration
 from works.services import registration_signed, work_upload
 
 Status = Registration.Status
@@ -48,6 +49,7 @@ ERR_CSV_COLUMNS = (
 ERR_CSV_ROW = "Row {row}: {detail}."
 ERR_CSV_TOO_BIG = "The CSV is larger than 1 MB."
 CSV_MAX_BYTES = 1_000_000
+CLOCK_MARGIN = timedelta(seconds=5)  # between processes' clocks, for "since the portfolio began"
 TITLE_MAX = 200
 
 
@@ -219,12 +221,23 @@ def portfolio_sign(*, portfolio: Portfolio, user, signature: str, w3: Web3 | Non
     if claimed != 1:  # signed by a concurrent request
         portfolio.refresh_from_db()
         raise PortfolioError(ERR_NOT_SEALED.format(status=portfolio.get_status_display()), status=409)
+    # Each work was checked for near duplicates when it arrived; when no other creator's work
+    # entered or left the public index since the portfolio began, those answers still hold.
+    unchanged = (
+        not FingerprintChange.objects.filter(created_at__gte=portfolio.created_at - CLOCK_MARGIN)
+        .exclude(work__owner_id=portfolio.owner_id)
+        .exists()
+    )
     registrations = Registration.objects.filter(
         portfolio=portfolio, status=Status.AWAITING_SIGNATURE
     ).select_related("work")
     for registration in registrations.order_by("pk").iterator(chunk_size=200):
         registration_signed(
-            registration=registration, typed=registration.typed_data, signature=signature, check=check
+            registration=registration,
+            typed=registration.typed_data,
+            signature=signature,
+            check=check,
+            evidence=registration.hold_evidence if unchanged else None,
         )
     portfolio.refresh_from_db()
     hooks.portfolio_signed(portfolio=portfolio)

@@ -10,7 +10,7 @@ from works.eip712 import PORTFOLIO_LEAF_ENCODING
 from works.fingerprint_index import fingerprint_index
 from works.fingerprints import sha256_of
 from works.matching import COPY, Match, Query, WorkFeatures, distance_to, find, prints
-from works.models import Registration, Work
+from works.models import Portfolio, Registration, Work
 from works.validation import InvalidImage, image_check
 
 _PROVENANCE_RELATED = (
@@ -256,3 +256,17 @@ def revocation_document(*, work: Work) -> dict | None:
         "block_number": batch.block_number if batch else None,
         "block_timestamp": batch.block_timestamp.isoformat() if batch and batch.block_timestamp else None,
     }
+
+
+def portfolio_for_owner(*, pk: int, user):
+    """The user's own portfolio, or None: a portfolio is seen by its owner only."""
+    if not user.is_authenticated:
+        return None
+    return Portfolio.objects.filter(pk=pk, owner=user).first()
+
+
+def portfolio_works(*, portfolio) -> list[Work]:
+    """The portfolio's works, oldest first, with their registrations (two queries)."""
+    return list(
+        Work.objects.filter(registration__portfolio=portfolio).select_related("registration").order_by("pk")
+    )

@@ -256,17 +256,25 @@ def registration_sign(*, registration: Registration, signature: str, w3: Web3 | 
 
 
 def registration_signed(
-    *, registration: Registration, typed: dict, signature: str, check: SignatureCheck
+    *,
+    registration: Registration,
+    typed: dict,
+    signature: str,
+    check: SignatureCheck,
+    evidence: list | None = None,
 ) -> bool:
     """A registration awaiting its signature got one (its own, or its portfolio's): pending, or
-    held for review when a public work of another creator matches it now. Refreshes
+    held for review when a public work of another creator matches it now (`evidence`: those
+    matches, when the caller knows nothing changed since they were found). Refreshes
     `registration`; False (and nothing changed) when it was no longer awaiting a signature."""
     work = registration.work
-    others = [
-        m
-        for m in copies(near_matches(sha256=work.sha256, query=work_query(work), exclude_id=work.pk))
-        if m["owner_id"] != work.owner_id
-    ]
+    others = evidence
+    if others is None:
+        others = [
+            m
+            for m in copies(near_matches(sha256=work.sha256, query=work_query(work), exclude_id=work.pk))
+            if m["owner_id"] != work.owner_id
+        ]
     status = Status.HELD if others else Status.PENDING
     with transaction.atomic():
         updated = Registration.objects.filter(pk=registration.pk, status=Status.AWAITING_SIGNATURE).update(

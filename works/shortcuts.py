@@ -6,6 +6,7 @@ from works import selectors
 from works.models import Work
 
 ERR_NO_SUCH_WORK = "No such work."
+ERR_NO_SUCH_PORTFOLIO = "No such portfolio."
 
 
 def get_work_for_owner_or_404(request, pk) -> Work:
@@ -35,3 +36,10 @@ def get_readable_work_or_404(pk) -> Work:
     if work is None:
         raise Http404(ERR_NO_SUCH_WORK)
     return work
+
+
+def get_portfolio_for_owner_or_404(request, pk):
+    portfolio = selectors.portfolio_for_owner(pk=pk, user=request.user)
+    if portfolio is None:
+        raise Http404(ERR_NO_SUCH_PORTFOLIO)
+    return portfolio

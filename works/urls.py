@@ -18,5 +18,11 @@ urlpatterns = [
         views.publication_remove,
         name="publication_remove",
     ),
+    path("works/portfolios/new", views.portfolio_new, name="portfolio_new"),
+    path("works/portfolios/<int:pk>/", views.portfolio, name="portfolio"),
+    path("works/portfolios/<int:pk>/files", views.portfolio_file, name="portfolio_file"),
+    path("works/portfolios/<int:pk>/csv", views.portfolio_csv, name="portfolio_csv"),
+    path("works/portfolios/<int:pk>/typed-data", views.portfolio_typed_data, name="portfolio_typed_data"),
+    path("works/portfolios/<int:pk>/sign", views.portfolio_sign, name="portfolio_sign"),
     path("verify", views.verify, name="verify"),
 ]

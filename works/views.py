@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -5,13 +6,20 @@ from django.http import FileResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.chain.accounts import KINDS
 from core.chain.client import ChainUnavailable, chain_check, get_web3
 from core.errors import ERR_NO_WALLET, PortalError
 from core.http import json_fields, wallet_json
 from core.selectors import wallet_address_for_user
-from works import hooks, selectors, services
-from works.forms import UploadForm, VerifyForm
-from works.shortcuts import get_readable_work_or_404, get_visible_work_or_404, get_work_for_owner_or_404
+from works import hooks, portfolios, selectors, services
+from works.forms import PortfolioForm, UploadForm, VerifyForm
+from works.models import Portfolio
+from works.shortcuts import (
+    get_portfolio_for_owner_or_404,
+    get_readable_work_or_404,
+    get_visible_work_or_404,
+    get_work_for_owner_or_404,
+)
 from works.verification import provenance_check
 
 
@@ -174,3 +182,101 @@ def publication_remove(request, pk, publication):
     services.publication_remove(work=work, publication_id=publication)
     messages.success(request, "Removed.")
     return redirect(work.get_absolute_url() + "#published")
+
+
+ERR_NO_FILE = "Send one image in the “file” field."
+ERR_NO_CSV = "Send the CSV in the “csv” field."
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def portfolio_new(request):
+    form = PortfolioForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        address = wallet_address_for_user(user=request.user)
+        if not address:
+            form.add_error(None, ERR_NO_WALLET)
+        else:
+            portfolio = portfolios.portfolio_create(
+                user=request.user,
+                creator_address=address,
+                title=form.cleaned_data["title"],
+                preset=form.cleaned_data["preset"],
+            )
+            return redirect(portfolio)
+    return render(request, "works/portfolio_new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def portfolio(request, pk):
+    portfolio = get_portfolio_for_owner_or_404(request, pk)
+    works = selectors.portfolio_works(portfolio=portfolio)
+    presets = dict(hooks.licence_presets())
+    return render(
+        request,
+        "works/portfolio.html",
+        {
+            "portfolio": portfolio,
+            "works": works,
+            "preset_name": presets.get(portfolio.preset, ""),
+            "max_works": Portfolio.MAX_WORKS,
+            "max_works_text": f"{Portfolio.MAX_WORKS:,}",
+            "signer_kind": KINDS[portfolio.signer_kind],
+            "at_once": settings.PORTFOLIO_UPLOADS_AT_ONCE,
+        },
+    )
+
+
+@login_required
+@require_POST
+@wallet_json
+def portfolio_file(request, pk):
+    portfolio = get_portfolio_for_owner_or_404(request, pk)
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise PortalError(ERR_NO_FILE, code="invalid_body")
+    work = portfolios.portfolio_add(portfolio=portfolio, user=request.user, file=upload)
+    return JsonResponse(
+        {
+            "work": {"id": work.pk, "title": work.title, "url": work.get_absolute_url()},
+            "version_of": work.version_of_id,
+            "count": portfolio.count,
+        },
+        status=201,
+    )
+
+
+@login_required
+@require_POST
+@wallet_json
+def portfolio_csv(request, pk):
+    portfolio = get_portfolio_for_owner_or_404(request, pk)
+    upload = request.FILES.get("csv")
+    if upload is None:
+        raise PortalError(ERR_NO_CSV, code="invalid_body")
+    rows = portfolios.portfolio_metadata(
+        portfolio=portfolio, user=request.user, data=upload.read(portfolios.CSV_MAX_BYTES + 1)
+    )
+    return JsonResponse({"rows": rows})
+
+
+@login_required
+@require_GET
+@wallet_json
+def portfolio_typed_data(request, pk):
+    portfolio = portfolios.portfolio_seal(
+        portfolio=get_portfolio_for_owner_or_404(request, pk), user=request.user
+    )
+    return JsonResponse({"address": portfolio.creator_address, "typedData": portfolio.typed_data})
+
+
+@login_required
+@require_POST
+@wallet_json
+def portfolio_sign(request, pk):
+    (signature,) = json_fields(request, "signature")
+    portfolio = portfolios.portfolio_sign(
+        portfolio=get_portfolio_for_owner_or_404(request, pk), user=request.user, signature=signature
+    )
+    return JsonResponse({"status": portfolio.status, "count": portfolio.count})

@@ -20,6 +20,7 @@ def test_every_hook_names_a_callable_of_an_upper_app():
         "derivation_links_create",
         "held_registration_decide",
         "portfolio_signed",
+        "licence_presets",
     }
     for path in settings.WORKS_HOOKS.values():
         assert callable(import_string(path)) and not path.startswith("works.")
@@ -29,6 +30,7 @@ def test_without_hooks_works_runs_alone(settings):
     settings.WORKS_HOOKS = {}
     hooks.registration_held(registration=object())  # nothing to tell
     hooks.portfolio_signed(portfolio=object())
+    assert hooks.licence_presets() == []
     assert hooks.works_in_registration_dispute(work_ids=[1, 2]) == set()
     assert hooks.registration_dispute_for(work=object()) is None
     assert hooks.works_escrowed(work_ids=[1]) == set()

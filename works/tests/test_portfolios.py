@@ -190,3 +190,23 @@ def test_the_csv_names_the_works(chain, creator):
     assert columns.value.message == portfolios.ERR_CSV_COLUMNS
     portfolio.refresh_from_db()
     assert portfolio.metadata["harbour.jpg"]["year"] == 2019, "a refused CSV keeps the earlier one"
+
+
+def test_a_copy_made_public_after_the_upload_is_still_held_at_signing(chain, creator, outsider, register):
+    portfolio = portfolios.portfolio_create(user=creator.user, creator_address=creator.address)
+    work = portfolios.portfolio_add(
+        portfolio=portfolio, user=creator.user, file=upload_file(make_image(seed=590), "first.jpg")
+    )
+    assert work.registration.hold_evidence == []
+    earlier = register(outsider, seed=590, title="Theirs")  # the same picture, public before the signature
+    assert earlier.registration.status == Status.PENDING
+    portfolio = portfolios.portfolio_seal(portfolio=portfolio, user=creator.user, w3=chain)
+    portfolios.portfolio_sign(
+        portfolio=portfolio,
+        user=creator.user,
+        signature=typed_data_sign(portfolio.typed_data, creator.account),
+        w3=chain,
+    )
+    work.registration.refresh_from_db()
+    assert work.registration.status == Status.HELD
+    assert [m["work_id"] for m in work.registration.hold_evidence] == [earlier.pk]

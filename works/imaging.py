@@ -43,17 +43,25 @@ def to_rgb(image: Image.Image, *, background=NEUTRAL) -> Image.Image:
     return image.convert("RGB")
 
 
-def render(image: Image.Image, size: int) -> tuple[bytes, str]:
-    """A re-encoded copy at most `size` px on the long side, orientation applied, no metadata
-    (EXIF, GPS) carried over: (bytes, extension). Transparent images stay transparent (WebP)."""
+def renders(image: Image.Image, sizes: list[int]) -> list[tuple[bytes, str]]:
+    """Re-encoded copies at most each `size` px on the long side, orientation applied, no
+    metadata (EXIF, GPS) carried over: [(bytes, extension)] in the order asked. Transparent
+    images stay transparent (WebP). The picture is oriented and converted once, and
+    each smaller copy is made from the one before (a thumbnail from the preview, not from the
+    full-size original)."""
     image = ImageOps.exif_transpose(image)
-    buffer = io.BytesIO()
-    if has_alpha(image):
-        copy = _to_8bit(image).convert("RGBA")
+    alpha = has_alpha(image)
+    copy = _to_8bit(image).convert("RGBA") if alpha else to_rgb(image)
+    out = []
+    for size in sorted(sizes, reverse=True):
+        copy = copy.copy() if out else copy
         copy.thumbnail((size, size), Image.Resampling.LANCZOS)
-        copy.save(buffer, format="WEBP", quality=85, method=4)
-        return buffer.getvalue(), ".webp"
-    copy = to_rgb(image)
-    copy.thumbnail((size, size), Image.Resampling.LANCZOS)
-    copy.save(buffer, format="JPEG", quality=85, optimize=True, progressive=True)
-    return buffer.getvalue(), ".jpg"
+        buffer = io.BytesIO()
+        if alpha:
+            copy.save(buffer, format="WEBP", quality=85, method=4)
+            out.append((buffer.getvalue(), ".webp"))
+        else:
+            copy.save(buffer, format="JPEG", quality=85, optimize=True, progressive=True)
+            out.append((buffer.getvalue(), ".jpg"))
+    by_size = dict(zip(sorted(sizes, reverse=True), out, strict=True))
+    return [by_size[size] for size in sizes]

@@ -20,7 +20,7 @@ from core.chain.signatures import SignatureCheck, signature_check
 from core.errors import PortalError
 from works import eip712, hooks
 from works.fingerprints import sha256_of
-from works.imaging import PREVIEW_SIZE, THUMBNAIL_SIZE, render
+from works.imaging import PREVIEW_SIZE, THUMBNAIL_SIZE, renders
 from works.matching import prints, windows_text, work_query
 from works.models import (
     PUBLIC_STATUSES,
@@ -125,10 +125,7 @@ def work_upload(
         fingerprints = prints(image)
     file.seek(0)
     with Image.open(file, formats=[checked.format]) as image:
-        (preview, preview_ext), (thumbnail, thumb_ext) = (
-            render(image, PREVIEW_SIZE),
-            render(image, THUMBNAIL_SIZE),
-        )
+        (preview, preview_ext), (thumbnail, thumb_ext) = renders(image, [PREVIEW_SIZE, THUMBNAIL_SIZE])
     file.seek(0)
 
     matches = copies(near_matches(sha256=sha256, query=fingerprints.query))

@@ -111,10 +111,16 @@ def _jpeg_end(data: bytes) -> int:
         (length,) = struct.unpack(">H", data[i : i + 2])
         i += length
         if marker == 0xDA:  # start of scan: entropy-coded data runs until a real marker
-            while i < n - 1:
-                if data[i] == 0xFF and data[i + 1] not in (0x00, *range(0xD0, 0xD8)) and data[i + 1] != 0xFF:
+            while True:  # jump from 0xFF to 0xFF (bytes.find), not byte by byte
+                j = data.find(b"\xff", i, n - 1)
+                if j < 0:
+                    i = n - 1
                     break
-                i += 1
+                following = data[j + 1]
+                if following != 0x00 and not 0xD0 <= following <= 0xD7 and following != 0xFF:
+                    i = j
+                    break
+                i = j + 1
     raise InvalidImage(ERR_TRUNCATED)
 
 

@@ -1,4 +1,6 @@
-"""Signatures from every kind of account: EOAs offline, ERC-1271 and ERC-6492 accounts on anvil."""
+"""Signatures from every kind of account: EOAs offline, ERC-1271 and ERC-6492 accounts on an
+in-process EVM (eth-tester): the check is one eth_call, and a real node adds nothing here
+(portal/siwe and works test the same accounts on anvil, end to end)."""
 
 import pytest
 from eth_account import Account
@@ -12,8 +14,6 @@ from core.chain.signatures import (
     SignatureUnverifiable,
     signature_check,
 )
-
-pytestmark = pytest.mark.anvil
 
 TYPED = {
     "types": {
@@ -49,51 +49,51 @@ def test_a_long_signature_cannot_be_checked_without_the_chain(settings):
 
 
 @pytest.mark.parametrize("message", [encode_defunct(text="Sign in"), encode_typed_data(full_message=TYPED)])
-def test_a_deployed_account_signs_through_its_owner(chain, smart_accounts, message):
+def test_a_deployed_account_signs_through_its_owner(evm, evm_smart_accounts, message):
     owner = Account.create()
-    account = smart_accounts(owner)
+    account = evm_smart_accounts(owner)
     check = signature_check(
-        signer=account.address, message=message, signature=_sign(owner, message), w3=chain
+        signer=account.address, message=message, signature=_sign(owner, message), w3=evm.w3
     )
     assert (check.valid, check.kind) == (True, CONTRACT)
-    assert check.block == chain.eth.block_number
+    assert check.block == evm.w3.eth.block_number
     stranger = Account.create()
     refused = signature_check(
-        signer=account.address, message=message, signature=_sign(stranger, message), w3=chain
+        signer=account.address, message=message, signature=_sign(stranger, message), w3=evm.w3
     )
     assert (refused.valid, refused.kind) == (False, CONTRACT)
 
 
-def test_an_account_not_yet_deployed_signs_with_erc6492(chain, smart_accounts):
+def test_an_account_not_yet_deployed_signs_with_erc6492(evm, evm_smart_accounts):
     owner = Account.create()
-    account = smart_accounts(owner, deployed=False, salt=7)
-    assert chain.eth.get_code(account.address) == b""
+    account = evm_smart_accounts(owner, deployed=False, salt=7)
+    assert evm.w3.eth.get_code(account.address) == b""
     message = encode_typed_data(full_message=TYPED)
     wrapped = account.wrap(_sign(owner, message))
-    check = signature_check(signer=account.address, message=message, signature=wrapped, w3=chain)
+    check = signature_check(signer=account.address, message=message, signature=wrapped, w3=evm.w3)
     assert (check.valid, check.kind) == (True, COUNTERFACTUAL)
-    assert chain.eth.get_code(account.address) == b"", "checking deploys nothing"
+    assert evm.w3.eth.get_code(account.address) == b"", "checking deploys nothing"
     forged = account.wrap(_sign(Account.create(), message))
-    assert not signature_check(signer=account.address, message=message, signature=forged, w3=chain).valid
+    assert not signature_check(signer=account.address, message=message, signature=forged, w3=evm.w3).valid
     # The same wrapped signature names a different account: the factory deploys the owner's one,
     # which is not the address claimed.
-    other = smart_accounts(Account.create(), deployed=False, salt=7)
-    assert not signature_check(signer=other.address, message=message, signature=wrapped, w3=chain).valid
+    other = evm_smart_accounts(Account.create(), deployed=False, salt=7)
+    assert not signature_check(signer=other.address, message=message, signature=wrapped, w3=evm.w3).valid
 
 
-def test_a_wrapped_signature_is_checked_against_the_deployed_account(chain, smart_accounts):
+def test_a_wrapped_signature_is_checked_against_the_deployed_account(evm, evm_smart_accounts):
     owner = Account.create()
-    predicted = smart_accounts(owner, deployed=False, salt=3)
+    predicted = evm_smart_accounts(owner, deployed=False, salt=3)
     message = encode_defunct(text="before and after")
     wrapped = predicted.wrap(_sign(owner, message))
-    smart_accounts(owner, deployed=True, salt=3)
-    check = signature_check(signer=predicted.address, message=message, signature=wrapped, w3=chain)
+    evm_smart_accounts(owner, deployed=True, salt=3)
+    check = signature_check(signer=predicted.address, message=message, signature=wrapped, w3=evm.w3)
     assert (check.valid, check.kind) == (True, CONTRACT)
 
 
-def test_an_eoa_with_a_wrong_signature_is_refused_on_chain_too(chain):
+def test_an_eoa_with_a_wrong_signature_is_refused_on_chain_too(evm):
     owner, other = Account.create(), Account.create()
     message = encode_defunct(text="hello")
-    check = signature_check(signer=owner.address, message=message, signature=_sign(other, message), w3=chain)
+    check = signature_check(signer=owner.address, message=message, signature=_sign(other, message), w3=evm.w3)
     assert (check.valid, check.kind) == (False, EOA)
-    assert not signature_check(signer=owner.address, message=message, signature="0xzz", w3=chain).valid
+    assert not signature_check(signer=owner.address, message=message, signature="0xzz", w3=evm.w3).valid

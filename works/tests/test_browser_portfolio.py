@@ -69,3 +69,7 @@ def test_a_zip_and_a_csv_become_works_registered_with_one_signature(
     titled = registrations.get(work__title="Harbour at dusk").work
     assert titled.year == 2019 and titled.description == "Ink"
     assert Offer.objects.filter(work__registration__portfolio=portfolio).count() == 4
+
+    page.get_by_test_id("portfolio-works").get_by_role("link", name="Harbour at dusk").click()
+    expect(page.get_by_test_id("signed-with")).to_contain_text("one signature for a portfolio of 4 works")
+    page.screenshot(path="var/screenshots/portfolio-work.png", full_page=True)

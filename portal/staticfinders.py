@@ -10,7 +10,7 @@ from django.core.files.storage import FileSystemStorage
 NPM_STATIC = {
     "vendor/chart.umd.min.js": "chart.js/dist/chart.umd.min.js",
     "vendor/chart.umd.min.js.map": "chart.js/dist/chart.umd.min.js.map",
-    "vendor/fflate.js": "fflate/umd/index.js",  # zips unpacked in the browser (portfolio uploads)
+    "vendor/fflate/index.js": "fflate/umd/index.js",  # zips unpacked in the browser; list() keeps file names
 }
 
 

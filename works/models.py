@@ -225,6 +225,9 @@ class Portfolio(models.Model):
     signer_kind = models.CharField(max_length=8, choices=list(KINDS.items()), default=EOA)
     signature_block = models.BigIntegerField(null=True, blank=True)
     signed_at = models.DateTimeField(null=True, blank=True)
+    registered_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the last of its works was registered with the signature"
+    )
 
     def __str__(self):
         return f"portfolio {self.pk} ({self.count} works, {self.get_status_display()})"

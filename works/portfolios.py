@@ -28,7 +28,7 @@ from core.chain import registry
 from core.chain.client import get_web3
 from core.chain.eip712 import typed_data_digest
 from core.chain.merkle import StandardMerkleTree
-from core.chain.signatures import signature_check
+from core.chain.signatures import SignatureCheck, signature_check
 from core.errors import PortalError
 from works import eip712, hooks
 from works.models import FingerprintChange, Portfolio, Registration
@@ -49,6 +49,7 @@ ERR_CSV_COLUMNS = (
 ERR_CSV_ROW = "Row {row}: {detail}."
 ERR_CSV_TOO_BIG = "The CSV is larger than 1 MB."
 CSV_MAX_BYTES = 1_000_000
+SIGN_SLICE = 200  # works registered within the signing request; the anchor tick does the rest
 CLOCK_MARGIN = timedelta(seconds=5)  # between processes' clocks, for "since the portfolio began"
 TITLE_MAX = 200
 
@@ -221,6 +222,21 @@ def portfolio_sign(*, portfolio: Portfolio, user, signature: str, w3: Web3 | Non
     if claimed != 1:  # signed by a concurrent request
         portfolio.refresh_from_db()
         raise PortfolioError(ERR_NOT_SEALED.format(status=portfolio.get_status_display()), status=409)
+    portfolio.refresh_from_db()
+    portfolio_register(portfolio=portfolio, limit=SIGN_SLICE)
+    portfolio.refresh_from_db()
+    return portfolio
+
+
+def portfolio_register(*, portfolio: Portfolio, limit: int | None = None) -> int:
+    """Register up to `limit` of a signed portfolio's works still awaiting, with its signature
+    (each pending, or held as a single registration would be); once none awaits, offer the
+    preset's terms (once, whoever finishes). Returns how many were registered. The signing
+    request does the first SIGN_SLICE; the anchor tick does the rest (works/tasks.py), so a
+    thousand near-duplicate checks never hold one request."""
+    if portfolio.status != Portfolio.Status.SIGNED:
+        return 0
+    check = SignatureCheck(True, portfolio.signer_kind, portfolio.signature_block)
     # Each work was checked for near duplicates when it arrived; when no other creator's work
     # entered or left the public index since the portfolio began, those answers still hold.
     unchanged = (
@@ -228,17 +244,36 @@ def portfolio_sign(*, portfolio: Portfolio, user, signature: str, w3: Web3 | Non
         .exclude(work__owner_id=portfolio.owner_id)
         .exists()
     )
-    registrations = Registration.objects.filter(
-        portfolio=portfolio, status=Status.AWAITING_SIGNATURE
-    ).select_related("work")
-    for registration in registrations.order_by("pk").iterator(chunk_size=200):
-        registration_signed(
+    awaiting = (
+        Registration.objects.filter(portfolio=portfolio, status=Status.AWAITING_SIGNATURE)
+        .select_related("work")
+        .order_by("pk")
+    )
+    done = 0
+    for registration in awaiting[:limit] if limit is not None else awaiting.iterator(chunk_size=200):
+        done += registration_signed(
             registration=registration,
             typed=registration.typed_data,
-            signature=signature,
+            signature=portfolio.signature,
             check=check,
             evidence=registration.hold_evidence if unchanged else None,
         )
-    portfolio.refresh_from_db()
-    hooks.portfolio_signed(portfolio=portfolio)
-    return portfolio
+    if not awaiting.exists():
+        finished = Portfolio.objects.filter(pk=portfolio.pk, registered_at__isnull=True).update(
+            registered_at=timezone.now()
+        )
+        if finished == 1:  # the one caller that finished it offers the terms
+            hooks.portfolio_signed(portfolio=portfolio)
+    return done
+
+
+def portfolios_register_pending(*, limit: int = 500) -> int:
+    """The anchor tick's share: works of signed portfolios the signing request left."""
+    done = 0
+    for portfolio in Portfolio.objects.filter(
+        status=Portfolio.Status.SIGNED, registered_at__isnull=True
+    ).order_by("pk"):
+        if done >= limit:
+            break
+        done += portfolio_register(portfolio=portfolio, limit=limit - done)
+    return done

@@ -222,6 +222,7 @@ def portfolio(request, pk):
             "preset_name": presets.get(portfolio.preset, ""),
             "max_works": Portfolio.MAX_WORKS,
             "max_works_text": f"{Portfolio.MAX_WORKS:,}",
+            "awaiting": sum(1 for work in works if work.registration.status == "awaiting_signature"),
             "signer_kind": KINDS[portfolio.signer_kind],
             "at_once": settings.PORTFOLIO_UPLOADS_AT_ONCE,
         },

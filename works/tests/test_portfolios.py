@@ -210,3 +210,38 @@ def test_a_copy_made_public_after_the_upload_is_still_held_at_signing(chain, cre
     work.registration.refresh_from_db()
     assert work.registration.status == Status.HELD
     assert [m["work_id"] for m in work.registration.hold_evidence] == [earlier.pk]
+
+
+def test_a_large_portfolio_is_finished_by_the_anchor_tick_and_offered_once(
+    chain, creator, monkeypatch, client
+):
+    from works.tasks import anchor_tick
+
+    monkeypatch.setattr(portfolios, "SIGN_SLICE", 2)
+    portfolio, works = _portfolio(creator, 5, seed=600, preset="commercial_use")
+    portfolio = portfolios.portfolio_seal(portfolio=portfolio, user=creator.user, w3=chain)
+    portfolio = portfolios.portfolio_sign(
+        portfolio=portfolio,
+        user=creator.user,
+        signature=typed_data_sign(portfolio.typed_data, creator.account),
+        w3=chain,
+    )
+    statuses = list(
+        Registration.objects.filter(portfolio=portfolio).order_by("pk").values_list("status", flat=True)
+    )
+    assert statuses == [Status.PENDING] * 2 + [Status.AWAITING_SIGNATURE] * 3
+    assert portfolio.registered_at is None and not Offer.objects.filter(work__in=works).exists()
+    client.force_login(creator.user)
+    page = client.get(f"/works/portfolios/{portfolio.pk}/").content.decode()
+    assert "3 of 5 are still being checked for copies and registered" in page
+
+    result = anchor_tick()  # the beat: the rest of the portfolio, then the anchor batch
+    assert result["portfolio_works_registered"] == 3
+    assert set(Registration.objects.filter(portfolio=portfolio).values_list("status", flat=True)) <= {
+        Status.PENDING,
+        Status.SENT,
+        Status.MINED,
+    }
+    assert Offer.objects.filter(work__in=works).count() == 5
+    assert anchor_tick()["portfolio_works_registered"] == 0
+    assert Offer.objects.filter(work__in=works).count() == 5, "offered once"

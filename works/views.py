@@ -263,9 +263,11 @@ def portfolio_csv(request, pk):
 
 
 @login_required
-@require_GET
+@require_POST
 @wallet_json
 def portfolio_typed_data(request, pk):
+    """Close the portfolio to new works and answer the one message to sign (a POST: it changes
+    the portfolio; asking again answers the same message)."""
     portfolio = portfolios.portfolio_seal(
         portfolio=get_portfolio_for_owner_or_404(request, pk), user=request.user
     )

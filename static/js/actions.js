@@ -3,7 +3,8 @@
    Sign an EIP-712 message (a registration, a split acceptance):
      <div data-wallet-sign data-typed-data-url="…" data-send-url="…" data-ask="sign the registration">
        <button data-wallet-button>…</button> <p data-wallet-status></p></div>
-   GET typed-data-url -> {address, typedData}; the wallet signs; POST {signature} to send-url.
+   GET typed-data-url -> {address, typedData} (POST with data-prepare="post", when preparing
+   changes something); the wallet signs; POST {signature} to send-url.
 
    Send a transaction (a licence purchase, a training settlement or invoice, a withdrawal):
      <div data-wallet-pay data-tx-url="…" data-submitted-url="…" [data-reload-on="409 410"]
@@ -19,7 +20,10 @@
   "use strict";
 
   async function sign(root, status, W) {
-    var prepared = await W.getJson(root.dataset.typedDataUrl);
+    // data-prepare="post": preparing changes something (a portfolio is closed to new works)
+    var prepared = root.dataset.prepare === "post"
+      ? await W.postJson(root.dataset.typedDataUrl, {})
+      : await W.getJson(root.dataset.typedDataUrl);
     if (!prepared.ok) { W.show(status, prepared.data.error || "Could not prepare what to sign.", "error"); return false; }
     var address = await W.requireAccount(prepared.data.address);
     W.show(status, "Check your wallet: " + (root.dataset.ask || "sign") + ".", "info");

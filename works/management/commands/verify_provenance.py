@@ -57,12 +57,20 @@ class Command(BaseCommand):
             verified = verified or check.ok
             revoked = revoked or check.revoked
             work = doc["work"]
+            portfolio = doc.get("portfolio")
+            portfolio_line = (
+                f"  portfolio  one signature over {portfolio['count']} registrations, this one proven under "
+                f"root {portfolio['root']}\n"
+                if portfolio
+                else ""
+            )
             at = f", checked at block {check.signature_block}" if check.signature_block is not None else ""
             self.stdout.write(
                 f"\nwork #{work['id']} “{work['title']}” by {doc['creator']} ({doc['status']})\n"
                 f"  signature  {'ok' if check.signature_ok else 'FAILED'}"
                 f"{f' (signer {check.signer})' if check.signer else ''}, {KINDS[check.signer_kind]}"
                 f"{at}\n"
+                f"{portfolio_line}"
                 f"  leaf       {'ok' if check.leaf_ok else 'FAILED'}\n"
                 f"  proof      {'ok' if check.proof_ok else 'FAILED'} (root {doc.get('root')})\n"
                 f"  on-chain   {'ok' if check.onchain_ok else check.onchain_error or 'FAILED'}"

@@ -20,6 +20,7 @@ from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import SignableMessage, _hash_eip191_message
 from web3 import Web3
+from web3.exceptions import ContractLogicError, Web3RPCError
 
 from core.chain.accounts import CONTRACT, COUNTERFACTUAL, EOA, KINDS
 from core.chain.client import get_web3
@@ -44,6 +45,8 @@ VALIDATOR = "UniversalSignatureCheck"
 VALIDATION_GAS = 3_000_000
 _HEX = re.compile(r"0x(?:[0-9a-fA-F]{2})+")
 
+# The node is down, or cannot answer for that block (a pruned or lagging node behind a balancer).
+UNANSWERED = (*CHAIN_ERRORS, Web3RPCError)
 ERR_UNVERIFIABLE = (
     "This signature comes from a smart-contract account, which only the chain can check, and the "
     "chain is not reachable right now; try again in a moment."
@@ -96,9 +99,7 @@ def _validator_call(w3: Web3, *, signer: str, digest: bytes, signature: bytes, b
     )
     try:
         answer = w3.eth.call({"data": Web3.to_hex(data), "gas": VALIDATION_GAS}, block_identifier=block)
-    except CHAIN_ERRORS:
-        raise
-    except Exception:  # a revert inside the account's own code: not a valid signature
+    except ContractLogicError:  # a revert inside the account's own code: not a valid signature
         return False
     return bytes(answer) == b"\x01"
 
@@ -131,7 +132,7 @@ def signature_check(
         return SignatureCheck(
             _validator_call(w3, signer=signer, digest=digest, signature=raw, block=at), kind, at
         )
-    except CHAIN_ERRORS as exc:
+    except UNANSWERED as exc:
         if not wrapped and len(raw) <= ECDSA_LENGTH:
             return SignatureCheck(False, EOA)
         raise SignatureUnverifiable(ERR_UNVERIFIABLE) from exc

@@ -270,3 +270,8 @@ def portfolio_works(*, portfolio) -> list[Work]:
     return list(
         Work.objects.filter(registration__portfolio=portfolio).select_related("registration").order_by("pk")
     )
+
+
+def portfolios_for_owner(*, user) -> list:
+    """The user's portfolios, newest first (one query)."""
+    return list(Portfolio.objects.filter(owner=user).order_by("-pk"))

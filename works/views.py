@@ -204,7 +204,12 @@ def portfolio_new(request):
                 preset=form.cleaned_data["preset"],
             )
             return redirect(portfolio)
-    return render(request, "works/portfolio_new.html", {"form": form}, status=400 if form.errors else 200)
+    return render(
+        request,
+        "works/portfolio_new.html",
+        {"form": form, "portfolios": selectors.portfolios_for_owner(user=request.user)},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required

@@ -89,3 +89,12 @@ def test_preparing_the_signature_is_a_post(client, creator, portfolio):
     assert client.get(f"/works/portfolios/{portfolio.pk}/typed-data").status_code == 405
     portfolio.refresh_from_db()
     assert portfolio.status == Portfolio.Status.OPEN, "a GET (a prefetch, a crawler) closes nothing"
+
+
+def test_the_new_portfolio_page_lists_only_the_users_own_portfolios(client, creator, outsider, portfolio):
+    portfolios.portfolio_create(user=outsider.user, creator_address=outsider.address, title="Theirs")
+    Portfolio.objects.filter(pk=portfolio.pk).update(title="Sketchbook")
+    client.force_login(creator.user)
+    page = client.get("/works/portfolios/new").content.decode()
+    assert f'href="/works/portfolios/{portfolio.pk}/">Sketchbook</a>' in page and "needs you" in page
+    assert "Theirs" not in page

@@ -9,6 +9,18 @@ from core.chain.eip712 import DOMAIN_FIELDS_WITH_CONTRACT
 
 DOMAIN_NAME = "Creator IP Portal"
 DOMAIN_VERSION = "1"
+
+
+def _domain(chain_id: int, verifying_contract: str) -> dict:
+    """The portal's EIP-712 domain, shared by registrations, revocations and portfolios."""
+    return {
+        "name": DOMAIN_NAME,
+        "version": DOMAIN_VERSION,
+        "chainId": chain_id,
+        "verifyingContract": verifying_contract,
+    }
+
+
 REGISTRATION_TYPES = {
     "EIP712Domain": DOMAIN_FIELDS_WITH_CONTRACT,
     "Registration": [
@@ -38,12 +50,7 @@ def registration_typed_data(
     return {
         "types": REGISTRATION_TYPES,
         "primaryType": "Registration",
-        "domain": {
-            "name": DOMAIN_NAME,
-            "version": DOMAIN_VERSION,
-            "chainId": chain_id,
-            "verifyingContract": verifying_contract,
-        },
+        "domain": _domain(chain_id, verifying_contract),
         "message": {
             "contentHash": "0x" + sha256,
             "pdqHash": "0x" + pdq,
@@ -80,12 +87,7 @@ def revocation_typed_data(
     return {
         "types": REVOCATION_TYPES,
         "primaryType": "Revocation",
-        "domain": {
-            "name": DOMAIN_NAME,
-            "version": DOMAIN_VERSION,
-            "chainId": chain_id,
-            "verifyingContract": verifying_contract,
-        },
+        "domain": _domain(chain_id, verifying_contract),
         "message": {
             "registrationDigest": registration_digest,
             "contentHash": "0x" + sha256,
@@ -118,12 +120,7 @@ def portfolio_typed_data(
     return {
         "types": PORTFOLIO_TYPES,
         "primaryType": "Portfolio",
-        "domain": {
-            "name": DOMAIN_NAME,
-            "version": DOMAIN_VERSION,
-            "chainId": chain_id,
-            "verifyingContract": verifying_contract,
-        },
+        "domain": _domain(chain_id, verifying_contract),
         "message": {
             "statement": f"I register these {count} works as my own.",
             "creator": creator,

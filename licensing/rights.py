@@ -1,9 +1,11 @@
 """Machine-readable rights: X-Robots-Tag, TDMRep (W3C TDM Reservation Protocol), ai.txt,
-schema.org JSON-LD, and the training-mining entries written into licensed files."""
+IETF AI preferences (Content-Usage), schema.org JSON-LD, and the training-mining entries written
+into licensed files."""
 
 import json
 
 from django.conf import settings
+from django.db.models import Q
 from django.urls import reverse
 
 from core.money import wei_to_eth
@@ -18,8 +20,46 @@ def ai_status(work) -> str:
     return entry.ai_training if entry else AI_PROHIBITED
 
 
-def rights_headers(response, *, request, work, ai: str | None = None):
-    ai = ai or ai_status(work)
+def content_usage(*, ai_training: str, genai_training: str) -> str:
+    """The work's AI preferences in the IETF vocabulary (draft-ietf-aipref-vocab): a Structured
+    Fields dictionary of `train-ai` (training any AI model, generative or not) and `search`.
+    Training is "y" only when the terms leave every kind of it free to anyone: a paid use is a
+    use that needs a licence first, which the vocabulary can only say as "n" (the price is in
+    the RSL document the Link header names). Being found by search is always wanted."""
+    train = "y" if ai_training == AI_FREE and genai_training == AI_FREE else "n"
+    return f"train-ai={train}, search=y"
+
+
+ROBOTS_WORKS = 10_000  # like ai.txt, tdmrep.json and license.xml: the headers say it for every work
+
+
+def robots_content_usage() -> list[str]:
+    """robots.txt's Content-Usage rules (draft-ietf-aipref-attach): one per listed work's pages,
+    since the most restrictive matching rule wins and a site-wide "n" would overrule a free
+    work's "y"; works whose training is free first, then the most recently listed."""
+    entries = (
+        CatalogueEntry.objects.annotate(free=Q(ai_training=AI_FREE, genai_training=AI_FREE))
+        .order_by("-free", "-listed_at", "-work_id")
+        .values_list("work_id", "ai_training", "genai_training")[:ROBOTS_WORKS]
+    )
+    return [
+        f"Content-Usage: {reverse('works:detail', args=[pk])} "
+        + content_usage(ai_training=ai, genai_training=genai)
+        for pk, ai, genai in entries
+    ]
+
+
+def _usage_of(work) -> tuple[str, str]:
+    entry = CatalogueEntry.objects.filter(work=work).only("ai_training", "genai_training").first()
+    return (entry.ai_training, entry.genai_training) if entry else (AI_PROHIBITED, AI_PROHIBITED)
+
+
+def rights_headers(response, *, request, work):
+    """Every header-borne signal of the work's AI terms, on its page and its media."""
+    ai, genai_training = _usage_of(work)
+    response["Content-Usage"] = content_usage(ai_training=ai, genai_training=genai_training)
+    rsl = request.build_absolute_uri(reverse("licensing:rsl"))
+    response["Link"] = f'<{rsl}>; rel="license"; type="application/rsl+xml"'
     if ai != AI_FREE:
         response["X-Robots-Tag"] = "noai, noimageai"
         response["tdm-reservation"] = "1"

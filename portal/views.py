@@ -216,8 +216,10 @@ def robots_txt(request):
         "Disallow: /api/",
         "Disallow: /media/",
         f"# AI training terms of every listed work: {request.build_absolute_uri('/ai.txt')}",
-        "Content-Usage: train-ai=n",
         f"License: {request.build_absolute_uri('/license.xml')}",
+        "# AI preferences (IETF aipref) of each work's pages; every page and image also says them",
+        "# in its Content-Usage header. Prices and licences: the License document above.",
+        *rights.robots_content_usage(),
         "",
     ]
     return HttpResponse("\n".join(lines), content_type="text/plain; charset=utf-8")

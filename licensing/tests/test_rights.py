@@ -88,3 +88,66 @@ def test_the_display_name_is_used_wherever_the_creator_is_named(client, works, c
     assert "Ada Lovelace" in verify
     assert client.get(f"/works/{paid.pk}/provenance.json").json()["creator_name"] == "Ada Lovelace"
     assert client.get(f"/works/{paid.pk}/tdm-policy.json").json()["assigner"]["vcard:fn"] == "Ada Lovelace"
+
+
+@pytest.fixture
+def preset_works(register, chain, creator):
+    """One listed work under each preset's offer, and one with no offer at all."""
+    works = {"(no offer)": register(creator, seed=720, w3=chain, title="No offer")}
+    for n, (key, (_, terms)) in enumerate(PRESETS.items()):
+        work = register(creator, seed=721 + n, w3=chain, title=key)
+        services.offer_create(work=work, terms=terms, preset=key)
+        works[key] = work
+    return works
+
+
+def _rsl_training(document: bytes, work) -> str:
+    """free, paid or prohibited: what license.xml says of AI training on the work's pages."""
+    from defusedxml import ElementTree
+
+    ns = {"rsl": "https://rslstandard.org/rsl"}
+    for content in ElementTree.fromstring(document).findall("rsl:content", ns):
+        if content.get("url") == f"/works/{work.pk}/*":
+            licence = content.find("rsl:license", ns)
+            if licence.find("rsl:prohibits", ns) is not None:
+                return "prohibited"
+            return licence.find("rsl:payment", ns).get("type").replace("training", "paid")
+    return "prohibited"  # unlisted: the document's default reserves everything
+
+
+def test_content_usage_agrees_with_cawg_tdmrep_and_rsl_for_every_preset(client, preset_works):
+    """The IETF AI-preference signal, read by a third-party Structured Fields parser, says what
+    CAWG's entries, TDMRep and RSL say, on the page, its images and robots.txt."""
+    import http_sf
+
+    from licensing.rights import training_mining_entries
+
+    rsl = client.get("/license.xml").content
+    robots = client.get("/robots.txt").content.decode()
+    for key, work in preset_works.items():
+        terms = PRESETS[key][1] if key in PRESETS else None
+        cawg = training_mining_entries(terms) if terms else None
+        allowed = bool(cawg) and all(
+            cawg[k]["use"] == "allowed" for k in ("cawg.ai_training", "cawg.ai_generative_training")
+        )
+        for url in (f"/works/{work.pk}/", work.preview.url, work.thumbnail.url):
+            response = client.get(url)
+            usage = http_sf.parse(response["Content-Usage"].encode(), tltype="dictionary")
+            assert {k: v[0] for k, v in usage.items()} == {
+                "train-ai": http_sf.Token("y" if allowed else "n"),
+                "search": http_sf.Token("y"),
+            }, (key, url)
+            assert response["tdm-reservation"] == ("0" if allowed else "1"), key
+            rsl_link = '<http://testserver/license.xml>; rel="license"; type="application/rsl+xml"'
+            assert response["Link"] == rsl_link
+        assert _rsl_training(rsl, work) == (terms.ai_training if terms else "prohibited"), key
+        assert (_rsl_training(rsl, work) == "free") == allowed, key
+        rule = f"Content-Usage: /works/{work.pk}/ "
+        lines = [line for line in robots.splitlines() if line.startswith(rule)]
+        if terms is None:
+            assert lines == [], "a work with no offer is not listed"
+            continue
+        assert len(lines) == 1, key
+        parsed = http_sf.parse(lines[0].removeprefix(rule).encode(), tltype="dictionary")
+        assert parsed["train-ai"][0] == http_sf.Token("y" if allowed else "n"), key
+    assert "Content-Usage: train-ai" not in robots, "no site-wide rule: the most restrictive would win"

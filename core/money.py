@@ -33,6 +33,38 @@ def eth_to_wei(text) -> int:
     return wei
 
 
+ERR_TOKEN_AMOUNT = "Enter an amount in {symbol}, like 0.05 (at most {decimals} decimal places)."
+
+
+def to_units(text, *, decimals: int, symbol: str) -> int:
+    """'0.05' -> 50000 for a 6-decimal token: the same exact parsing as ETH's, in the token's
+    smallest unit."""
+    if isinstance(text, bool) or not isinstance(text, str | int):
+        raise ValueError(ERR_TOKEN_AMOUNT.format(symbol=symbol, decimals=decimals))
+    match = _AMOUNT.match(str(text).strip().replace("_", ""))
+    if not match or not (match["whole"] or match["frac"]):
+        raise ValueError(ERR_TOKEN_AMOUNT.format(symbol=symbol, decimals=decimals))
+    whole, frac = match["whole"] or "0", (match["frac"] or "").rstrip("0")
+    if len(frac) > decimals:
+        raise ValueError(ERR_TOKEN_AMOUNT.format(symbol=symbol, decimals=decimals))
+    if len(whole) > 70:
+        raise ValueError(ERR_TOO_LARGE)
+    units = int(whole) * 10**decimals + int(frac.ljust(decimals, "0") or 0)
+    if units > MAX_WEI:
+        raise ValueError(ERR_TOO_LARGE)
+    return units
+
+
+def from_units(units: int, *, decimals: int) -> str:
+    """50000 -> '0.05' for a 6-decimal token; exact for every integer."""
+    units = int(units)
+    sign = "-" if units < 0 else ""
+    whole, frac = divmod(abs(units), 10**decimals)
+    if not frac:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{frac:0{decimals}d}".rstrip("0")
+
+
 def wei_to_eth(wei: int) -> str:
     """10**16 -> '0.01'; exact for every integer, negative ones too."""
     wei = int(wei)

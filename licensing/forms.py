@@ -2,7 +2,9 @@ import json
 from dataclasses import replace
 
 from django import forms
+from django.conf import settings
 
+from core.chain.stablecoin import parse_units, units_text
 from core.money import eth_to_wei, wei_to_eth
 from licensing import uses
 from licensing.terms import AI_CHOICES, AI_PAID, AI_SCOPE_CHOICES, AI_SCOPE_MODEL, PRESETS, Terms
@@ -17,6 +19,19 @@ class EthField(forms.CharField):
             return 0
         try:
             return eth_to_wei(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc))
+
+
+class TokenField(forms.CharField):
+    """An amount in the stablecoin ('0.05'), to its smallest unit: exact, never a float."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in ("", None):
+            return 0
+        try:
+            return parse_units(value)
         except ValueError as exc:
             raise forms.ValidationError(str(exc))
 
@@ -48,6 +63,14 @@ class OfferForm(forms.Form):
         label="A paid AI-training licence covers",
         help_text="An AI company buys it for a named model; this says how far that name reaches.",
     )
+    ai_fetch = forms.ChoiceField(
+        choices=AI_CHOICES,
+        initial="prohibited",
+        label="AI use of a fetched copy (agents, crawlers)",
+        help_text="An automated client fetching the picture to use it as a model's input. Paid: it "
+        "pays per fetch in the stablecoin (x402), split like any sale.",
+    )
+    ai_fetch_price = TokenField(required=False, label=f"Price per fetch ({settings.STABLECOIN_SYMBOL})")
     territory = forms.CharField(max_length=80, initial="worldwide")
     duration_days = forms.IntegerField(
         required=False, min_value=1, max_value=36500, help_text="Empty: perpetual"
@@ -78,6 +101,8 @@ class OfferForm(forms.Form):
             "genai_training": terms.genai_training,
             "genai_training_price_eth": wei_to_eth(terms.genai_training_price_wei),
             "ai_model_scope": terms.ai_model_scope,
+            "ai_fetch": terms.ai_fetch,
+            "ai_fetch_price": units_text(terms.ai_fetch_price_units),
             "territory": terms.territory,
             "duration_days": terms.duration_days,
             "transferable": terms.transferable,
@@ -108,6 +133,7 @@ class OfferForm(forms.Form):
         for choice, price in (
             ("ai_training", "ai_training_price_eth"),
             ("genai_training", "genai_training_price_eth"),
+            ("ai_fetch", "ai_fetch_price"),
         ):
             if data.get(choice) == AI_PAID and not data.get(price):
                 self.add_error(price, "Set a price, or choose free or prohibited.")
@@ -136,6 +162,8 @@ class OfferForm(forms.Form):
             genai_training=d["genai_training"],
             genai_training_price_wei=d["genai_training_price_eth"],
             ai_model_scope=d["ai_model_scope"],
+            ai_fetch=d["ai_fetch"],
+            ai_fetch_price_units=d["ai_fetch_price"],
             territory=d["territory"].strip() or "worldwide",
             duration_days=d["duration_days"],
             transferable=d["transferable"],

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from core.chain.market import AI_FETCH
 from core.fields import WeiField
 from licensing.terms import AI_CHOICES, Terms
 from works.models import is_moderator, work_url
@@ -271,3 +272,61 @@ class WorkTermsChange(models.Model):
 
     def __str__(self):
         return f"{self.kind} on work {self.work_id}"
+
+
+class PaidFetch(models.Model):
+    """One AI fetch paid with x402: an automated client (no account) paid a work's per-fetch
+    price in the stablecoin by an EIP-3009 authorisation, settled through LicenseMarket under a
+    TokenQuote the platform signed, so the money is split on chain as for any licence. The
+    authorisation's (payer, nonce) is used once; the ledger is posted from the TokenCredited
+    events, never from here."""
+
+    class Status(models.TextChoices):
+        SETTLING = "settling", "settling"
+        PAID = "paid", "paid"
+        FAILED = "failed", "failed"
+
+    quote_id = models.CharField(max_length=66, unique=True)
+    work = models.ForeignKey("works.Work", on_delete=models.PROTECT, related_name="paid_fetches")
+    offer = models.ForeignKey(Offer, on_delete=models.PROTECT, related_name="paid_fetches")
+    terms = models.ForeignKey(LicenceTerms, on_delete=models.PROTECT, related_name="paid_fetches")
+    payer = models.CharField(max_length=42, db_index=True)
+    token = models.CharField(max_length=42)
+    currency = models.CharField(max_length=8)
+    amount_units = WeiField(help_text="the price in the token's smallest unit")
+    nonce = models.CharField(max_length=66, help_text="the EIP-3009 authorisation's nonce")
+    valid_before = models.BigIntegerField()
+    split = models.JSONField(default=list, help_text="typed split lines (royalties.splits.SplitLine.as_json)")
+    typed_data = models.JSONField(help_text="the TokenQuote the platform signed")
+    signature = models.CharField(max_length=132)
+    resource = models.CharField(max_length=500)
+    tx_hash = models.CharField(max_length=66, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SETTLING, db_index=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [  # a failed settlement moved nothing: the same authorisation may be tried again
+            models.UniqueConstraint(
+                fields=["payer", "nonce"],
+                condition=~models.Q(status="failed"),
+                name="one_fetch_per_authorisation",
+            )
+        ]
+        indexes = [models.Index(fields=["work", "status", "-created_at"], name="fetch_work_recent")]
+
+    # What the licensed file's XMP and C2PA say (licensing.delivery reads a licence the same way).
+    uses = AI_FETCH
+    licensee = None
+
+    def __str__(self):
+        return f"AI fetch of work {self.work_id} by {self.payer}"
+
+    def get_absolute_url(self):
+        return reverse("licensing:fetch_receipt", args=[self.quote_id])
+
+    @property
+    def licensee_address(self) -> str:
+        return self.payer

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.urls import reverse
 
+from core.chain.market import AI_FETCH
 from core.money import wei_to_eth
 from licensing import uses
 from licensing.models import CatalogueEntry
@@ -112,9 +113,11 @@ def training_mining_entries(terms, granted: int | None = None) -> dict:
         return value
 
     ai = entry(terms.ai_training, uses.AI_TRAINING)
+    # inference: a copy fetched and paid for per fetch may be used as a model's input
+    inference = {"use": "allowed"} if granted is not None and granted & AI_FETCH else dict(ai)
     return {
         "cawg.data_mining": dict(ai),
-        "cawg.ai_inference": dict(ai),
+        "cawg.ai_inference": inference,
         "cawg.ai_training": ai,
         "cawg.ai_generative_training": entry(terms.genai_training, uses.GENAI_TRAINING),
     }

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 from licensing.forms import SORTS
-from licensing.models import CatalogueEntry, Licence, Offer, Quote
+from licensing.models import CatalogueEntry, Licence, Offer, PaidFetch, Quote
 from works import hooks
 
 PAGE_SIZE = 24
@@ -207,7 +207,16 @@ def sale_for_quote(*, quote_id: str) -> dict | None:
     """The sale behind a quote, as the ledger records it (royalties.hooks.sale_for_quote)."""
     quote = Quote.objects.select_related("offer").filter(quote_id=quote_id).first()
     if quote is None:
-        return None
+        fetch = PaidFetch.objects.filter(quote_id=quote_id).first()
+        if fetch is None:
+            return None
+        return {
+            "buyer": fetch.payer,
+            "sold_work_id": fetch.work_id,
+            "gross": int(fetch.amount_units),
+            "uses": fetch.uses,
+            "split": fetch.split,
+        }
     return {
         "buyer": quote.buyer_address,
         "sold_work_id": quote.offer.work_id,

@@ -9,9 +9,10 @@ share one hash, and any edit is a new version with a new hash.
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
 
+from django.conf import settings
 from eth_utils import keccak, to_hex
 
-from core.money import format_eth
+from core.money import format_eth, from_units
 
 AI_PROHIBITED, AI_FREE, AI_PAID = "prohibited", "free", "paid"
 AI_CHOICES = [(AI_PROHIBITED, "prohibited"), (AI_FREE, "allowed, free"), (AI_PAID, "allowed, paid")]
@@ -25,7 +26,15 @@ AI_SCOPE_CHOICES = [
     (AI_SCOPE_FAMILY, "a model family: the model it names and models whose name extends it"),
     (AI_SCOPE_ORG, "any model the organisation trains"),
 ]
-_OMITTED_AT_DEFAULT = {"ai_model_scope": AI_SCOPE_MODEL}
+# AI use per fetch (an agent or crawler fetching the picture and paying with x402), priced in the
+# stablecoin's smallest unit whatever the offer's currency (x402 pays with a token). Prohibited by
+# default, and left out of the canonical form at its default, so older terms keep their hash.
+_OMITTED_AT_DEFAULT = {
+    "ai_model_scope": AI_SCOPE_MODEL,
+    "ai_fetch": AI_PROHIBITED,
+    "ai_fetch_price_units": "0",
+}
+_INTEGERS_AS_TEXT = ("ai_training_price_wei", "genai_training_price_wei", "fee_wei", "ai_fetch_price_units")
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,8 @@ class Terms:
     genai_training: str = AI_PROHIBITED
     genai_training_price_wei: int = 0
     ai_model_scope: str = AI_SCOPE_MODEL
+    ai_fetch: str = AI_PROHIBITED
+    ai_fetch_price_units: int = 0
     territory: str = "worldwide"
     duration_days: int | None = None  # None: perpetual
     transferable: bool = False
@@ -52,7 +63,7 @@ class Terms:
 
     def canonical(self) -> str:
         data = asdict(self)
-        for key in ("ai_training_price_wei", "genai_training_price_wei", "fee_wei"):
+        for key in _INTEGERS_AS_TEXT:
             data[key] = str(data[key])
         data["version"] = TERMS_VERSION
         for key, default in _OMITTED_AT_DEFAULT.items():
@@ -67,8 +78,9 @@ class Terms:
     def from_canonical(cls, text: str) -> "Terms":
         data = json.loads(text)
         data.pop("version", None)
-        for key in ("ai_training_price_wei", "genai_training_price_wei", "fee_wei"):
-            data[key] = int(data[key])
+        for key in _INTEGERS_AS_TEXT:
+            if key in data:
+                data[key] = int(data[key])
         return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
     def title(self) -> str:
@@ -123,10 +135,22 @@ class Terms:
         lines.append(_ai_line("Generative AI training", self.genai_training, self.genai_training_price_wei))
         if AI_PAID in (self.ai_training, self.genai_training):
             lines.append(f"A paid AI-training licence covers {scope_words(self.ai_model_scope)}.")
+        if self.ai_fetch == AI_FREE:
+            lines.append("AI use of a fetched copy (agents, crawlers): allowed, free.")
+        elif self.ai_fetch == AI_PAID:
+            lines.append(
+                "AI use of a fetched copy (agents, crawlers): allowed for "
+                f"{fetch_price_words(self.ai_fetch_price_units)} per fetch, paid with x402."
+            )
         lines.append(f"Territory: {self.territory}.")
         lines.append("Perpetual." if self.duration_days is None else f"Valid for {self.duration_days} days.")
         lines.append("Transferable to someone else." if self.transferable else "Not transferable.")
         return lines
+
+
+def fetch_price_words(units: int) -> str:
+    """'0.05 tUSDC': a per-fetch price in the stablecoin."""
+    return f"{from_units(units, decimals=settings.STABLECOIN_DECIMALS)} {settings.STABLECOIN_SYMBOL}"
 
 
 def scope_words(scope: str) -> str:

@@ -7,15 +7,20 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from x402.http.utils import encode_payment_required_header
 
+from core.chain.client import get_web3
+from core.errors import CHAIN_ERRORS, ERR_CHAIN_DOWN
 from core.http import REFUSALS, form_refusal, json_fields, refusal_words, wallet_json
 from core.selectors import wallet_address_for_user
-from licensing import hooks, rights, selectors, services, uses
+from licensing import fetches, hooks, rights, selectors, services, uses
 from licensing.certificates import certificate_check, certificate_document
+from licensing.delivery import licensed_file
 from licensing.derivatives import DerivationError
 from licensing.derivatives import derivation_decide as decide
 from licensing.forms import CatalogueFilterForm, CertificateForm, OfferForm, QuoteForm
-from licensing.models import CatalogueEntry, Offer, Quote
+from licensing.models import CatalogueEntry, Offer, PaidFetch, Quote
+from licensing.terms import AI_FREE, AI_PROHIBITED
 from works.models import DerivationLink, Work, WorkDigest
 from works.services import digest_record
 from works.shortcuts import get_public_work_or_404, get_work_for_owner_or_404
@@ -270,8 +275,6 @@ def certificate_verify(request):
 
 @login_required
 def licence_download(request, pk):
-    from licensing.delivery import licensed_file
-
     licence = _get_licence(request, pk)
     if licence.licensee_id != request.user.pk or licence.status != licence.Status.VALID:
         raise Http404(ERR_NO_SUCH_LICENCE)
@@ -377,3 +380,80 @@ def derivation_decide(request, pk):
     except DerivationError as exc:
         messages.error(request, exc.message)
     return redirect(link.parent)
+
+
+def _payment_required(required, *, code: str, status: int = 402) -> JsonResponse:
+    """A 402 in x402 version 2: the requirements in PAYMENT-REQUIRED (base64 JSON), and the same
+    JSON (with the reason and a code) as the body for clients that read it there."""
+    body = required.model_dump(by_alias=True, exclude_none=True, mode="json")
+    response = JsonResponse({**body, "code": code}, status=status)
+    response["PAYMENT-REQUIRED"] = encode_payment_required_header(required)
+    response["Access-Control-Expose-Headers"] = "PAYMENT-REQUIRED, PAYMENT-RESPONSE"
+    return response
+
+
+@require_safe
+def ai_fetch(request, pk):
+    """A work's AI-use resource (the original, for an automated client): 403 where the terms
+    prohibit AI use per fetch, the file where it is free, and where it is paid x402: 402 with the
+    payment requirements until the request carries a valid PAYMENT-SIGNATURE, then the file with
+    its licence (XMP and C2PA: the use and the payer) and PAYMENT-RESPONSE."""
+    work = get_public_work_or_404(pk)
+    terms = fetches.fetch_terms(work=work)
+    if terms.choice == AI_PROHIBITED:
+        response = JsonResponse(
+            {
+                "error": fetches.ERR_PROHIBITED,
+                "code": "ai_use_prohibited",
+                "terms": request.build_absolute_uri(reverse("licensing:work_terms", args=[work.pk])),
+            },
+            status=403,
+        )
+        return rights.rights_headers(response, request=request, work=work)
+    resource = request.build_absolute_uri(reverse("licensing:ai_fetch", args=[work.pk]))
+    if terms.choice == AI_FREE:
+        with work.original.open("rb") as handle:
+            response = HttpResponse(handle.read(), content_type=work.mime)
+        return rights.rights_headers(response, request=request, work=work)
+    header = request.headers.get("PAYMENT-SIGNATURE", "")
+    try:
+        if not header:
+            required = fetches.payment_required(work=work, terms=terms, resource_url=resource, w3=get_web3())
+            return _payment_required(required, code="payment_required")
+        fetch = fetches.fetch_pay(work=work, terms=terms, header=header, resource_url=resource)
+    except fetches.FetchRefused as exc:
+        if exc.requirements is not None:
+            return _payment_required(exc.requirements, code=exc.code)
+        return JsonResponse({"error": exc.message, "code": exc.code}, status=exc.status)
+    except CHAIN_ERRORS:
+        return JsonResponse({"error": ERR_CHAIN_DOWN, "code": "chain_unavailable"}, status=503)
+    data, name, mime = licensed_file(licence=fetch, base_url=request.build_absolute_uri("/").rstrip("/"))
+    digest_record(work=work, data=data, kind=WorkDigest.Kind.DOWNLOAD)  # audits find it exactly
+    response = HttpResponse(data, content_type=mime)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["PAYMENT-RESPONSE"] = fetches.payment_response(fetch=fetch)
+    response["Access-Control-Expose-Headers"] = "PAYMENT-REQUIRED, PAYMENT-RESPONSE"
+    return rights.rights_headers(response, request=request, work=work)
+
+
+@require_safe
+def fetch_receipt(request, quote_id):
+    """What one paid AI fetch bought, for whoever holds its link (it is in the file's licence):
+    the work, the use, the payer, the amount and the settlement transaction."""
+    fetch = get_object_or_404(
+        PaidFetch.objects.select_related("work", "terms"), quote_id=quote_id, status=PaidFetch.Status.PAID
+    )
+    return JsonResponse(
+        {
+            "work": fetch.work_id,
+            "title": fetch.work.title,
+            "use": "ai_fetch",
+            "payer": fetch.payer,
+            "amount": str(fetch.amount_units),
+            "currency": fetch.currency,
+            "token": fetch.token,
+            "terms_hash": fetch.terms.terms_hash,
+            "transaction": fetch.tx_hash,
+            "paid_at": fetch.paid_at.isoformat(),
+        }
+    )

@@ -355,6 +355,19 @@ MODERATION_SIGNING_KEY = env.str(
 )
 LICENSE_MARKET_ADDRESS = env.str("LICENSE_MARKET_ADDRESS", default="")
 LICENSE_MARKET_V1_ADDRESS = env.str("LICENSE_MARKET_V1_ADDRESS", default="")
+# The dollar stablecoin (an ERC-20 with EIP-3009 and EIP-2612) that offers may be priced in and
+# AI fetches are paid with (x402). Empty address on a development chain: the portal deploys a
+# test token (contracts/src/testing/TestStablecoin.sol) and gives each anvil account 10,000 of it.
+# On a real network: the token's address, and the EIP-712 name and version it signs under.
+STABLECOIN_ADDRESS = env.str("STABLECOIN_ADDRESS", default="")
+STABLECOIN_NAME = env.str("STABLECOIN_NAME", default="Test USD Coin")
+STABLECOIN_VERSION = env.str("STABLECOIN_VERSION", default="1")
+STABLECOIN_SYMBOL = env.str("STABLECOIN_SYMBOL", default="tUSDC")
+STABLECOIN_DECIMALS = env.int("STABLECOIN_DECIMALS", default=6)
+# x402 (AI use paid per fetch): how long a payment authorisation may be valid for, and how long
+# a fetch waits for its settlement transaction before answering "not confirmed yet".
+X402_MAX_TIMEOUT_SECONDS = env.int("X402_MAX_TIMEOUT_SECONDS", default=300)
+X402_SETTLE_SECONDS = env.int("X402_SETTLE_SECONDS", default=30)
 QUOTE_TTL_SECONDS = env.int("QUOTE_TTL_SECONDS", default=900)
 INDEXER_TICK_SECONDS = env.float("INDEXER_TICK_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE["index-events"] = {"task": "chain.index_tick", "schedule": INDEXER_TICK_SECONDS}
@@ -416,7 +429,15 @@ CHAIN_SUBSCRIBERS = {
     },
     "ledger": {
         "contract": ["LicenseMarket", "LicenseMarketV1"],
-        "events": ["Credited", "Withdrawn", "Settled", "Claimed", "EscrowReleased"],
+        "events": [
+            "Credited",
+            "Withdrawn",
+            "Settled",
+            "Claimed",
+            "EscrowReleased",
+            "TokenCredited",
+            "TokenWithdrawn",
+        ],
         "handler": "royalties.handlers.on_market_event",
         "undo": "royalties.handlers.on_market_event_orphaned",
     },

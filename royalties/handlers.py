@@ -5,6 +5,9 @@ Money enters the ledger only from confirmed LicenseMarket events, never from a b
   line of the quote for that payee (creator, co-creator, upstream, platform), so roles survive
   although the event carries none.
 - Withdrawn(payee, amount): the payee's balance went to their wallet.
+- TokenCredited(quoteId, token, payee, amount) and TokenWithdrawn(token, payee, amount): the
+  same in the stablecoin (an AI fetch paid with x402, or a stablecoin-priced licence), posted in
+  the stablecoin's currency: amounts of different currencies never share an account.
 Each event posts one entry keyed by the event's key (chain:tx:log[#generation]); `undo` posts
 the reversing entry when a reorg orphans the event.
 """
@@ -13,7 +16,10 @@ import logging
 
 from web3 import Web3
 
+from core.chain.client import get_web3
+from core.chain.stablecoin import currency, stablecoin_address
 from core.chain.wallet import wallet_tx_confirmed, wallet_tx_unconfirmed
+from core.errors import ContractNotDeployed
 from royalties import hooks
 from royalties.ledger import EntrySpec, Leg, ledger_post, ledger_reverse
 from royalties.models import JournalEntry, LedgerAccount
@@ -48,14 +54,30 @@ def on_market_event_orphaned(event):
         wallet_tx_unconfirmed(tx_hash=event.tx_hash)
 
 
+def _token_currency(token: str) -> str:
+    """The ledger's currency of a token the market credited: only the configured stablecoin is
+    ever quoted (the platform signs every quote), so anything else is logged and named by its
+    address's first characters rather than mixed into the stablecoin's accounts."""
+    token = Web3.to_checksum_address(token)
+    try:
+        if token == stablecoin_address(w3=get_web3()):
+            return currency()
+    except ContractNotDeployed:
+        pass
+    logger.error("market credited an unknown token %s", token)
+    return token[:8]
+
+
 def _credited(event):
     args = event.args
+    cur = _token_currency(args["token"]) if event.name == "TokenCredited" else "ETH"
     payee, amount = Web3.to_checksum_address(args["payee"]), int(args["amount"])
     quote = hooks.sale_for_quote(quote_id=args["quoteId"])
     common = {"reference": args["quoteId"]}
     if quote is None:
         logger.error("Credited for unknown quote %s in %s", args["quoteId"], event.tx_hash)
-        buyer, credit_legs = UNKNOWN_BUYER, [Leg(Kind.CREDITED, payee, amount, earning=True, meta=common)]
+        buyer = UNKNOWN_BUYER
+        credit_legs = [Leg(Kind.CREDITED, payee, amount, currency=cur, earning=True, meta=common)]
     else:
         buyer = quote["buyer"]
         sale = {
@@ -72,6 +94,7 @@ def _credited(event):
                     Kind.CREDITED,
                     payee,
                     int(line["amount"]),
+                    currency=cur,
                     earning=True,
                     meta={
                         **sale,
@@ -87,7 +110,14 @@ def _credited(event):
         else:  # the chain is the truth: record what was credited, flag that roles are unknown
             logger.error("Credited %s to %s does not match quote %s", amount, payee, args["quoteId"])
             credit_legs = [
-                Leg(Kind.CREDITED, payee, amount, earning=True, meta={**sale, "role": "unmatched"})
+                Leg(
+                    Kind.CREDITED,
+                    payee,
+                    amount,
+                    currency=cur,
+                    earning=True,
+                    meta={**sale, "role": "unmatched"},
+                )
             ]
     if not amount:
         return
@@ -98,13 +128,17 @@ def _credited(event):
             occurred_at=event.block_timestamp,
             chain_event_id=event.pk,
             tx_hash=event.tx_hash,
-            legs=[Leg(Kind.BUYER_PAID, buyer, -amount, meta={**common, "counterparty": payee}), *credit_legs],
+            legs=[
+                Leg(Kind.BUYER_PAID, buyer, -amount, currency=cur, meta={**common, "counterparty": payee}),
+                *credit_legs,
+            ],
             memo=f"sale: quote {args['quoteId'][:18]}…",
         )
     )
 
 
 def _withdrawn(event):
+    cur = _token_currency(event.args["token"]) if event.name == "TokenWithdrawn" else "ETH"
     payee, amount = Web3.to_checksum_address(event.args["payee"]), int(event.args["amount"])
     ledger_post(
         EntrySpec(
@@ -113,7 +147,10 @@ def _withdrawn(event):
             occurred_at=event.block_timestamp,
             chain_event_id=event.pk,
             tx_hash=event.tx_hash,
-            legs=[Leg(Kind.CREDITED, payee, -amount), Leg(Kind.WITHDRAWN, payee, amount)],
+            legs=[
+                Leg(Kind.CREDITED, payee, -amount, currency=cur),
+                Leg(Kind.WITHDRAWN, payee, amount, currency=cur),
+            ],
             memo="withdrawal",
         )
     )
@@ -131,6 +168,8 @@ def _settlement_event(event):
 HANDLERS = {
     "Credited": _credited,
     "Withdrawn": _withdrawn,
+    "TokenCredited": _credited,
+    "TokenWithdrawn": _withdrawn,
     "Settled": _settlement_event,
     "Claimed": _settlement_event,
     "EscrowReleased": _settlement_event,

@@ -6,6 +6,8 @@
 2. Read every market the portal has money in (version 2, and version 1 after an upgrade) at
    that block, outside any database transaction: each payee's `balanceOf`, `totalCredited`,
    `totalUnclaimed`, and the contracts' ether, summed over the markets.
+   The stablecoin likewise (AI fetches): `tokenBalanceOf`, `totalTokenCredited` and the
+   tokens the market holds, against the ledger's accounts in the stablecoin's currency.
 3. Compare with the ledger: each payee's CREDITED balance, the sum of CREDITED, the sum of
    ALLOCATED. The ether must cover what is owed (the larger of the ledger's credited +
    allocated and the contracts' own totals): below it is a shortfall, always a mismatch; ether
@@ -18,8 +20,9 @@ import logging
 
 from core.chain import market as market_gateway
 from core.chain.client import get_web3
-from core.chain.contracts import MARKETS, contract, deployment_block, is_deployed
+from core.chain.contracts import MARKETS, STABLECOIN, contract, deployment_block, is_deployed
 from core.chain.models import ChainCursor, EventDelivery
+from core.chain.stablecoin import currency, stablecoin
 from core.fields import wei_sum
 from royalties.models import JournalLine, LedgerAccount, ReconciliationRun
 
@@ -30,16 +33,58 @@ NOTE_NO_CURSOR = "skipped: the indexer has not read LicenseMarket yet"
 NOTE_SURPLUS = "surplus: {surplus} wei more ether than the ledger owes (forced in; nobody's to claim)"
 
 
-def _ledger_balances(kind: str) -> dict[str, int]:
-    """Every account of the kind (those left without lines too), with its balance."""
+def _ledger_balances(kind: str, currency: str = "ETH") -> dict[str, int]:
+    """Every account of the kind in the currency (those left without lines too), with its balance."""
     balances: dict[str, int] = dict.fromkeys(
-        LedgerAccount.objects.filter(kind=kind).values_list("address", flat=True), 0
+        LedgerAccount.objects.filter(kind=kind, currency=currency).values_list("address", flat=True), 0
     )
     for address, amount in (
-        JournalLine.objects.filter(account__kind=kind).values_list("account__address", "amount").iterator()
+        JournalLine.objects.filter(account__kind=kind, account__currency=currency)
+        .values_list("account__address", "amount")
+        .iterator()
     ):
         balances[address] = balances.get(address, 0) + amount
     return balances
+
+
+def _stablecoin_mismatches(*, w3, market, block: int, mismatches: list) -> int:
+    """The stablecoin the same way (version 2 only holds tokens): each payee's credited balance,
+    the total, and the tokens the market holds covering it. Returns how many payees it checked."""
+    if not is_deployed(w3=w3, name=STABLECOIN) or not any(
+        item.get("name") == "tokenBalanceOf" for item in market.abi
+    ):
+        return 0
+    token = stablecoin(w3=w3)
+    credited = _ledger_balances(Kind.CREDITED, currency())
+    at = {"block_identifier": block}
+    for address, ledger_value in sorted(credited.items()):
+        chain_value = market.functions.tokenBalanceOf(token.address, address).call(**at)
+        if chain_value != ledger_value:
+            mismatches.append(
+                {
+                    "what": f"payee balance ({currency()})",
+                    "address": address,
+                    "ledger": str(ledger_value),
+                    "chain": str(chain_value),
+                }
+            )
+    owed = sum(credited.values())
+    chain_total = market.functions.totalTokenCredited(token.address).call(**at)
+    held = token.functions.balanceOf(market.address).call(**at)
+    for what, ledger_value, chain_value in (
+        (f"total credited ({currency()})", owed, chain_total),
+        (f"{currency()} held by the market (a shortfall)", owed, min(held, owed)),
+    ):
+        if ledger_value != chain_value:
+            mismatches.append(
+                {
+                    "what": what,
+                    "address": market.address,
+                    "ledger": str(ledger_value),
+                    "chain": str(chain_value),
+                }
+            )
+    return len(credited)
 
 
 def reconcile(*, w3=None) -> ReconciliationRun | None:
@@ -67,7 +112,9 @@ def reconcile(*, w3=None) -> ReconciliationRun | None:
             block_number=block, ok=True, checked=0, note=NOTE_BEHIND.format(n=waiting)
         )
     credited = _ledger_balances(Kind.CREDITED)
-    allocated_total = wei_sum(JournalLine.objects.filter(account__kind=Kind.ALLOCATED), "amount")
+    allocated_total = wei_sum(
+        JournalLine.objects.filter(account__kind=Kind.ALLOCATED, account__currency="ETH"), "amount"
+    )
 
     # Chain reads (no database transaction is open here), summed over the markets.
     chain_balances = {
@@ -108,10 +155,11 @@ def reconcile(*, w3=None) -> ReconciliationRun | None:
                     "chain": str(chain_value),
                 }
             )
+    token_checked = _stablecoin_mismatches(w3=w3, market=market, block=block, mismatches=mismatches)
     run = ReconciliationRun.objects.create(
         block_number=block,
         ok=not mismatches,
-        checked=len(credited),
+        checked=len(credited) + token_checked,
         mismatches=mismatches,
         surplus_wei=surplus,
         note=NOTE_SURPLUS.format(surplus=surplus) if surplus else "",

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.chain.models import WalletTransaction
+from core.chain.stablecoin import units_text
 from core.fields import wei_sum
 from royalties.models import (
     EarningsDay,
@@ -78,10 +79,18 @@ EARNING_KINDS = (LedgerAccount.Kind.CREDITED, LedgerAccount.Kind.ALLOCATED)
 PAGE_SIZE = 50
 
 
-def earning_account_ids(*, address: str) -> list[int]:
-    return list(
-        LedgerAccount.objects.filter(address=address, kind__in=EARNING_KINDS).values_list("pk", flat=True)
-    )
+def earning_accounts(*, address: str) -> dict[str, list[int]]:
+    """The party's earning accounts by currency (one query): amounts of two currencies never
+    add up."""
+    accounts: dict[str, list[int]] = {}
+    rows = LedgerAccount.objects.filter(address=address, kind__in=EARNING_KINDS).values_list("currency", "pk")
+    for currency, pk in rows:
+        accounts.setdefault(currency, []).append(pk)
+    return accounts
+
+
+def earning_account_ids(*, address: str, currency: str = "ETH") -> list[int]:
+    return earning_accounts(address=address).get(currency, [])
 
 
 @dataclass
@@ -98,7 +107,7 @@ def earnings_totals(
     """Totals from the day aggregates: a few rows whatever the number of lines (one query)."""
     days = EarningsDay.objects.all()
     if address is not None:
-        days = days.filter(account__address=address, account__kind__in=EARNING_KINDS)
+        days = days.filter(account__address=address, account__kind__in=EARNING_KINDS, account__currency="ETH")
     else:
         days = days.filter(account_id__in=account_ids)
     rows = list(days.values_list("day", "amount", "lines"))
@@ -226,6 +235,7 @@ def withdrawals_for(*, address: str):
             kind=JournalEntry.Kind.WITHDRAWAL,
             lines__account__address=address,
             lines__account__kind=LedgerAccount.Kind.WITHDRAWN,
+            lines__account__currency="ETH",
         )
         .order_by("-occurred_at")
         .values("tx_hash", "occurred_at", "lines__amount")[:100]
@@ -240,18 +250,50 @@ def withdrawals_for(*, address: str):
 
 def work_earnings(*, work) -> list[dict]:
     """What this work earned, per party and role: every sale's lines, reversals included."""
-    totals: dict[tuple[str, str, str], int] = {}
+    totals: dict[tuple[str, str, str, str], int] = {}
     rows = EarningsWork.objects.filter(sold_work=work).values_list(
-        "account__address", "role", "party_role", "amount"
+        "account__address", "role", "party_role", "account__currency", "amount"
     )
-    for address, role, party_role, amount in rows:
-        key = (address, role, party_role)
+    for address, role, party_role, cur, amount in rows:
+        key = (address, role, party_role, cur)
         totals[key] = totals.get(key, 0) + amount
     return [
-        {"address": a, "role": r, "party_role": p, "role_words": role_words(r, p), "amount": amount}
-        for (a, r, p), amount in sorted(totals.items(), key=lambda kv: -kv[1])
+        {
+            "address": a,
+            "role": r,
+            "party_role": p,
+            "role_words": role_words(r, p),
+            "currency": c,
+            "amount": amount,
+            "amount_text": f"{units_text(amount)} {c}" if c != "ETH" else "",
+        }
+        for (a, r, p, c), amount in sorted(totals.items(), key=lambda kv: (kv[0][3] != "ETH", -kv[1]))
         if amount
     ]
+
+
+@dataclass
+class TokenEarnings:
+    currency: str
+    all_time: int
+    lines: list
+    withdrawn: int = 0
+
+
+def token_earnings(*, account_ids: list[int], currency: str, limit: int = 20) -> TokenEarnings:
+    """What the party earned in a stablecoin (AI fetches): the all-time total from the day
+    aggregates and the newest lines (no query at all for a party with no such account)."""
+    if not account_ids:
+        return TokenEarnings(currency, 0, [])
+    total = sum(EarningsDay.objects.filter(account_id__in=account_ids).values_list("amount", flat=True))
+    address = LedgerAccount.objects.filter(pk=account_ids[0]).values_list("address", flat=True).first()
+    withdrawn = wei_sum(
+        JournalLine.objects.filter(
+            account__address=address, account__kind=LedgerAccount.Kind.WITHDRAWN, account__currency=currency
+        ),
+        "amount",
+    )
+    return TokenEarnings(currency, total, earnings_lines(account_ids=account_ids, limit=limit), withdrawn)
 
 
 def work_parties(*, work) -> set[str]:

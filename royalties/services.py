@@ -12,8 +12,10 @@ from web3 import Web3
 from core.chain import market as market_gateway
 from core.chain import wallet
 from core.chain.client import get_web3
+from core.chain.contracts import MARKET, contract
 from core.chain.models import WalletTransaction
 from core.chain.signatures import signature_check
+from core.chain.stablecoin import stablecoin_address
 from core.errors import PortalError
 from core.notifications import notify_address
 from core.people import user_label
@@ -233,6 +235,32 @@ def withdrawal_transaction(*, address: str, w3=None) -> tuple[dict, int, int] | 
         tx = {"from": address, "to": to, "data": data, "value": "0x0", "chainId": chain_id}
         return tx, amount, len(claims)
     return None
+
+
+def token_available(*, address: str, w3=None) -> int:
+    """What the payee can withdraw now in the stablecoin (AI fetches paid with x402)."""
+    w3 = w3 or get_web3()
+    market = contract(w3=w3, name=MARKET)
+    return market.functions.tokenBalanceOf(stablecoin_address(w3=w3), address).call()
+
+
+def token_withdrawal_transaction(*, address: str, w3=None) -> tuple[dict, int] | None:
+    """The stablecoin's Withdraw button: LicenseMarket.withdrawToken, sent from the payee's
+    wallet. (tx, units it pays out), or None when there is nothing."""
+    w3 = w3 or get_web3()
+    amount = token_available(address=address, w3=w3)
+    if not amount:
+        return None
+    market = contract(w3=w3, name=MARKET)
+    data = market.encode_abi("withdrawToken", args=[stablecoin_address(w3=w3)])
+    tx = {
+        "from": address,
+        "to": market.address,
+        "data": data,
+        "value": "0x0",
+        "chainId": hex(w3.eth.chain_id),
+    }
+    return tx, amount
 
 
 def available_to_withdraw(*, address: str, w3=None) -> int:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("earnings/statement.csv", views.statement, name="statement"),
     path("earnings/withdraw/tx", views.withdraw_tx, name="withdraw_tx"),
     path("earnings/withdraw/submitted", views.withdraw_submitted, name="withdraw_submitted"),
+    path("earnings/withdraw/token/tx", views.withdraw_token_tx, name="withdraw_token_tx"),
     path("earnings/withdraw/status", views.withdraw_status, name="withdraw_status"),
     path("works/<int:pk>/splits/", views.splits, name="splits"),
     path("works/<int:pk>/splits/<int:version>/typed-data", views.split_typed_data, name="split_typed_data"),

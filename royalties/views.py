@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from core.chain.client import get_web3
 from core.chain.market import labels_of
+from core.chain.stablecoin import currency, format_units
 from core.errors import CHAIN_ERRORS, ERR_NO_WALLET, PortalError
 from core.http import json_fields, wallet_json
 from core.money import wei_to_eth
@@ -65,7 +66,8 @@ def _available(address):
 @login_required
 def earnings(request):
     address = _address_or_404(request)
-    account_ids = selectors.earning_account_ids(address=address)
+    accounts = selectors.earning_accounts(address=address)
+    account_ids = accounts.get("ETH", [])
     form, start, end, work_id = _filters(request, account_ids)
     lines = selectors.earnings_lines(
         account_ids=account_ids, start=start, end=end, work_id=work_id, before=_cursor(request)
@@ -77,6 +79,7 @@ def earnings(request):
         next_cursor = _cursor_text(lines[-1])
     totals, days = selectors.earnings_overview(account_ids=account_ids, start=start, end=end)
     confirmed, pending = selectors.withdrawals_for(address=address)
+    ai_fetches = selectors.token_earnings(account_ids=accounts.get(currency(), []), currency=currency())
     if work_id:
         totals.in_period = selectors.earnings_lines_sum(
             account_ids=account_ids, start=start, end=end, work_id=work_id
@@ -85,6 +88,10 @@ def earnings(request):
         request,
         "royalties/earnings.html",
         {
+            "ai_fetches": ai_fetches,
+            "ai_rows": _token_rows(ai_fetches.lines),
+            # nothing was ever credited in the token (the ledger has no account): nothing to ask
+            "token_available": _token_available(address) if currency() in accounts else 0,
             "address": address,
             "form": form,
             "totals": totals,
@@ -102,6 +109,39 @@ def earnings(request):
             "pending_withdrawals": pending,
         },
     )
+
+
+def _token_available(address):
+    try:
+        return services.token_available(address=address)
+    except CHAIN_ERRORS:
+        return None
+
+
+def _short(address: str) -> str:
+    return f"{address[:6]}…{address[-4:]}" if address else ""
+
+
+def _token_rows(lines) -> list[dict]:
+    """Stablecoin lines (AI fetches) as the table shows them: exact amounts in the token."""
+    return [
+        {
+            "date": line.occurred_at.strftime("%-d %b %Y, %H:%M"),
+            "sold_work": line.sold_work.title if line.sold_work_id else "",
+            "sold_work_url": work_url(line.sold_work_id) if line.sold_work_id else "",
+            "counterparty": line.counterparty,
+            "counterparty_short": f"{line.counterparty[:6]}…{line.counterparty[-4:]}"
+            if line.counterparty
+            else "",
+            "gross": "" if line.gross is None else format_units(line.gross),
+            "role": role_words(line.role, line.party_role),
+            "share": format_units(line.amount),
+            "negative": line.amount < 0,
+            "tx": line.entry.tx_hash,
+            "tx_short": line.entry.tx_hash[:12] + "…" if line.entry.tx_hash else "",
+        }
+        for line in lines
+    ]
 
 
 def _rows(lines) -> list[dict]:
@@ -196,6 +236,18 @@ def withdraw_tx(request):
         raise PortalError(ERR_NOTHING_TO_WITHDRAW, status=409, code="nothing_to_withdraw")
     tx, amount, claims = prepared
     return JsonResponse({"tx": tx, "amount": str(amount), "claims": claims})
+
+
+@login_required
+@wallet_json
+def withdraw_token_tx(request):
+    """The stablecoin balance's withdrawal, for the wallet to send."""
+    address = _address_or_404(request)
+    prepared = services.token_withdrawal_transaction(address=address, w3=get_web3())
+    if prepared is None:
+        raise PortalError(ERR_NOTHING_TO_WITHDRAW, status=409, code="nothing_to_withdraw")
+    tx, amount = prepared
+    return JsonResponse({"tx": tx, "amount": str(amount), "currency": currency()})
 
 
 @login_required

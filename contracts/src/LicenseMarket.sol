@@ -3,6 +3,9 @@ pragma solidity 0.8.37;
 
 import {AccessControlDefaultAdminRules} from
     "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
@@ -27,8 +30,22 @@ import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
 /// - The default admin (a cold owner key, transferred in two steps with a delay) grants and
 ///   revokes every role: rotating a key is granting the new one and revoking the old, after
 ///   which the old key's signatures stop working.
+/// @notice The subset of EIP-3009 the market pays with: a transfer the payer signed off chain.
+interface ITransferWithAuthorization {
+    function transferWithAuthorization(
+        address from,
+        address to,
+        uint256 value,
+        uint256 validAfter,
+        uint256 validBefore,
+        bytes32 nonce,
+        bytes calldata signature
+    ) external;
+}
+
 contract LicenseMarket is EIP712, AccessControlDefaultAdminRules, Pausable, ReentrancyGuard {
     using BitMaps for BitMaps.BitMap;
+    using SafeERC20 for IERC20;
 
     struct Quote {
         bytes32 quoteId;
@@ -41,6 +58,32 @@ contract LicenseMarket is EIP712, AccessControlDefaultAdminRules, Pausable, Reen
         address[] payees;
         uint256[] amounts;
         uint64 expiry;
+    }
+
+    /// @notice A quote priced in an ERC-20 token (a stablecoin): the same as a Quote, plus the
+    /// token. Paid by the buyer's EIP-3009 authorisation (anyone may submit it: an x402 fetch)
+    /// or by the buyer with an allowance (a permit or an approval).
+    struct TokenQuote {
+        bytes32 quoteId;
+        uint256 workId;
+        bytes32 termsHash;
+        bytes32 offerId;
+        uint8 uses;
+        address token;
+        address buyer;
+        uint256 price;
+        address[] payees;
+        uint256[] amounts;
+        uint64 expiry;
+    }
+
+    /// @notice The buyer's EIP-3009 TransferWithAuthorization to this market, less what the
+    /// TokenQuote already says (from: the buyer, to: this market, value: the price).
+    struct Authorization {
+        uint256 validAfter;
+        uint256 validBefore;
+        bytes32 nonce;
+        bytes signature;
     }
 
     /// @dev `disputeEpoch` is the market's epoch when the platform signed: pausing any work's
@@ -78,6 +121,9 @@ contract LicenseMarket is EIP712, AccessControlDefaultAdminRules, Pausable, Reen
     bytes32 public constant QUOTE_TYPEHASH = keccak256(
         "Quote(bytes32 quoteId,uint256 workId,bytes32 termsHash,bytes32 offerId,uint8 uses,address buyer,uint256 price,address[] payees,uint256[] amounts,uint64 expiry)"
     );
+    bytes32 public constant TOKEN_QUOTE_TYPEHASH = keccak256(
+        "TokenQuote(bytes32 quoteId,uint256 workId,bytes32 termsHash,bytes32 offerId,uint8 uses,address token,address buyer,uint256 price,address[] payees,uint256[] amounts,uint64 expiry)"
+    );
     bytes32 public constant SETTLEMENT_TYPEHASH = keccak256(
         "Settlement(bytes32 settlementId,bytes32 root,address buyer,uint256 price,uint64 expiry,uint64 disputeEpoch)"
     );
@@ -91,7 +137,7 @@ contract LicenseMarket is EIP712, AccessControlDefaultAdminRules, Pausable, Reen
 
     /// @notice The payee of allocations held while their work is in dispute.
     address public constant ESCROW = address(uint160(uint256(keccak256("creator-ip-portal.escrow"))));
-    uint8 private constant ALL_USES = 7; // licence | AI training | generative AI training
+    uint8 private constant ALL_USES = 15; // licence | AI training | generative AI training | AI use per fetch
 
     /// @notice Quotes paid, and quotes or settlements cancelled (a paid settlement has a root).
     mapping(bytes32 id => bool) public used;
@@ -102,6 +148,10 @@ contract LicenseMarket is EIP712, AccessControlDefaultAdminRules, Pausable, Reen
     /// @notice What a settlement may still pay out: its price, less every claim and release.
     mapping(bytes32 settlementId => uint256) public remaining;
     mapping(bytes32 settlementId => BitMaps.BitMap) private _claimed;
+
+    /// @notice Each payee's credited balance in each token, and their sum per token.
+    mapping(address token => mapping(address payee => uint256)) public tokenBalanceOf;
+    mapping(address token => uint256) public totalTokenCredited;
 
     /// @notice Moves whenever a work's sales are paused: settlements signed before are stale.
     uint64 public disputeEpoch;
@@ -120,6 +170,18 @@ contract LicenseMarket is EIP712, AccessControlDefaultAdminRules, Pausable, Reen
         uint256 price
     );
     event Credited(bytes32 indexed quoteId, address indexed payee, uint256 amount);
+    event TokenLicensePurchased(
+        bytes32 indexed quoteId,
+        uint256 indexed workId,
+        address indexed buyer,
+        address token,
+        bytes32 termsHash,
+        bytes32 offerId,
+        uint8 uses,
+        uint256 price
+    );
+    event TokenCredited(bytes32 indexed quoteId, address indexed token, address indexed payee, uint256 amount);
+    event TokenWithdrawn(address indexed token, address indexed payee, uint256 amount);
     event Withdrawn(address indexed payee, uint256 amount);
     event OfferRevoked(bytes32 indexed offerId);
     event Cancelled(bytes32 indexed id);
@@ -188,6 +250,27 @@ contract LicenseMarket is EIP712, AccessControlDefaultAdminRules, Pausable, Reen
         );
     }
 
+    function hashTokenQuote(TokenQuote calldata q) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    TOKEN_QUOTE_TYPEHASH,
+                    q.quoteId,
+                    q.workId,
+                    q.termsHash,
+                    q.offerId,
+                    q.uses,
+                    q.token,
+                    q.buyer,
+                    q.price,
+                    keccak256(abi.encodePacked(q.payees)),
+                    keccak256(abi.encodePacked(q.amounts)),
+                    q.expiry
+                )
+            )
+        );
+    }
+
     function hashSettlement(Settlement calldata s) public view returns (bytes32) {
         return _hashTypedDataV4(
             keccak256(
@@ -215,30 +298,74 @@ contract LicenseMarket is EIP712, AccessControlDefaultAdminRules, Pausable, Reen
     /// single use and the platform's signature, then credits every payee what the quote lists.
     function purchase(Quote calldata q, bytes calldata signature) external payable nonReentrant whenNotPaused {
         if (msg.sender != q.buyer) revert WrongBuyer(q.buyer, msg.sender);
-        if (block.timestamp > q.expiry) revert QuoteExpired(q.expiry);
         if (msg.value != q.price) revert WrongPrice(q.price, msg.value);
-        if (used[q.quoteId]) revert QuoteAlreadyUsed(q.quoteId);
-        if (offerRevoked[q.offerId]) revert OfferWithdrawn(q.offerId);
-        if (workPaused[q.workId]) revert SalesPaused(q.workId);
-        if (q.uses == 0 || q.uses > ALL_USES) revert BadUses(q.uses);
+        _checkSale(q.quoteId, q.workId, q.offerId, q.uses, q.expiry);
         if (!_signedBy(SIGNER_ROLE, hashQuote(q), signature)) revert BadSignature();
-        uint256 n = q.payees.length;
-        if (n == 0 || n != q.amounts.length) revert BadSplit();
-        uint256 total = 0;
-        for (uint256 i = 0; i < n; ++i) {
-            address payee = q.payees[i];
-            if (payee == address(0) || payee == ESCROW) revert BadSplit(); // money nobody can take out
-            total += q.amounts[i];
-        }
-        if (total != q.price) revert BadSplit();
+        _checkSplit(q.payees, q.amounts, q.price);
 
         used[q.quoteId] = true;
         totalCredited += q.price;
         emit LicensePurchased(q.quoteId, q.workId, q.buyer, q.termsHash, q.offerId, q.uses, q.price);
-        for (uint256 i = 0; i < n; ++i) {
+        for (uint256 i = 0; i < q.payees.length; ++i) {
             balanceOf[q.payees[i]] += q.amounts[i];
             emit Credited(q.quoteId, q.payees[i], q.amounts[i]);
         }
+    }
+
+    /// @notice Pay a token-priced licence with the buyer's EIP-3009 authorisation to this market
+    /// for exactly the price. Anyone may submit it (the platform's x402 facilitator does): the
+    /// buyer's signature fixes who pays and how much, the platform's who is paid.
+    function purchaseWithAuthorization(TokenQuote calldata q, bytes calldata signature, Authorization calldata a)
+        external
+        nonReentrant
+        whenNotPaused
+    {
+        _checkTokenQuote(q, signature);
+        used[q.quoteId] = true;
+        // the token checks the buyer's signature, the time window and the nonce (single use)
+        ITransferWithAuthorization(q.token).transferWithAuthorization(
+            q.buyer, address(this), q.price, a.validAfter, a.validBefore, a.nonce, a.signature
+        );
+        _creditToken(q);
+    }
+
+    /// @notice Pay a token-priced licence from the buyer's allowance (an approval or a permit).
+    function purchaseWithToken(TokenQuote calldata q, bytes calldata signature) external nonReentrant whenNotPaused {
+        if (msg.sender != q.buyer) revert WrongBuyer(q.buyer, msg.sender);
+        _checkTokenQuote(q, signature);
+        used[q.quoteId] = true;
+        IERC20(q.token).safeTransferFrom(msg.sender, address(this), q.price); // msg.sender is the buyer
+        _creditToken(q);
+    }
+
+    /// @notice The same, with the buyer's EIP-2612 permit for the price in the same transaction
+    /// (one signature in the wallet, then this call). A permit someone already submitted (its
+    /// nonce used) is skipped: the allowance it set pays.
+    function purchaseWithPermit(
+        TokenQuote calldata q,
+        bytes calldata signature,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant whenNotPaused {
+        if (msg.sender != q.buyer) revert WrongBuyer(q.buyer, msg.sender);
+        _checkTokenQuote(q, signature);
+        used[q.quoteId] = true;
+        // slither-disable-next-line unused-return
+        try IERC20Permit(q.token).permit(msg.sender, address(this), q.price, deadline, v, r, s) {} catch {}
+        IERC20(q.token).safeTransferFrom(msg.sender, address(this), q.price); // msg.sender is the buyer
+        _creditToken(q);
+    }
+
+    /// @notice Send the caller its whole balance in `token`. Works even while the market is paused.
+    function withdrawToken(address token) external nonReentrant {
+        uint256 amount = tokenBalanceOf[token][msg.sender];
+        if (amount == 0) revert NothingToWithdraw();
+        tokenBalanceOf[token][msg.sender] = 0;
+        totalTokenCredited[token] -= amount;
+        emit TokenWithdrawn(token, msg.sender, amount);
+        IERC20(token).safeTransfer(msg.sender, amount);
     }
 
     /// @notice Pay a whole settlement (a training licence or an invoice covering any number of
@@ -347,6 +474,44 @@ contract LicenseMarket is EIP712, AccessControlDefaultAdminRules, Pausable, Reen
         // slither-disable-next-line unused-return
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
         return err == ECDSA.RecoverError.NoError && hasRole(role, signer);
+    }
+
+    function _checkSale(bytes32 quoteId, uint256 workId, bytes32 offerId, uint8 uses, uint64 expiry) private view {
+        if (block.timestamp > expiry) revert QuoteExpired(expiry);
+        if (used[quoteId]) revert QuoteAlreadyUsed(quoteId);
+        if (offerRevoked[offerId]) revert OfferWithdrawn(offerId);
+        if (workPaused[workId]) revert SalesPaused(workId);
+        if (uses == 0 || uses > ALL_USES) revert BadUses(uses);
+    }
+
+    /// @dev Every payee can take its money out, and the shares add up to the price.
+    function _checkSplit(address[] calldata payees, uint256[] calldata amounts, uint256 price) private pure {
+        uint256 n = payees.length;
+        if (n == 0 || n != amounts.length) revert BadSplit();
+        uint256 total = 0;
+        for (uint256 i = 0; i < n; ++i) {
+            address payee = payees[i];
+            if (payee == address(0) || payee == ESCROW) revert BadSplit(); // money nobody can take out
+            total += amounts[i];
+        }
+        if (total != price) revert BadSplit();
+    }
+
+    function _checkTokenQuote(TokenQuote calldata q, bytes calldata signature) private view {
+        if (q.token == address(0)) revert ZeroAddress();
+        _checkSale(q.quoteId, q.workId, q.offerId, q.uses, q.expiry);
+        if (!_signedBy(SIGNER_ROLE, hashTokenQuote(q), signature)) revert BadSignature();
+        _checkSplit(q.payees, q.amounts, q.price);
+    }
+
+    /// @dev After the price arrived: credit every payee its share, in the token.
+    function _creditToken(TokenQuote calldata q) private {
+        totalTokenCredited[q.token] += q.price;
+        emit TokenLicensePurchased(q.quoteId, q.workId, q.buyer, q.token, q.termsHash, q.offerId, q.uses, q.price);
+        for (uint256 i = 0; i < q.payees.length; ++i) {
+            tokenBalanceOf[q.token][q.payees[i]] += q.amounts[i];
+            emit TokenCredited(q.quoteId, q.token, q.payees[i], q.amounts[i]);
+        }
     }
 
     function _claimAll(Claim[] calldata claims) private {

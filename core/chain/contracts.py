@@ -14,6 +14,8 @@ from django.conf import settings
 from web3 import Web3
 
 from core.chain.keys import (
+    DEVELOPMENT_ADDRESSES,
+    DEVELOPMENT_CHAIN_IDS,
     guardian_address,
     moderation_signer,
     owner_address,
@@ -30,6 +32,10 @@ MARKET = "LicenseMarket"
 REGISTRY_V1 = "ProvenanceRegistryV1"
 MARKET_V1 = "LicenseMarketV1"
 MARKETS = (MARKET, MARKET_V1)  # newest first: what Withdraw empties first
+# The dollar stablecoin offers may be priced in and AI fetches are paid with (x402): a real
+# token's address on a real network (STABLECOIN_ADDRESS); on a development chain, this test token.
+STABLECOIN = "TestStablecoin"
+STABLECOIN_GRANT = 10_000 * 10**6  # what each of anvil's public accounts holds from the start
 ERR_NOT_DEPLOYED = "{name} is not deployed on chain {chain_id}: run `make run` or set {setting}."
 # The setting that names each contract's address on a chain the portal does not deploy to.
 ADDRESS_SETTINGS = {
@@ -37,6 +43,7 @@ ADDRESS_SETTINGS = {
     MARKET: "LICENSE_MARKET_ADDRESS",
     REGISTRY_V1: "PROVENANCE_REGISTRY_V1_ADDRESS",
     MARKET_V1: "LICENSE_MARKET_V1_ADDRESS",
+    STABLECOIN: "STABLECOIN_ADDRESS",
 }
 
 
@@ -130,6 +137,8 @@ def constructor_args(name: str) -> list:
             guardian_address(),
             moderation_signer().address,
         ]
+    if name == STABLECOIN:
+        return [settings.STABLECOIN_NAME, settings.STABLECOIN_SYMBOL, sender_account().address]
     if name == REGISTRY_V1:
         return [sender_account().address]
     if name == MARKET_V1:
@@ -152,4 +161,26 @@ def contracts_ensure_deployed(*, w3: Web3 | None = None, account=None) -> dict[s
         addresses[name] = contract_deploy(
             w3=w3, name=name, args=constructor_args(name), account=account
         ).address
+    if not settings.STABLECOIN_ADDRESS and w3.eth.chain_id in DEVELOPMENT_CHAIN_IDS:
+        addresses[STABLECOIN] = _test_stablecoin(w3=w3, account=account)
     return addresses
+
+
+def _test_stablecoin(*, w3: Web3, account) -> str:
+    """The development chain's stablecoin, deployed once per chain, and some of it for each of
+    anvil's public accounts (README: development accounts)."""
+    current = ContractDeployment.objects.filter(chain_id=w3.eth.chain_id, name=STABLECOIN).first()
+    if current and current.bytecode_hash == bytecode_hash(STABLECOIN) and w3.eth.get_code(current.address):
+        return current.address
+    deployment = contract_deploy(w3=w3, name=STABLECOIN, args=constructor_args(STABLECOIN), account=account)
+    token = w3.eth.contract(address=deployment.address, abi=artifact(STABLECOIN)["abi"])
+    nonce = w3.eth.get_transaction_count(account.address, "pending")
+    hashes = []
+    for n, address in enumerate(sorted(DEVELOPMENT_ADDRESSES)):
+        tx = token.functions.mint(address, STABLECOIN_GRANT).build_transaction(
+            {"from": account.address, "nonce": nonce + n}
+        )
+        hashes.append(w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction))
+    for tx_hash in hashes:
+        w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
+    return deployment.address

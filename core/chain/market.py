@@ -13,7 +13,15 @@ from core.chain.eip712 import DOMAIN_FIELDS_WITH_CONTRACT
 LICENCE, AI_TRAINING, GENAI_TRAINING = 1, 2, 4
 ALL_USES = LICENCE | AI_TRAINING | GENAI_TRAINING
 NAMES = {LICENCE: "licence", AI_TRAINING: "ai_training", GENAI_TRAINING: "genai_training"}
-LABELS = {LICENCE: "Licence", AI_TRAINING: "AI training", GENAI_TRAINING: "Generative AI training"}
+# AI use of one fetched copy (an agent or crawler paying per fetch with x402): bought only by a
+# TokenQuote paid with an EIP-3009 authorisation, never through the licence quote form.
+AI_FETCH = 8
+LABELS = {
+    LICENCE: "Licence",
+    AI_TRAINING: "AI training",
+    GENAI_TRAINING: "Generative AI training",
+    AI_FETCH: "AI use per fetch",
+}
 
 
 def names_of(mask: int) -> list[str]:
@@ -35,6 +43,22 @@ QUOTE_TYPES = {
         {"name": "termsHash", "type": "bytes32"},
         {"name": "offerId", "type": "bytes32"},
         {"name": "uses", "type": "uint8"},
+        {"name": "buyer", "type": "address"},
+        {"name": "price", "type": "uint256"},
+        {"name": "payees", "type": "address[]"},
+        {"name": "amounts", "type": "uint256[]"},
+        {"name": "expiry", "type": "uint64"},
+    ],
+}
+TOKEN_QUOTE_TYPES = {
+    "EIP712Domain": DOMAIN_FIELDS_WITH_CONTRACT,
+    "TokenQuote": [
+        {"name": "quoteId", "type": "bytes32"},
+        {"name": "workId", "type": "uint256"},
+        {"name": "termsHash", "type": "bytes32"},
+        {"name": "offerId", "type": "bytes32"},
+        {"name": "uses", "type": "uint8"},
+        {"name": "token", "type": "address"},
         {"name": "buyer", "type": "address"},
         {"name": "price", "type": "uint256"},
         {"name": "payees", "type": "address[]"},
@@ -81,6 +105,22 @@ def quote_typed_data(
             "payees": list(payees),
             "amounts": [int(a) for a in amounts],
             "expiry": expiry,
+        },
+    }
+
+
+def token_quote_typed_data(*, chain_id, market, token, **quote):
+    """A Quote priced in an ERC-20 token (the same fields as quote_typed_data's, and the token)."""
+    typed = quote_typed_data(chain_id=chain_id, market=market, **quote)
+    message = typed["message"]
+    return {
+        "types": TOKEN_QUOTE_TYPES,
+        "primaryType": "TokenQuote",
+        "domain": typed["domain"],
+        "message": {
+            **{k: message[k] for k in ("quoteId", "workId", "termsHash", "offerId", "uses")},
+            "token": token,
+            **{k: message[k] for k in ("buyer", "price", "payees", "amounts", "expiry")},
         },
     }
 

@@ -2,6 +2,7 @@ from django import template
 from django.conf import settings
 from django.utils.html import format_html
 
+from core.chain.stablecoin import format_units
 from core.money import eth_short, fiat_estimate, wei_to_eth
 from core.people import user_label
 
@@ -47,6 +48,14 @@ def eth_amount(wei):
     if wei in (None, ""):
         return ""
     return money_html(wei, zero="0 ETH")
+
+
+@register.filter
+def token_amount(units):
+    """An amount in the stablecoin, exact: '0.0475 tUSDC'."""
+    if units in (None, ""):
+        return ""
+    return format_units(int(units))
 
 
 @register.filter

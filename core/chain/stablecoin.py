@@ -1,0 +1,88 @@
+"""The dollar stablecoin (an ERC-20 with EIP-3009 and EIP-2612): where it is, the EIP-712 domain
+it signs authorisations under, and amounts in its smallest unit (6 decimals for USDC and the
+local test token). Settings: STABLECOIN_ADDRESS (empty on a development chain: the test token the
+portal deployed), STABLECOIN_NAME and STABLECOIN_VERSION (its EIP-712 domain), STABLECOIN_SYMBOL,
+STABLECOIN_DECIMALS."""
+
+from django.conf import settings
+from web3 import Web3
+
+from core.chain.contracts import STABLECOIN, contract, contract_address
+from core.money import from_units, to_units
+
+TRANSFER_WITH_AUTHORIZATION_TYPES = {
+    "EIP712Domain": [
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+        {"name": "verifyingContract", "type": "address"},
+    ],
+    "TransferWithAuthorization": [
+        {"name": "from", "type": "address"},
+        {"name": "to", "type": "address"},
+        {"name": "value", "type": "uint256"},
+        {"name": "validAfter", "type": "uint256"},
+        {"name": "validBefore", "type": "uint256"},
+        {"name": "nonce", "type": "bytes32"},
+    ],
+}
+
+
+def stablecoin_address(*, w3: Web3) -> str:
+    return contract_address(w3=w3, name=STABLECOIN)
+
+
+def stablecoin(*, w3: Web3):
+    return contract(w3=w3, name=STABLECOIN)
+
+
+def currency() -> str:
+    """The ledger's and the pages' name for amounts in the stablecoin."""
+    return settings.STABLECOIN_SYMBOL
+
+
+def units_text(units: int) -> str:
+    """50000 -> '0.05' (exact)."""
+    return from_units(units, decimals=settings.STABLECOIN_DECIMALS)
+
+
+def format_units(units: int) -> str:
+    """50000 -> '0.05 tUSDC'."""
+    return f"{units_text(units)} {settings.STABLECOIN_SYMBOL}"
+
+
+def parse_units(text) -> int:
+    """'0.05' -> 50000; a ValueError says what to type."""
+    return to_units(text, decimals=settings.STABLECOIN_DECIMALS, symbol=settings.STABLECOIN_SYMBOL)
+
+
+def transfer_authorization_typed_data(
+    *,
+    chain_id: int,
+    token: str,
+    sender: str,
+    to: str,
+    value: int,
+    valid_after: int,
+    valid_before: int,
+    nonce: str,
+) -> dict:
+    """The EIP-3009 TransferWithAuthorization a payer signs (what x402's exact scheme signs)."""
+    return {
+        "types": TRANSFER_WITH_AUTHORIZATION_TYPES,
+        "primaryType": "TransferWithAuthorization",
+        "domain": {
+            "name": settings.STABLECOIN_NAME,
+            "version": settings.STABLECOIN_VERSION,
+            "chainId": chain_id,
+            "verifyingContract": token,
+        },
+        "message": {
+            "from": sender,
+            "to": to,
+            "value": int(value),
+            "validAfter": int(valid_after),
+            "validBefore": int(valid_before),
+            "nonce": nonce,
+        },
+    }

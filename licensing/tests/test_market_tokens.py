@@ -1,0 +1,193 @@
+"""LicenseMarket's token payments on a real anvil: a TokenQuote paid by the buyer's EIP-3009
+authorisation (anyone may submit it) or from the buyer's allowance (a permit), credited per payee
+and withdrawn; what a leaked key or a tampered quote cannot do."""
+
+import secrets
+
+import pytest
+from eth_account.messages import encode_typed_data
+
+from core.chain import market as messages
+from core.chain.contracts import MARKET, contract
+from core.chain.eip712 import typed_data_sign
+from core.chain.keys import platform_signer, sender_account
+from core.chain.market import AI_FETCH
+from core.chain.reverts import revert_error
+from core.chain.stablecoin import stablecoin, transfer_authorization_typed_data
+from licensing.tests.helpers import fund, send_tx
+
+pytestmark = pytest.mark.anvil
+PRICE = 1_000_000
+
+
+@pytest.fixture
+def setup(chain, creator, buyer, outsider):
+    token, owner = stablecoin(w3=chain), sender_account()
+    tx = token.functions.mint(buyer.address, 5 * PRICE).build_transaction(
+        {"from": owner.address, "nonce": chain.eth.get_transaction_count(owner.address, "pending")}
+    )
+    chain.eth.wait_for_transaction_receipt(
+        chain.eth.send_raw_transaction(owner.sign_transaction(tx).raw_transaction)
+    )
+    for persona in (creator, buyer, outsider):
+        fund(chain, persona.address)
+    return chain, token, contract(w3=chain, name=MARKET)
+
+
+def _quote(w3, market, token, buyer, payees, amounts, *, key=None, price=PRICE):
+    typed = messages.token_quote_typed_data(
+        chain_id=w3.eth.chain_id,
+        market=market.address,
+        token=token.address,
+        quote_id="0x" + secrets.token_hex(32),
+        work_id=1,
+        terms_hash="0x" + "11" * 32,
+        offer_id="0x" + "22" * 32,
+        uses=AI_FETCH,
+        buyer=buyer,
+        price=price,
+        payees=payees,
+        amounts=amounts,
+        expiry=w3.eth.get_block("latest")["timestamp"] + 600,
+    )
+    m = typed["message"]
+    args = (
+        bytes.fromhex(m["quoteId"][2:]), m["workId"], bytes.fromhex(m["termsHash"][2:]),
+        bytes.fromhex(m["offerId"][2:]), m["uses"], m["token"], m["buyer"], m["price"],
+        m["payees"], m["amounts"], m["expiry"],
+    )  # fmt: skip
+    return args, bytes.fromhex(typed_data_sign(typed, key or platform_signer())[2:])
+
+
+def _authorisation(w3, token, market, payer, value=PRICE):
+    now = w3.eth.get_block("latest")["timestamp"]  # the token checks the window by the chain's clock
+    nonce = "0x" + secrets.token_hex(32)
+    typed = transfer_authorization_typed_data(
+        chain_id=w3.eth.chain_id, token=token.address, sender=payer.address, to=market.address,
+        value=value, valid_after=now - 60, valid_before=now + 600, nonce=nonce,
+    )  # fmt: skip
+    signature = payer.account.sign_message(encode_typed_data(full_message=typed)).signature
+    return (now - 60, now + 600, bytes.fromhex(nonce[2:]), bytes(signature))
+
+
+def _call(w3, market, sender, name, *args):
+    receipt = send_tx(w3, sender, {"to": market.address, "data": market.encode_abi(name, args=list(args))})
+    return receipt, None if receipt.status == 1 else revert_error(
+        w3, receipt.transactionHash, contract_name=MARKET
+    )
+
+
+def test_anyone_submits_the_buyers_authorisation_and_the_split_is_credited_in_the_token(
+    setup, creator, buyer, outsider
+):
+    w3, token, market = setup
+    quote, signature = _quote(
+        w3, market, token, buyer.address, [creator.address, outsider.address], [900_000, 100_000]
+    )
+    auth = _authorisation(w3, token, market, buyer)
+    receipt, error = _call(w3, market, outsider.account, "purchaseWithAuthorization", quote, signature, auth)
+    assert error is None
+    assert token.functions.balanceOf(market.address).call() == PRICE
+    assert market.functions.tokenBalanceOf(token.address, creator.address).call() == 900_000
+    assert market.functions.totalTokenCredited(token.address).call() == PRICE
+    assert market.functions.balanceOf(creator.address).call() == 0  # ether balances untouched
+    credited = market.events.TokenCredited().process_receipt(receipt)
+    assert sorted(e["args"]["amount"] for e in credited) == [100_000, 900_000]
+
+    again, error = _call(w3, market, outsider.account, "purchaseWithAuthorization", quote, signature, auth)
+    assert error == "QuoteAlreadyUsed"
+    _, error = _call(w3, market, creator.account, "withdrawToken", token.address)
+    assert error is None and token.functions.balanceOf(creator.address).call() == 900_000
+    _, error = _call(w3, market, creator.account, "withdrawToken", token.address)
+    assert error == "NothingToWithdraw"
+
+
+def test_a_tampered_quote_or_a_leaked_sending_key_moves_nothing(setup, creator, buyer, outsider):
+    w3, token, market = setup
+    auth = _authorisation(w3, token, market, buyer)
+    # the operator (sending key) signs its own quote paying itself: not a SIGNER_ROLE signature
+    quote, forged = _quote(
+        w3, market, token, buyer.address, [outsider.address], [PRICE], key=sender_account()
+    )
+    assert (
+        _call(w3, market, outsider.account, "purchaseWithAuthorization", quote, forged, auth)[1]
+        == "BadSignature"
+    )
+    # a genuine quote for a higher price than the buyer authorised: the token refuses it
+    quote, signature = _quote(
+        w3, market, token, buyer.address, [creator.address], [2 * PRICE], price=2 * PRICE
+    )
+    receipt, _ = _call(w3, market, outsider.account, "purchaseWithAuthorization", quote, signature, auth)
+    assert receipt.status == 0
+    # shares that do not add up to the price
+    quote, signature = _quote(w3, market, token, buyer.address, [creator.address], [PRICE - 1])
+    assert (
+        _call(w3, market, outsider.account, "purchaseWithAuthorization", quote, signature, auth)[1]
+        == "BadSplit"
+    )
+    assert token.functions.balanceOf(buyer.address).call() == 5 * PRICE
+
+
+def _permit(w3, token, market, buyer):
+    """The buyer's EIP-2612 permit for the market to take the price: (deadline, signature)."""
+    deadline = w3.eth.get_block("latest")["timestamp"] + 600
+    permit = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"},
+            ],
+            "Permit": [
+                {"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
+                {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Permit",
+        "domain": {"name": token.functions.name().call(), "version": "1", "chainId": w3.eth.chain_id,
+                   "verifyingContract": token.address},
+        "message": {"owner": buyer.address, "spender": market.address, "value": PRICE,
+                    "nonce": token.functions.nonces(buyer.address).call(), "deadline": deadline},
+    }  # fmt: skip
+    return deadline, buyer.account.sign_message(encode_typed_data(full_message=permit))
+
+
+def test_a_buyer_pays_a_token_quote_with_one_permit_signature_and_one_transaction(setup, creator, buyer):
+    w3, token, market = setup
+    quote, signature = _quote(w3, market, token, buyer.address, [creator.address], [PRICE])
+    deadline, signed = _permit(w3, token, market, buyer)
+    permit = (deadline, signed.v, signed.r.to_bytes(32), signed.s.to_bytes(32))
+    _, error = _call(w3, market, buyer.account, "purchaseWithPermit", quote, signature, *permit)
+    assert error is None
+    assert market.functions.tokenBalanceOf(token.address, creator.address).call() == PRICE
+    assert token.functions.allowance(buyer.address, market.address).call() == 0  # exactly the price
+    again, again_signature = _quote(w3, market, token, buyer.address, [creator.address], [PRICE])
+    receipt, _ = _call(w3, market, buyer.account, "purchaseWithPermit", again, again_signature, *permit)
+    assert receipt.status == 0  # the permit was used: no allowance is left for a second quote
+
+
+def test_a_buyer_pays_a_token_quote_with_a_permit_and_an_allowance(setup, creator, buyer, outsider):
+    w3, token, market = setup
+    quote, signature = _quote(w3, market, token, buyer.address, [creator.address], [PRICE])
+    assert (
+        _call(w3, market, buyer.account, "purchaseWithToken", quote, signature)[0].status == 0
+    )  # no allowance
+    deadline, signed = _permit(w3, token, market, buyer)
+    # anyone may submit the permit (one signature in the buyer's wallet); then the buyer pays
+    call = token.encode_abi(
+        "permit",
+        args=[
+            buyer.address,
+            market.address,
+            PRICE,
+            deadline,
+            signed.v,
+            signed.r.to_bytes(32),
+            signed.s.to_bytes(32),
+        ],
+    )
+    assert send_tx(w3, outsider.account, {"to": token.address, "data": call}).status == 1
+    assert _call(w3, market, outsider.account, "purchaseWithToken", quote, signature)[1] == "WrongBuyer"
+    _, error = _call(w3, market, buyer.account, "purchaseWithToken", quote, signature)
+    assert error is None
+    assert market.functions.tokenBalanceOf(token.address, creator.address).call() == PRICE

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from core.chain.eip712 import typed_data_signer
 from core.chain.roles import signers_known
-from core.money import format_eth
+from core.chain.stablecoin import money_text
 from licensing import uses
 from licensing.eip712 import CERTIFICATE_DOMAIN
 from licensing.models import Licence
@@ -37,7 +37,7 @@ def certificate_document(licence: Licence) -> dict:
         "terms": terms.canonical(),
         "terms_hash": licence.terms.terms_hash,
         "price_wei": str(licence.price_wei),
-        "price": format_eth(licence.price_wei, zero="free"),
+        "price": money_text(licence.price_wei, licence.quote.currency, zero="free"),
         "tx_hash": licence.tx_hash,
         "block_number": licence.block_number,
         "issued_at": licence.issued_at.isoformat(),

@@ -19,12 +19,21 @@ CERTIFICATE_TYPES = {
         {"name": "expiresAt", "type": "uint256"},
     ],
 }
+# A licence paid in a token (the stablecoin) says which: its price is in the token's unit.
+TOKEN_CERTIFICATE_TYPES = {
+    **CERTIFICATE_TYPES,
+    "LicenceCertificate": [
+        *CERTIFICATE_TYPES["LicenceCertificate"],
+        {"name": "currency", "type": "string"},
+        {"name": "token", "type": "address"},
+    ],
+}
 CERTIFICATE_DOMAIN = {"name": "Creator IP Portal Licence", "version": "1"}
 
 
 def certificate_typed_data(*, chain_id, **message):
     return {
-        "types": CERTIFICATE_TYPES,
+        "types": TOKEN_CERTIFICATE_TYPES if "token" in message else CERTIFICATE_TYPES,
         "primaryType": "LicenceCertificate",
         "domain": {**CERTIFICATE_DOMAIN, "chainId": chain_id},
         "message": message,

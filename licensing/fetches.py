@@ -338,7 +338,7 @@ def _settle(
         "purchaseWithAuthorization", args=[quote, Web3.to_bytes(hexstr=fetch.signature), auth]
     )
     try:
-        tx = transaction_send(purpose=f"fetch:{fetch.quote_id}", to=market.address, data=data)
+        tx = transaction_send(purpose=f"fetch:{fetch.pk}", to=market.address, data=data)
     except ContractLogicError as exc:  # the estimate reverted: nothing was sent
         _fail(fetch, str(exc))
         _refuse(ERR_SETTLE_FAILED.format(reason=str(exc)[:200]), required, "settlement_failed")

@@ -23,6 +23,16 @@ class EthField(forms.CharField):
             raise forms.ValidationError(str(exc))
 
 
+def _amount_text(amount: int, currency: str) -> str:
+    return wei_to_eth(amount) if currency == "ETH" else units_text(amount)
+
+
+def _parse_amount(text: str, currency: str) -> int:
+    if not text:
+        return 0
+    return eth_to_wei(text) if currency == "ETH" else parse_units(text)
+
+
 class TokenField(forms.CharField):
     """An amount in the stablecoin ('0.05'), to its smallest unit: exact, never a float."""
 
@@ -36,14 +46,37 @@ class TokenField(forms.CharField):
             raise forms.ValidationError(str(exc))
 
 
+class AmountField(forms.CharField):
+    """A price as typed ('0.01'), parsed in OfferForm.clean by the offer's currency."""
+
+    def to_python(self, value):
+        return (super().to_python(value) or "").strip()
+
+
+def currency_choices():
+    return [
+        ("ETH", "ETH"),
+        (settings.STABLECOIN_SYMBOL, f"{settings.STABLECOIN_SYMBOL} (a dollar stablecoin)"),
+    ]
+
+
+PRICE_FIELDS = ("fee_eth", "ai_training_price_eth", "genai_training_price_eth")
+
+
 class OfferForm(forms.Form):
     preset = forms.ChoiceField(choices=PRESET_CHOICES)
+    currency = forms.ChoiceField(
+        choices=currency_choices,
+        initial="ETH",
+        help_text="One currency per offer: the licence and AI-training prices are in it. "
+        "AI use per fetch is always paid in the stablecoin.",
+    )
     title = forms.CharField(
         max_length=120,
         required=False,
         help_text="Shown to buyers. Leave it empty and the offer is named after what it grants.",
     )
-    fee_eth = EthField(label="Licence fee (ETH)", required=False)
+    fee_eth = AmountField(label="Licence fee", required=False)
     commercial_use = forms.BooleanField(required=False)
     commercial_attribution = forms.BooleanField(required=False, label="Commercial use requires credit")
     derivatives_allowed = forms.BooleanField(required=False, label="Remixes / derivatives allowed")
@@ -54,9 +87,9 @@ class OfferForm(forms.Form):
         required=False, min_value=0, max_value=100, decimal_places=2, label="Remix revenue share (%)"
     )
     ai_training = forms.ChoiceField(choices=AI_CHOICES, label="AI training")
-    ai_training_price_eth = EthField(required=False, label="AI training price per work (ETH)")
+    ai_training_price_eth = AmountField(required=False, label="AI training price per work")
     genai_training = forms.ChoiceField(choices=AI_CHOICES, label="Generative AI training")
-    genai_training_price_eth = EthField(required=False, label="Generative AI training price per work (ETH)")
+    genai_training_price_eth = AmountField(required=False, label="Generative AI training price per work")
     ai_model_scope = forms.ChoiceField(
         choices=AI_SCOPE_CHOICES,
         initial=AI_SCOPE_MODEL,
@@ -88,7 +121,8 @@ class OfferForm(forms.Form):
         return {
             "preset": preset,
             "title": title,
-            "fee_eth": wei_to_eth(terms.fee_wei),
+            "currency": terms.currency,
+            "fee_eth": _amount_text(terms.fee_wei, terms.currency),
             "commercial_use": terms.commercial_use,
             "commercial_attribution": terms.commercial_attribution,
             "derivatives_allowed": terms.derivatives_allowed,
@@ -97,9 +131,9 @@ class OfferForm(forms.Form):
             "derivatives_reciprocal": terms.derivatives_reciprocal,
             "derivative_rev_share_pct": terms.derivative_rev_share_bps / 100,
             "ai_training": terms.ai_training,
-            "ai_training_price_eth": wei_to_eth(terms.ai_training_price_wei),
+            "ai_training_price_eth": _amount_text(terms.ai_training_price_wei, terms.currency),
             "genai_training": terms.genai_training,
-            "genai_training_price_eth": wei_to_eth(terms.genai_training_price_wei),
+            "genai_training_price_eth": _amount_text(terms.genai_training_price_wei, terms.currency),
             "ai_model_scope": terms.ai_model_scope,
             "ai_fetch": terms.ai_fetch,
             "ai_fetch_price": units_text(terms.ai_fetch_price_units),
@@ -130,6 +164,13 @@ class OfferForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        currency = data.get("currency", "ETH")
+        for name in PRICE_FIELDS:
+            try:
+                data[name] = _parse_amount(data.get(name, ""), currency)
+            except ValueError as exc:
+                self.add_error(name, str(exc))
+                data[name] = 0
         for choice, price in (
             ("ai_training", "ai_training_price_eth"),
             ("genai_training", "genai_training_price_eth"),
@@ -168,6 +209,7 @@ class OfferForm(forms.Form):
             duration_days=d["duration_days"],
             transferable=d["transferable"],
             fee_wei=d["fee_eth"],
+            currency=d["currency"],
             chain_id=chain_id,
         )
 

@@ -105,7 +105,10 @@ class Quote(models.Model):
     lines = models.JSONField(
         default=list, help_text='[{"use": name, "price_wei": "..."}]: what each use costs'
     )
-    price_wei = WeiField()
+    price_wei = WeiField(help_text="in the smallest unit of `currency`")
+    currency = models.CharField(
+        max_length=8, default="ETH", help_text="ETH, or the stablecoin (a TokenQuote)"
+    )
     split = models.JSONField(default=list, help_text="typed split lines (royalties.splits.SplitLine.as_json)")
     expiry = models.BigIntegerField(help_text="unix seconds")
     typed_data = models.JSONField()
@@ -203,6 +206,11 @@ class CatalogueEntry(models.Model):
     search_text = models.TextField(help_text="lower-cased title, creator and tags")
     thumbnail = models.CharField(max_length=255)
     min_fee_wei = WeiField()
+    fee_currency = models.CharField(
+        max_length=8,
+        default="ETH",
+        help_text="min_fee_wei's currency: ETH unless every offer is in the stablecoin",
+    )
     ai_training = models.CharField(max_length=16, help_text="the most permissive AI training among offers")
     # What an AI company pays per work for each purpose (free, else the cheapest paid offer), and
     # under which terms: the API's manifest check and training quotes read these.

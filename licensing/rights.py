@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from core.chain.market import AI_FETCH
+from core.chain.stablecoin import units_text
 from core.money import wei_to_eth
 from licensing import uses
 from licensing.models import CatalogueEntry
@@ -144,7 +145,14 @@ def json_ld(*, request, work, offers) -> str:
     }
     if offers:
         data["offers"] = [
-            {"@type": "Offer", "name": o.title, "price": wei_to_eth(o.terms.fee_wei), "priceCurrency": "ETH"}
+            {
+                "@type": "Offer",
+                "name": o.title,
+                "price": wei_to_eth(o.terms.fee_wei)
+                if o.terms.terms.currency == "ETH"
+                else units_text(o.terms.fee_wei),
+                "priceCurrency": o.terms.terms.currency,
+            }
             for o in offers
         ]
     return json.dumps(data).replace("<", "\\u003c")

@@ -27,6 +27,8 @@ def catalogue_queryset(
         qs = qs.filter(ai_training__in=["free", "paid"])
     elif ai in ("free", "paid", "prohibited"):
         qs = qs.filter(ai_training=ai)
+    if min_price or max_price:  # prices typed in ETH compare with ETH prices only
+        qs = qs.filter(fee_currency="ETH")
     if min_price:
         qs = qs.filter(min_fee_wei__gte=min_price)
     if max_price:
@@ -47,6 +49,7 @@ CARD_FIELDS = (
     "creator_name",
     "thumbnail",
     "min_fee_wei",
+    "fee_currency",
     "ai_training",
     "updated_at",
 )
@@ -136,11 +139,15 @@ def offers_for_work(*, work, viewer=None) -> list[Offer]:
 
 
 def licences_for_buyer(*, user) -> QuerySet[Licence]:
-    return Licence.objects.filter(licensee=user).select_related("work", "terms", "work__owner__profile")
+    return Licence.objects.filter(licensee=user).select_related(
+        "work", "terms", "work__owner__profile", "quote"
+    )
 
 
 def licences_sold_by(*, user) -> QuerySet[Licence]:
-    return Licence.objects.filter(work__owner=user).select_related("work", "terms", "licensee__profile")
+    return Licence.objects.filter(work__owner=user).select_related(
+        "work", "terms", "licensee__profile", "quote"
+    )
 
 
 def licence_for_viewer(*, pk: int, user) -> Licence | None:

@@ -2,6 +2,7 @@
 chain events, and the on-chain revocation of withdrawn offers."""
 
 import logging
+import re
 import secrets
 from datetime import timedelta
 
@@ -17,11 +18,12 @@ from core.chain.clock import chain_now
 from core.chain.contracts import MARKET, contract
 from core.chain.eip712 import typed_data_sign
 from core.chain.keys import platform_signer
+from core.chain.market import AI_FETCH
 from core.chain.models import WalletTransaction
 from core.chain.roles import platform_signature_current
 from core.chain.sender import sender_context, transaction_send
+from core.chain.stablecoin import money_text, permit_typed_data, stablecoin_address
 from core.errors import ERR_NO_WALLET, PortalError
-from core.money import format_eth
 from core.notifications import notify
 from core.people import user_label
 from licensing import eip712, uses
@@ -57,6 +59,9 @@ ERR_IN_DISPUTE = (
 ERR_ALREADY_LICENSED = (
     "You already hold this licence (licence #{pk}, covering {uses}); there is nothing more to buy."
 )
+PERMIT_SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}")
+ERR_PERMIT_MALFORMED = "The permit signature is not a 65-byte signature in hex."
+ERR_PERMIT_NEEDED = "This quote is in the stablecoin: sign the permit for its price first."
 ERR_QUOTE_CLOSED = "This quote can no longer be paid ({status})."
 ERR_QUOTE_EXPIRED = "This quote expired at {when}; get a fresh quote."
 OFFERABLE = {
@@ -98,7 +103,7 @@ def _purpose_terms(offers, choice_field: str, price_field: str):
         choice = getattr(terms, choice_field)
         if choice == AI_FREE:
             return AI_FREE, 0, offer.terms
-        if choice == AI_PAID:
+        if choice == AI_PAID and terms.currency == "ETH":  # AI companies settle in ETH
             price = getattr(terms, price_field)
             if best is None or price < best[1]:
                 best = (AI_PAID, price, offer.terms)
@@ -138,6 +143,8 @@ def catalogue_refresh(*, work: Work) -> CatalogueEntry | None:
         CatalogueEntry.objects.filter(work=work).delete()
         _record_terms_change(work=work, before=tuple(previous), after=(AI_PROHIBITED, 0, AI_PROHIBITED, 0))
         return None
+    # the card's "from" price: in ETH when any offer is, else in the stablecoin (never mixed)
+    priced = [o for o in offers if o.terms.terms.currency == "ETH"] or offers
     ai = _purpose_terms(offers, "ai_training", "ai_training_price_wei")
     genai = _purpose_terms(offers, "genai_training", "genai_training_price_wei")
     owner_name = work.creator_name
@@ -149,7 +156,8 @@ def catalogue_refresh(*, work: Work) -> CatalogueEntry | None:
             "creator_name": owner_name,
             "search_text": " ".join([work.title, owner_name, work.creator_address, *work.tags]).lower(),
             "thumbnail": work.thumbnail.name,
-            "min_fee_wei": min(o.terms.fee_wei for o in offers),
+            "min_fee_wei": min(o.terms.fee_wei for o in priced),
+            "fee_currency": priced[0].terms.terms.currency,
             "ai_training": ai[0],
             "ai_price_wei": ai[1],
             "ai_terms": ai[2],
@@ -388,21 +396,26 @@ def quote_create(
     payees, amounts = contract_payees(split)
     quote_id = "0x" + secrets.token_hex(32)
     expiry = now + settings.QUOTE_TTL_SECONDS
-    typed = market_messages.quote_typed_data(
-        chain_id=chain_id,
-        market=market.address,
-        quote_id=quote_id,
-        work_id=work.pk,
-        terms_hash=offer.terms.terms_hash,
-        offer_id=offer.chain_key,
-        uses=uses_mask,
-        buyer=buyer_address,
-        price=price,
-        payees=payees,
-        amounts=amounts,
-        expiry=expiry,
-    )
+    message = {
+        "chain_id": chain_id,
+        "market": market.address,
+        "quote_id": quote_id,
+        "work_id": work.pk,
+        "terms_hash": offer.terms.terms_hash,
+        "offer_id": offer.chain_key,
+        "uses": uses_mask,
+        "buyer": buyer_address,
+        "price": price,
+        "payees": payees,
+        "amounts": amounts,
+        "expiry": expiry,
+    }
+    if terms.currency == "ETH":
+        typed = market_messages.quote_typed_data(**message)
+    else:  # priced in the stablecoin: a TokenQuote, paid with the buyer's permit
+        typed = market_messages.token_quote_typed_data(token=stablecoin_address(w3=w3), **message)
     return Quote.objects.create(
+        currency=terms.currency,
         quote_id=quote_id,
         offer=offer,
         buyer=buyer,
@@ -446,10 +459,50 @@ def quotes_expire(*, now: int | None = None) -> int:
     ).update(status=Quote.Status.EXPIRED)
 
 
-def quote_transaction(*, quote: Quote, w3: Web3 | None = None) -> dict:
-    """The transaction the buyer's wallet sends: purchase(quote, signature) with the price.
+def quote_transaction(*, quote: Quote, w3: Web3 | None = None, permit: str = "") -> dict:
+    """The transaction the buyer's wallet sends: purchase(quote, signature) with the price in
+    ETH; for a stablecoin quote purchaseWithPermit(quote, signature, the buyer's `permit`).
     Refuses a quote that is no longer open, or past its expiry."""
+    _quote_payable(quote)
+    w3 = w3 or get_web3()
+    if quote.typed_data["domain"].get("version") == market_messages.MARKET_DOMAIN["version"]:
+        resigned = platform_signature_current(quote.typed_data, quote.signature)
+        if resigned:  # the signing key was rotated since: the market only trusts the new one
+            Quote.objects.filter(pk=quote.pk).update(signature=resigned)
+            quote.signature = resigned
+    m = quote.typed_data["message"]
+    head = (
+        bytes.fromhex(m["quoteId"][2:]),
+        int(m["workId"]),
+        bytes.fromhex(m["termsHash"][2:]),
+        bytes.fromhex(m["offerId"][2:]),
+        int(m["uses"]),
+    )
+    tail = (m["buyer"], int(m["price"]), m["payees"], [int(a) for a in m["amounts"]], int(m["expiry"]))
+    if quote.currency != "ETH":
+        if not permit:
+            raise LicensingError(ERR_PERMIT_NEEDED, code="permit_needed")
+        if not PERMIT_SIGNATURE.fullmatch(permit):
+            raise LicensingError(ERR_PERMIT_MALFORMED, code="malformed_permit", status=400)
+        to, data = market_messages.purchase_with_permit_call(
+            w3=w3,
+            address=quote.market_address,
+            quote_args=(*head, m["token"], *tail),
+            signature=quote.signature,
+            deadline=int(m["expiry"]),
+            permit=permit,
+        )
+        value = 0
+    else:
+        to, data = market_messages.purchase_call(  # the version it was signed for
+            w3=w3, address=quote.market_address, quote_args=(*head, *tail), signature=quote.signature
+        )
+        value = int(quote.price_wei)
+    chain_id = hex(quote.chain_id)
+    return {"from": quote.buyer_address, "to": to, "data": data, "value": hex(value), "chainId": chain_id}
 
+
+def _quote_payable(quote: Quote) -> None:
     quote_refresh_status(quote=quote)
     if quote.status == Quote.Status.EXPIRED:
         raise LicensingError(
@@ -461,35 +514,19 @@ def quote_transaction(*, quote: Quote, w3: Web3 | None = None) -> dict:
         raise LicensingError(
             ERR_QUOTE_CLOSED.format(status=quote.get_status_display()), code="quote_closed", status=409
         )
-    w3 = w3 or get_web3()
-    if quote.typed_data["domain"].get("version") == market_messages.MARKET_DOMAIN["version"]:
-        resigned = platform_signature_current(quote.typed_data, quote.signature)
-        if resigned:  # the signing key was rotated since: the market only trusts the new one
-            Quote.objects.filter(pk=quote.pk).update(signature=resigned)
-            quote.signature = resigned
-    m = quote.typed_data["message"]
-    args = (
-        bytes.fromhex(m["quoteId"][2:]),
-        int(m["workId"]),
-        bytes.fromhex(m["termsHash"][2:]),
-        bytes.fromhex(m["offerId"][2:]),
-        int(m["uses"]),
-        m["buyer"],
-        int(m["price"]),
-        m["payees"],
-        [int(a) for a in m["amounts"]],
-        int(m["expiry"]),
+
+
+def quote_permit_typed_data(*, quote: Quote, w3: Web3 | None = None) -> dict:
+    """What the buyer signs to pay a stablecoin quote: an EIP-2612 permit for the market to take
+    exactly the price, valid until the quote expires (the one extra signature)."""
+    _quote_payable(quote)
+    return permit_typed_data(
+        w3=w3 or get_web3(),
+        owner=quote.buyer_address,
+        spender=quote.market_address,
+        value=int(quote.price_wei),
+        deadline=int(quote.expiry),
     )
-    to, data = market_messages.purchase_call(  # the version it was signed for
-        w3=w3, address=quote.market_address, quote_args=args, signature=quote.signature
-    )
-    return {
-        "from": quote.buyer_address,
-        "to": to,
-        "data": data,
-        "value": hex(int(quote.price_wei)),
-        "chainId": hex(quote.chain_id),
-    }
 
 
 def quote_report_tx(*, quote: Quote, tx_hash: str) -> WalletTransaction:
@@ -516,13 +553,22 @@ def _event_matches_quote(args: dict, quote: Quote) -> bool:
         and int(args["workId"]) == offer.work_id
         and int(args["uses"]) == quote.uses
         and args["offerId"] == offer.chain_key
+        # a payment in a token is a payment in the quote's token, and an ETH quote is paid in ETH
+        and ("token" in args) == (quote.currency != "ETH")
+        and (
+            "token" not in args
+            or Web3.to_checksum_address(args["token"]) == quote.typed_data["message"]["token"]
+        )
     )
 
 
 def licence_issue_from_event(event) -> Licence | None:
     """Issue the licence for a confirmed purchase. Runs once per event (the delivery row and
-    `Licence.chain_event` both say so); a payment for a quote we do not know is logged."""
+    `Licence.chain_event` both say so); a payment for a quote we do not know is logged. An AI
+    fetch (x402) is no licence: its record is the PaidFetch."""
     args = event.args
+    if int(args["uses"]) & AI_FETCH:
+        return None
     quote = (
         Quote.objects.select_related("offer__terms", "offer__work", "buyer")
         .filter(quote_id=args["quoteId"])
@@ -567,6 +613,11 @@ def licence_issue_from_event(event) -> Licence | None:
         txHash=event.tx_hash,
         issuedAt=int(issued_at.timestamp()),
         expiresAt=int(expires_at.timestamp()) if expires_at else 0,
+        **(
+            {"currency": quote.currency, "token": quote.typed_data["message"]["token"]}
+            if quote.currency != "ETH"
+            else {}
+        ),
     )
     licence = Licence.objects.create(
         quote=quote,
@@ -590,7 +641,7 @@ def licence_issue_from_event(event) -> Licence | None:
         user=work.owner,
         kind="sale",
         text=f"“{work.title}” sold: {' and '.join(uses.labels_of(quote.uses))} to "
-        f"{user_label(quote.buyer, short=True)} for {format_eth(int(quote.price_wei))}.",
+        f"{user_label(quote.buyer, short=True)} for {money_text(int(quote.price_wei), quote.currency)}.",
         url=licence.get_absolute_url(),
     )
     return licence
@@ -616,7 +667,8 @@ def quote_split_lines(quote: Quote) -> list[SplitLine]:
 
 
 def price_summary(quote: Quote) -> str:
-    return " + ".join(
-        f"{uses.LABELS[uses.BY_NAME[line['use']]]} {format_eth(int(line['price_wei']), zero='free')}"
-        for line in quote.lines
-    )
+    def words(line) -> str:
+        price = money_text(int(line["price_wei"]), quote.currency, zero="free")
+        return f"{uses.LABELS[uses.BY_NAME[line['use']]]} {price}"
+
+    return " + ".join(words(line) for line in quote.lines)

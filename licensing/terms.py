@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from django.conf import settings
 from eth_utils import keccak, to_hex
 
-from core.money import format_eth, from_units
+from core.chain.stablecoin import money_text
+from core.money import from_units
 
 AI_PROHIBITED, AI_FREE, AI_PAID = "prohibited", "free", "paid"
 AI_CHOICES = [(AI_PROHIBITED, "prohibited"), (AI_FREE, "allowed, free"), (AI_PAID, "allowed, paid")]
@@ -131,8 +132,12 @@ class Terms:
             if self.derivative_rev_share_bps:
                 line += f" {self.derivative_rev_share_bps / 100:g}% of a remix's revenue goes to this work."
             lines.append(line)
-        lines.append(_ai_line("AI training", self.ai_training, self.ai_training_price_wei))
-        lines.append(_ai_line("Generative AI training", self.genai_training, self.genai_training_price_wei))
+        lines.append(_ai_line("AI training", self.ai_training, self.ai_training_price_wei, self.currency))
+        lines.append(
+            _ai_line(
+                "Generative AI training", self.genai_training, self.genai_training_price_wei, self.currency
+            )
+        )
         if AI_PAID in (self.ai_training, self.genai_training):
             lines.append(f"A paid AI-training licence covers {scope_words(self.ai_model_scope)}.")
         if self.ai_fetch == AI_FREE:
@@ -157,12 +162,12 @@ def scope_words(scope: str) -> str:
     return dict(AI_SCOPE_CHOICES).get(scope, scope)
 
 
-def _ai_line(label, choice, price):
+def _ai_line(label, choice, price, currency="ETH"):
     if choice == AI_PROHIBITED:
         return f"{label}: prohibited."
     if choice == AI_FREE:
         return f"{label}: allowed, free."
-    return f"{label}: allowed for a fee of {format_eth(price, zero='nothing')} per work."
+    return f"{label}: allowed for a fee of {money_text(price, currency, zero='nothing')} per work."
 
 
 PRESETS = {

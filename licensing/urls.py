@@ -17,6 +17,7 @@ urlpatterns = [
     path("quotes/<str:quote_id>/", views.quote_detail, name="quote"),
     path("quotes/<str:quote_id>/status", views.quote_status, name="quote_status"),
     path("quotes/<str:quote_id>/tx", views.quote_tx, name="quote_tx"),
+    path("quotes/<str:quote_id>/permit", views.quote_permit, name="quote_permit"),
     path("quotes/<str:quote_id>/submitted", views.quote_submitted, name="quote_submitted"),
     path("licences/", views.licences, name="licences"),
     path("licences/<int:pk>/", views.licence_detail, name="licence"),

@@ -213,8 +213,30 @@ def quote_status(request, quote_id):
 @login_required
 @wallet_json
 def quote_tx(request, quote_id):
+    """The transaction to send; for a quote in the stablecoin first the permit to sign (then
+    POST it to `permitUrl` for the transaction)."""
     quote = _get_quote(request, quote_id)
+    if quote.currency != "ETH":
+        return JsonResponse(
+            {
+                "permit": services.quote_permit_typed_data(quote=quote),
+                "permitUrl": reverse("licensing:quote_permit", args=[quote.quote_id]),
+                "expiry": quote.expiry,
+            }
+        )
     return JsonResponse({"tx": services.quote_transaction(quote=quote), "expiry": quote.expiry})
+
+
+@login_required
+@require_POST
+@wallet_json
+def quote_permit(request, quote_id):
+    """The buyer's permit for a stablecoin quote -> purchaseWithPermit, for the wallet to send."""
+    quote = _get_quote(request, quote_id)
+    (signature,) = json_fields(request, "signature")
+    return JsonResponse(
+        {"tx": services.quote_transaction(quote=quote, permit=signature), "expiry": quote.expiry}
+    )
 
 
 @login_required

@@ -417,7 +417,7 @@ ROYALTIES_HOOKS = {"sale_for_quote": "licensing.selectors.sale_for_quote"}
 CHAIN_SUBSCRIBERS = {
     "licences": {
         "contract": ["LicenseMarket", "LicenseMarketV1"],
-        "events": ["LicensePurchased"],
+        "events": ["LicensePurchased", "TokenLicensePurchased"],
         "handler": "licensing.handlers.on_purchase",
         "undo": "licensing.handlers.on_purchase_orphaned",
     },

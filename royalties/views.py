@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from core.chain.client import get_web3
 from core.chain.market import labels_of
-from core.chain.stablecoin import currency, format_units
+from core.chain.stablecoin import currency, format_units, units_text
 from core.errors import CHAIN_ERRORS, ERR_NO_WALLET, PortalError
 from core.http import json_fields, wallet_json
 from core.money import wei_to_eth
@@ -134,6 +134,7 @@ def _token_rows(lines) -> list[dict]:
             if line.counterparty
             else "",
             "gross": "" if line.gross is None else format_units(line.gross),
+            "uses": ", ".join(labels_of(line.uses or 0)),
             "role": role_words(line.role, line.party_role),
             "share": format_units(line.amount),
             "negative": line.amount < 0,
@@ -180,8 +181,11 @@ def _rows(lines) -> list[dict]:
 def statement(request):
     """The CSV statement of a period: every line, with a total row equal to the page's total."""
     address = _address_or_404(request)
-    account_ids = selectors.earning_account_ids(address=address)
+    cur = currency() if request.GET.get("currency") == currency() else "ETH"  # one currency a statement
+    account_ids = selectors.earning_account_ids(address=address, currency=cur)
     _, start, end, work_id = _filters(request, account_ids)
+    unit = "wei" if cur == "ETH" else f"{cur} units"
+    text = wei_to_eth if cur == "ETH" else units_text
 
     header = [
         "date (UTC)",
@@ -190,18 +194,23 @@ def statement(request):
         "share from work",
         "licensee",
         "uses",
-        "gross (wei)",
-        "gross (ETH)",
+        f"gross ({unit})",
+        f"gross ({cur})",
         "role",
         "basis points",
-        "your share (wei)",
-        "your share (ETH)",
+        f"your share ({unit})",
+        f"your share ({cur})",
         "entry",
     ]
 
     def rows():
         total = 0
-        yield [f"Earnings statement for {address}", f"from {start or 'the start'}", f"to {end or 'today'}"]
+        yield [
+            f"Earnings statement for {address}",
+            f"from {start or 'the start'}",
+            f"to {end or 'today'}",
+            f"in {cur}",
+        ]
         yield header
         for line in selectors.earnings_lines_all(
             account_ids=account_ids, start=start, end=end, work_id=work_id
@@ -215,16 +224,17 @@ def statement(request):
                 line.counterparty,
                 "; ".join(labels_of(line.uses or 0)),
                 "" if line.gross is None else str(line.gross),
-                "" if line.gross is None else wei_to_eth(line.gross),
+                "" if line.gross is None else text(line.gross),
                 role_words(line.role, line.party_role),
                 "" if line.bps is None else line.bps,
                 str(line.amount),
-                wei_to_eth(line.amount),
+                text(line.amount),
                 line.entry.kind,
             ]
-        yield ["TOTAL", "", "", "", "", "", "", "", "", "", str(total), wei_to_eth(total), ""]
+        yield ["TOTAL", "", "", "", "", "", "", "", "", "", str(total), text(total), ""]
 
-    return csv_response(rows(), filename=f"earnings-{address[:10]}-{start or 'start'}-{end or 'today'}.csv")
+    name = f"earnings-{address[:10]}-{cur}-{start or 'start'}-{end or 'today'}.csv"
+    return csv_response(rows(), filename=name)
 
 
 @login_required

@@ -207,6 +207,19 @@ def purchase_call(*, w3: Web3, address: str, quote_args: tuple, signature: str) 
     return _call(w3, address, "purchase", [quote_args, bytes.fromhex(signature[2:])])
 
 
+def purchase_with_permit_call(
+    *, w3: Web3, address: str, quote_args: tuple, signature: str, deadline: int, permit: str
+) -> tuple[str, str]:
+    """`purchaseWithPermit(TokenQuote, signature, deadline, v, r, s)`: the buyer's EIP-2612
+    permit for the price and the payment in one transaction."""
+    raw = bytes.fromhex(permit[2:])
+    r, s_, v = raw[:32], raw[32:64], raw[64]
+    v = v + 27 if v < 27 else v
+    return _call(
+        w3, address, "purchaseWithPermit", [quote_args, bytes.fromhex(signature[2:]), int(deadline), v, r, s_]
+    )
+
+
 def settle_call(*, w3: Web3, address: str, settlement_args: tuple, signature: str) -> tuple[str, str]:
     return _call(w3, address, "settle", [settlement_args, bytes.fromhex(signature[2:])])
 

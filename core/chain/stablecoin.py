@@ -8,7 +8,7 @@ from django.conf import settings
 from web3 import Web3
 
 from core.chain.contracts import STABLECOIN, contract, contract_address
-from core.money import from_units, to_units
+from core.money import format_eth, from_units, to_units
 
 TRANSFER_WITH_AUTHORIZATION_TYPES = {
     "EIP712Domain": [
@@ -54,6 +54,59 @@ def format_units(units: int) -> str:
 def parse_units(text) -> int:
     """'0.05' -> 50000; a ValueError says what to type."""
     return to_units(text, decimals=settings.STABLECOIN_DECIMALS, symbol=settings.STABLECOIN_SYMBOL)
+
+
+def money_text(amount: int, currency: str, *, zero: str = "") -> str:
+    """An exact amount in its currency, for text (a certificate, a notification, a licence file):
+    '0.01 ETH' or '5 tUSDC'; `zero` for nothing when given."""
+    if int(amount) == 0 and zero:
+        return zero
+    if currency == "ETH":
+        return format_eth(amount, zero="0 ETH")
+    return f"{units_text(amount)} {currency}"
+
+
+def is_stablecoin(currency: str) -> bool:
+    return currency == settings.STABLECOIN_SYMBOL
+
+
+PERMIT_TYPES = {
+    "EIP712Domain": [
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+        {"name": "verifyingContract", "type": "address"},
+    ],
+    "Permit": [
+        {"name": "owner", "type": "address"},
+        {"name": "spender", "type": "address"},
+        {"name": "value", "type": "uint256"},
+        {"name": "nonce", "type": "uint256"},
+        {"name": "deadline", "type": "uint256"},
+    ],
+}
+
+
+def permit_typed_data(*, w3: Web3, owner: str, spender: str, value: int, deadline: int) -> dict:
+    """The EIP-2612 permit a buyer signs so the market may take exactly `value` from them."""
+    token = stablecoin(w3=w3)
+    return {
+        "types": PERMIT_TYPES,
+        "primaryType": "Permit",
+        "domain": {
+            "name": settings.STABLECOIN_NAME,
+            "version": settings.STABLECOIN_VERSION,
+            "chainId": w3.eth.chain_id,
+            "verifyingContract": token.address,
+        },
+        "message": {
+            "owner": owner,
+            "spender": spender,
+            "value": int(value),
+            "nonce": token.functions.nonces(owner).call(),
+            "deadline": int(deadline),
+        },
+    }
 
 
 def transfer_authorization_typed_data(

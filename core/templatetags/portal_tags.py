@@ -2,7 +2,7 @@ from django import template
 from django.conf import settings
 from django.utils.html import format_html
 
-from core.chain.stablecoin import format_units
+from core.chain.stablecoin import format_units, units_text
 from core.money import eth_short, fiat_estimate, wei_to_eth
 from core.people import user_label
 
@@ -48,6 +48,16 @@ def eth_amount(wei):
     if wei in (None, ""):
         return ""
     return money_html(wei, zero="0 ETH")
+
+
+@register.filter
+def price_in(amount, currency):
+    """A price in its currency: ETH as `eth` shows it; the stablecoin exact ('5 tUSDC')."""
+    if amount in (None, ""):
+        return ""
+    if currency in (None, "", "ETH"):
+        return eth(amount)
+    return "Free" if int(amount) == 0 else f"{units_text(int(amount))} {currency}"
 
 
 @register.filter

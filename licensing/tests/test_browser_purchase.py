@@ -68,3 +68,47 @@ def test_find_buy_and_download(
     licence = Licence.objects.get()
     assert licence.licensee_address == browser_wallet.account.address
     assert licence.uses == 3 and int(licence.price_wei) == 15 * 10**15
+
+
+def test_buy_an_offer_priced_in_the_stablecoin_with_one_permit_signature(
+    register, live_server, page, browser_wallet, chain, creator, settings
+):
+    """The wallet signs one permit (no approval transaction) and sends one transaction."""
+    from dataclasses import replace
+
+    from core.chain.keys import sender_account
+    from core.chain.stablecoin import stablecoin
+
+    work = register(creator, seed=902, w3=chain, title="Dollar dunes")
+    terms = replace(PRESETS["commercial_use"][1], currency="tUSDC", fee_wei=3_000_000)
+    services.offer_create(work=work, terms=terms, preset="")
+    browser_wallet.w3 = chain
+    buyer = browser_wallet.account.address
+    fund(chain, buyer)
+    token, owner = stablecoin(w3=chain), sender_account()
+    tx = token.functions.mint(buyer, 3_000_000).build_transaction(
+        {"from": owner.address, "nonce": chain.eth.get_transaction_count(owner.address, "pending")}
+    )
+    chain.eth.wait_for_transaction_receipt(
+        chain.eth.send_raw_transaction(owner.sign_transaction(tx).raw_transaction)
+    )
+
+    page.goto(f"{live_server.url}/auth/signin")
+    page.get_by_test_id("connect-wallet").click()
+    page.wait_for_url(re.compile(r"/dashboard/$"))
+    page.goto(f"{live_server.url}/works/{work.pk}/")
+    page.get_by_test_id("buy-offer").click()
+    page.wait_for_url(re.compile(r"/quotes/0x[0-9a-f]{64}/$"))
+    expect(page.get_by_test_id("quote-price")).to_have_text("3 tUSDC")
+    browser_wallet.requests.clear()
+    page.get_by_test_id("pay").click()
+    expect(page.get_by_test_id("purchase-state")).to_contain_text("waiting for 2 confirmations")
+    assert browser_wallet.requests == ["eth_signTypedData_v4", "eth_sendTransaction"]
+    assert browser_wallet.signed[-1]["primaryType"] == "Permit"
+    page.screenshot(path="var/screenshots/quote-stablecoin-waiting.png", full_page=True)
+    mine(chain, settings.CHAIN_CONFIRMATIONS)
+    index(chain)
+    expect(page.get_by_test_id("purchase-state")).to_have_text("Licensed.", timeout=10_000)
+    assert token.functions.balanceOf(buyer).call() == 0
+    licence = Licence.objects.get(work=work)
+    assert licence.certificate["message"]["currency"] == "tUSDC"

@@ -10,6 +10,8 @@
      <div data-wallet-pay data-tx-url="…" data-submitted-url="…" [data-reload-on="409 410"]
           [data-confirm="Confirm the withdrawal in your wallet."]>…</div>
    GET tx-url -> {tx}; the wallet sends it; POST {txHash} to submitted-url (the portal follows it).
+   A payment in the stablecoin answers {permit, permitUrl} instead: the wallet signs the EIP-2612
+   permit, POST {signature} to permitUrl -> {tx}, then as above.
 
    Either way the page reloads to show what the portal now knows; a refusal is shown where the
    button is, in the words the portal or the wallet gave.
@@ -40,6 +42,14 @@
       var reloadOn = (root.dataset.reloadOn || "").split(" ");
       if (reloadOn.indexOf(String(prepared.status)) >= 0) window.location.reload();
       return false;
+    }
+    if (prepared.data.permit) {
+      var permit = prepared.data.permit;
+      var owner = await W.requireAccount(permit.message.owner, "0x" + Number(permit.domain.chainId).toString(16));
+      W.show(status, "Check your wallet: sign the permit for this price (no transaction yet).", "info");
+      var permitSignature = await W.signTypedData(owner, permit);
+      prepared = await W.postJson(prepared.data.permitUrl, { signature: permitSignature });
+      if (!prepared.ok) { W.show(status, prepared.data.error || "The permit was not accepted.", "error"); return false; }
     }
     var tx = prepared.data.tx;
     await W.requireAccount(tx.from, tx.chainId);

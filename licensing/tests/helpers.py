@@ -10,6 +10,21 @@ def fund(w3, address, eth=100):
     w3.provider.make_request("anvil_setBalance", [address, hex(Web3.to_wei(eth, "ether"))])
 
 
+def mint_stablecoin(w3, address, amount):
+    """Give `address` some of the development chain's stablecoin (its owner is the sender key)."""
+    from core.chain.keys import sender_account
+    from core.chain.stablecoin import stablecoin
+
+    token, owner = stablecoin(w3=w3), sender_account()
+    tx = token.functions.mint(address, amount).build_transaction(
+        {"from": owner.address, "nonce": w3.eth.get_transaction_count(owner.address, "pending")}
+    )
+    w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_raw_transaction(owner.sign_transaction(tx).raw_transaction)
+    )
+    return token
+
+
 def send_tx(w3, account, tx: dict):
     """Sign and send a transaction as the wallet would; returns the receipt (status may be 0)."""
     tx = dict(tx)

@@ -3,8 +3,6 @@ ETH, an agent pays per fetch with the x402 Python SDK, and the creator's earning
 ETH sale and the AI fetch in the stablecoin side by side, then withdraws the stablecoin with the
 wallet (phone width too)."""
 
-import re
-
 import pytest
 import requests
 from django.conf import settings
@@ -14,11 +12,9 @@ from x402 import x402ClientSync
 from x402.http.clients import wrapRequestsWithPayment
 from x402.mechanisms.evm.exact.register import register_exact_evm_client
 
-from core.chain.keys import sender_account
-from core.chain.stablecoin import stablecoin
 from licensing.models import Offer
-from licensing.tests.helpers import buy, fund, index, mine
-from tests.fixtures.browser import BrowserWallet
+from licensing.tests.helpers import buy, fund, index, mine, mint_stablecoin
+from tests.fixtures.browser import signed_in
 from tests.fixtures.chain import register_work
 
 pytestmark = [pytest.mark.browser, pytest.mark.anvil]
@@ -30,23 +26,13 @@ def chain(private_chain):
     return private_chain
 
 
-def _signed_in(browser, chain, live_server, account, **context):
-    page = browser.new_context(**context).new_page()
-    wallet = BrowserWallet(page, account)
-    wallet.w3 = chain
-    page.goto(f"{live_server.url}/auth/signin")
-    page.get_by_test_id("connect-wallet").click()
-    page.wait_for_url(re.compile(r"/dashboard/$"))
-    return page, wallet
-
-
 def test_an_artist_sees_ai_fetches_in_the_stablecoin_beside_eth_sales_and_withdraws(
     live_server, browser, chain, creator, buyer
 ):
     fund(chain, creator.address)
     fund(chain, buyer.address)
     work = register_work(creator, seed=1900, w3=chain, title="Harbour at dawn")
-    page, _ = _signed_in(browser, chain, live_server, creator.account)
+    page, _ = signed_in(browser, chain, live_server, creator.account)
     page.goto(f"{live_server.url}/works/{work.pk}/offers/new?preset=commercial_use")
     page.select_option("select[name=ai_fetch]", "paid")
     page.fill("input[name=ai_fetch_price]", "0.05")
@@ -57,13 +43,7 @@ def test_an_artist_sees_ai_fetches_in_the_stablecoin_beside_eth_sales_and_withdr
     buy(chain, offer, buyer)  # a licence in ETH
 
     agent = Account.create()
-    token, owner = stablecoin(w3=chain), sender_account()
-    tx = token.functions.mint(agent.address, 10**6).build_transaction(
-        {"from": owner.address, "nonce": chain.eth.get_transaction_count(owner.address, "pending")}
-    )
-    chain.eth.wait_for_transaction_receipt(
-        chain.eth.send_raw_transaction(owner.sign_transaction(tx).raw_transaction)
-    )
+    token = mint_stablecoin(chain, agent.address, 10**6)
     x402 = x402ClientSync()
     register_exact_evm_client(x402, agent)
     x402.set_spend_controls(
@@ -85,7 +65,7 @@ def test_an_artist_sees_ai_fetches_in_the_stablecoin_beside_eth_sales_and_withdr
     expect(page.get_by_test_id("earning-lines")).to_contain_text("Licence")
     page.screenshot(path="var/screenshots/earnings-ai-fetches.png", full_page=True)
 
-    phone, _ = _signed_in(
+    phone, _ = signed_in(
         browser, chain, live_server, creator.account, viewport={"width": 390, "height": 844}, is_mobile=True
     )
     phone.goto(f"{live_server.url}/earnings/#ai-fetches")

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from licensing import services
 from licensing.models import Licence
 from licensing.terms import PRESETS
-from licensing.tests.helpers import fund, index, mine
+from licensing.tests.helpers import fund, index, mine, mint_stablecoin
 
 pytestmark = [pytest.mark.browser, pytest.mark.anvil]
 
@@ -76,22 +76,13 @@ def test_buy_an_offer_priced_in_the_stablecoin_with_one_permit_signature(
     """The wallet signs one permit (no approval transaction) and sends one transaction."""
     from dataclasses import replace
 
-    from core.chain.keys import sender_account
-    from core.chain.stablecoin import stablecoin
-
     work = register(creator, seed=902, w3=chain, title="Dollar dunes")
     terms = replace(PRESETS["commercial_use"][1], currency="tUSDC", fee_wei=3_000_000)
     services.offer_create(work=work, terms=terms, preset="")
     browser_wallet.w3 = chain
     buyer = browser_wallet.account.address
     fund(chain, buyer)
-    token, owner = stablecoin(w3=chain), sender_account()
-    tx = token.functions.mint(buyer, 3_000_000).build_transaction(
-        {"from": owner.address, "nonce": chain.eth.get_transaction_count(owner.address, "pending")}
-    )
-    chain.eth.wait_for_transaction_receipt(
-        chain.eth.send_raw_transaction(owner.sign_transaction(tx).raw_transaction)
-    )
+    token = mint_stablecoin(chain, buyer, 3_000_000)
 
     page.goto(f"{live_server.url}/auth/signin")
     page.get_by_test_id("connect-wallet").click()

@@ -27,13 +27,13 @@ from x402.schemas import PaymentPayload
 
 from core.chain.contracts import MARKET, contract
 from core.chain.eip712 import typed_data_sign
-from core.chain.keys import platform_fee_address, sender_account
+from core.chain.keys import platform_fee_address
 from core.chain.stablecoin import stablecoin, transfer_authorization_typed_data
 from licensing import services
 from licensing.delivery import manifest_of, training_mining_of
 from licensing.models import PaidFetch
 from licensing.terms import AI_FREE, AI_PAID, Terms
-from licensing.tests.helpers import index, mine
+from licensing.tests.helpers import index, mine, mint_stablecoin
 from royalties.models import JournalLine, LedgerAccount
 
 pytestmark = pytest.mark.anvil
@@ -47,21 +47,11 @@ def chain(private_chain):
     return private_chain
 
 
-def _mint(w3, address, amount):
-    token, owner = stablecoin(w3=w3), sender_account()
-    tx = token.functions.mint(address, amount).build_transaction(
-        {"from": owner.address, "nonce": w3.eth.get_transaction_count(owner.address, "pending")}
-    )
-    w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_raw_transaction(owner.sign_transaction(tx).raw_transaction)
-    )
-
-
 @pytest.fixture
 def agent(chain):
     """An automated client: a wallet with 1 unit of the stablecoin and no account here."""
     account = Account.create()
-    _mint(chain, account.address, 10**6)
+    mint_stablecoin(chain, account.address, 10**6)
     return account
 
 

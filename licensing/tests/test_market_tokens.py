@@ -13,8 +13,8 @@ from core.chain.eip712 import typed_data_sign
 from core.chain.keys import platform_signer, sender_account
 from core.chain.market import AI_FETCH
 from core.chain.reverts import revert_error
-from core.chain.stablecoin import stablecoin, transfer_authorization_typed_data
-from licensing.tests.helpers import fund, send_tx
+from core.chain.stablecoin import transfer_authorization_typed_data
+from licensing.tests.helpers import fund, mint_stablecoin, send_tx
 
 pytestmark = pytest.mark.anvil
 PRICE = 1_000_000
@@ -22,13 +22,7 @@ PRICE = 1_000_000
 
 @pytest.fixture
 def setup(chain, creator, buyer, outsider):
-    token, owner = stablecoin(w3=chain), sender_account()
-    tx = token.functions.mint(buyer.address, 5 * PRICE).build_transaction(
-        {"from": owner.address, "nonce": chain.eth.get_transaction_count(owner.address, "pending")}
-    )
-    chain.eth.wait_for_transaction_receipt(
-        chain.eth.send_raw_transaction(owner.sign_transaction(tx).raw_transaction)
-    )
+    token = mint_stablecoin(chain, buyer.address, 5 * PRICE)
     for persona in (creator, buyer, outsider):
         fund(chain, persona.address)
     return chain, token, contract(w3=chain, name=MARKET)

@@ -8,25 +8,14 @@ from django.conf import settings
 from eth_account.messages import encode_typed_data
 
 from core.chain.contracts import MARKET, contract
-from core.chain.keys import sender_account
 from core.chain.stablecoin import stablecoin
 from licensing.models import CatalogueEntry, Licence, Offer
-from licensing.tests.helpers import fund, index, mine, send_tx
+from licensing.tests.helpers import fund, index, mine, mint_stablecoin, send_tx
 from royalties.models import JournalLine
 from royalties.reconciliation import reconcile
 
 pytestmark = pytest.mark.anvil
 FEE = 5_000_000  # 5 tUSDC
-
-
-def _mint(w3, address, amount):
-    token, owner = stablecoin(w3=w3), sender_account()
-    tx = token.functions.mint(address, amount).build_transaction(
-        {"from": owner.address, "nonce": w3.eth.get_transaction_count(owner.address, "pending")}
-    )
-    w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_raw_transaction(owner.sign_transaction(tx).raw_transaction)
-    )
 
 
 @pytest.fixture
@@ -60,7 +49,7 @@ def test_a_buyer_pays_a_stablecoin_quote_with_one_permit_and_gets_the_licence(
     client, chain, offer, creator, buyer
 ):
     fund(chain, buyer.address)
-    _mint(chain, buyer.address, 2 * FEE)
+    mint_stablecoin(chain, buyer.address, 2 * FEE)
     client.force_login(buyer.user)
     response = client.post(f"/offers/{offer.pk}/quote", {"uses": ["licence"]})
     quote_url = response["Location"]

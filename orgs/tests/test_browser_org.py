@@ -13,7 +13,7 @@ from licensing import services as licensing
 from licensing.terms import PRESETS
 from licensing.tests.helpers import fund, index, mine
 from royalties.models import SettlementLine
-from tests.fixtures.browser import BrowserWallet
+from tests.fixtures.browser import signed_in
 from tests.fixtures.chain import register_work
 
 pytestmark = [pytest.mark.browser, pytest.mark.anvil]
@@ -21,13 +21,7 @@ PRICE = 5 * 10**15
 
 
 def _signed_in(browser, chain, live_server, account, *, width=1280):
-    page = browser.new_context(viewport={"width": width, "height": 900}).new_page()
-    wallet = BrowserWallet(page, account)
-    wallet.w3 = chain
-    page.goto(f"{live_server.url}/auth/signin")
-    page.get_by_test_id("connect-wallet").click()
-    page.wait_for_url(re.compile(r"/dashboard/$"))
-    return page, wallet
+    return signed_in(browser, chain, live_server, account, viewport={"width": width, "height": 900})
 
 
 def test_an_admin_creates_a_key_reports_a_run_and_pays_its_invoice(

@@ -4,7 +4,6 @@ wallet and sees it confirmed, and the CSV statement's total matches the page."""
 
 import csv
 import io
-import re
 
 import pytest
 from eth_account import Account
@@ -16,20 +15,10 @@ from licensing.terms import PRESETS
 from licensing.tests.helpers import buy, fund, index, mine
 from royalties.ledger import balance
 from royalties.models import LedgerAccount
-from tests.fixtures.browser import BrowserWallet
+from tests.fixtures.browser import signed_in
 from tests.fixtures.chain import register_work
 
 pytestmark = [pytest.mark.browser, pytest.mark.anvil]
-
-
-def _signed_in(browser, chain, live_server, account):
-    page = browser.new_context().new_page()
-    wallet = BrowserWallet(page, account)
-    wallet.w3 = chain
-    page.goto(f"{live_server.url}/auth/signin")
-    page.get_by_test_id("connect-wallet").click()
-    page.wait_for_url(re.compile(r"/dashboard/$"))
-    return page, wallet
 
 
 def test_co_creator_accepts_shares_a_sale_and_withdraws(
@@ -41,7 +30,7 @@ def test_co_creator_accepts_shares_a_sale_and_withdraws(
     work = register_work(creator, seed=1800, w3=chain, title="Two hands")
 
     # The creator lists the co-creator at 40 %.
-    owner_page, _ = _signed_in(browser, chain, live_server, creator.account)
+    owner_page, _ = signed_in(browser, chain, live_server, creator.account)
     owner_page.goto(f"{live_server.url}/works/{work.pk}/")
     owner_page.get_by_test_id("split-sheet-link").click()
     owner_page.fill("input[name=party-0-address]", co_account.address)
@@ -51,7 +40,7 @@ def test_co_creator_accepts_shares_a_sale_and_withdraws(
     expect(owner_page.get_by_test_id("sheet-status").first).to_have_text("waiting for every party to accept")
 
     # The co-creator signs in for the first time and accepts with their wallet.
-    co_page, co_wallet = _signed_in(browser, chain, live_server, co_account)
+    co_page, co_wallet = signed_in(browser, chain, live_server, co_account)
     expect(co_page.get_by_test_id("sheets-awaiting")).to_contain_text("Two hands")
     co_page.get_by_test_id("sheets-awaiting").get_by_role("link").click()
     co_page.get_by_test_id("accept-split").click()

@@ -219,6 +219,11 @@ class CatalogueEntry(models.Model):
         LicenceTerms, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     genai_training = models.CharField(max_length=16, default="prohibited")
+    ai_fetch = models.CharField(
+        max_length=16,
+        default="prohibited",
+        help_text="AI use per fetch (x402): the most permissive among offers",
+    )
     genai_price_wei = WeiField(default=0)
     genai_terms = models.ForeignKey(
         LicenceTerms, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -3,7 +3,7 @@ settings.WORKS_HOOKS): works never imports licensing."""
 
 from core.selectors import wallet_address_for_user
 from licensing import hooks, rights
-from licensing.selectors import offers_for_work
+from licensing.selectors import fetch_summary, offers_for_work
 from licensing.services import OFFERABLE
 from royalties.selectors import work_earnings, work_parties
 from works.models import is_moderator
@@ -25,6 +25,7 @@ def work_page_context(*, request, work) -> dict:
         "json_ld": rights.json_ld(request=request, work=work, offers=offers) if work.is_public else "",
         "is_party": is_party,
         "work_earnings": work_earnings(work=work) if is_party else [],
+        "ai_fetches": fetch_summary(work=work) if is_party else None,
         **hooks.work_page_context(work=work, address=address, is_party=is_party),
     }
 

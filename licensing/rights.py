@@ -51,17 +51,25 @@ def robots_content_usage() -> list[str]:
     ]
 
 
-def _usage_of(work) -> tuple[str, str]:
-    entry = CatalogueEntry.objects.filter(work=work).only("ai_training", "genai_training").first()
-    return (entry.ai_training, entry.genai_training) if entry else (AI_PROHIBITED, AI_PROHIBITED)
+def _usage_of(work) -> tuple[str, str, str]:
+    entry = CatalogueEntry.objects.filter(work=work).only("ai_training", "genai_training", "ai_fetch").first()
+    if entry is None:
+        return AI_PROHIBITED, AI_PROHIBITED, AI_PROHIBITED
+    return entry.ai_training, entry.genai_training, entry.ai_fetch
 
 
 def rights_headers(response, *, request, work):
-    """Every header-borne signal of the work's AI terms, on its page and its media."""
-    ai, genai_training = _usage_of(work)
+    """Every header-borne signal of the work's AI terms, on its page and its media. What the
+    AI-preference vocabulary cannot say is linked: the prices (the RSL document) and, where AI
+    use per fetch is offered, the resource an agent fetches (and pays for, with x402)."""
+    ai, genai_training, ai_fetch = _usage_of(work)
     response["Content-Usage"] = content_usage(ai_training=ai, genai_training=genai_training)
     rsl = request.build_absolute_uri(reverse("licensing:rsl"))
-    response["Link"] = f'<{rsl}>; rel="license"; type="application/rsl+xml"'
+    links = [f'<{rsl}>; rel="license"; type="application/rsl+xml"']
+    if ai_fetch != AI_PROHIBITED:
+        fetch = request.build_absolute_uri(reverse("licensing:ai_fetch", args=[work.pk]))
+        links.append(f'<{fetch}>; rel="{"payment" if ai_fetch == AI_PAID else "alternate"}"')
+    response["Link"] = ", ".join(links)
     if ai != AI_FREE:
         response["X-Robots-Tag"] = "noai, noimageai"
         response["tdm-reservation"] = "1"

@@ -1,10 +1,12 @@
 import hashlib
+from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.utils.functional import cached_property
 
+from core.fields import wei_sum
 from licensing.forms import SORTS
 from licensing.models import CatalogueEntry, Licence, Offer, PaidFetch, Quote
 from works import hooks
@@ -231,3 +233,20 @@ def sale_for_quote(*, quote_id: str) -> dict | None:
         "uses": quote.uses,
         "split": quote.split,
     }
+
+
+@dataclass(frozen=True)
+class FetchSummary:
+    count: int
+    total_units: int
+    last_at: object
+
+
+def fetch_summary(*, work) -> FetchSummary:
+    """The work's AI fetches paid with x402 (for its parties): how many, what they paid, when
+    the last one came (one query)."""
+    agg = PaidFetch.objects.filter(work=work, status=PaidFetch.Status.PAID).aggregate(
+        count=Count("pk"), last_at=Max("paid_at")
+    )
+    total = wei_sum(PaidFetch.objects.filter(work=work, status=PaidFetch.Status.PAID), "amount_units")
+    return FetchSummary(agg["count"], total, agg["last_at"])

@@ -110,6 +110,11 @@ def _purpose_terms(offers, choice_field: str, price_field: str):
     return best or (AI_PROHIBITED, 0, None)
 
 
+def _most_permissive(choices) -> str:
+    choices = set(choices)
+    return AI_FREE if AI_FREE in choices else AI_PAID if AI_PAID in choices else AI_PROHIBITED
+
+
 def _record_terms_change(*, work: Work, before, after) -> None:
     """Append to the changes feed when what an AI company may do with the work changed."""
     if before == after:
@@ -164,6 +169,7 @@ def catalogue_refresh(*, work: Work) -> CatalogueEntry | None:
             "genai_training": genai[0],
             "genai_price_wei": genai[1],
             "genai_terms": genai[2],
+            "ai_fetch": _most_permissive(o.terms.terms.ai_fetch for o in offers),
             "commercial": any(o.terms.commercial_use for o in offers),
             "derivatives": any(o.terms.derivatives_allowed for o in offers),
             "presets": " ".join(sorted({o.terms.preset for o in offers if o.terms.preset})),

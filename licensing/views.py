@@ -441,12 +441,16 @@ def ai_fetch(request, pk):
     try:
         if not header:
             required = fetches.payment_required(work=work, terms=terms, resource_url=resource, w3=get_web3())
-            return _payment_required(required, code="payment_required")
+            return rights.rights_headers(
+                _payment_required(required, code="payment_required"), request=request, work=work
+            )
         fetch = fetches.fetch_pay(work=work, terms=terms, header=header, resource_url=resource)
     except fetches.FetchRefused as exc:
         if exc.requirements is not None:
-            return _payment_required(exc.requirements, code=exc.code)
-        return JsonResponse({"error": exc.message, "code": exc.code}, status=exc.status)
+            refused = _payment_required(exc.requirements, code=exc.code)
+        else:
+            refused = JsonResponse({"error": exc.message, "code": exc.code}, status=exc.status)
+        return rights.rights_headers(refused, request=request, work=work)
     except CHAIN_ERRORS:
         return JsonResponse({"error": ERR_CHAIN_DOWN, "code": "chain_unavailable"}, status=503)
     data, name, mime = licensed_file(licence=fetch, base_url=request.build_absolute_uri("/").rstrip("/"))

@@ -14,6 +14,7 @@ from django.views.static import serve
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from audits.selectors import found_for_creator
+from core.chain.stablecoin import currency
 from core.models import Notification
 from core.notifications import KINDS, notifications_read
 from core.selectors import (
@@ -50,6 +51,15 @@ def _sales_counts(user) -> dict:
     return counts
 
 
+def _earnings(address) -> dict:
+    """The dashboard's earnings: ETH, and the stablecoin beside it when there is any."""
+    if not address:
+        return {"earnings": None, "token_earnings": None}
+    totals = earnings_totals(address=address)
+    token = totals.get(currency())
+    return {"earnings": totals["ETH"], "token_earnings": token, "token_currency": currency()}
+
+
 @login_required
 def dashboard(request):
 
@@ -61,7 +71,7 @@ def dashboard(request):
             "profile": profile_for_user(user=request.user),
             "works": works_for_owner(user=request.user),
             "licence_counts": _sales_counts(request.user),
-            "earnings": earnings_totals(address=address) if address else None,
+            **_earnings(address),
             "sheets_awaiting": sheets_awaiting(address=address) if address else [],
             "derivation_requests": DerivationLink.objects.filter(
                 parent__owner=request.user, status=DerivationLink.Status.PENDING

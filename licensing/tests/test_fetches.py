@@ -96,6 +96,13 @@ def test_prohibited_is_403_free_is_the_file_paid_is_402_with_v2_requirements(cli
 
     page = client.get(f"/works/{paid.pk}/")  # a person's browser is never asked to pay
     assert page.status_code == 200 and not page.has_header("PAYMENT-REQUIRED")
+    # what the AI-preference vocabulary cannot say is linked: the prices, and where to pay per fetch
+    assert page["Link"] == (
+        '<http://testserver/license.xml>; rel="license"; type="application/rsl+xml", '
+        f'<http://testserver/works/{paid.pk}/ai>; rel="payment"'
+    )
+    assert client.get(f"/works/{paid.pk}/ai")["Content-Usage"] == "train-ai=n, search=y"
+    assert 'rel="payment"' not in client.get(f"/works/{works['prohibited'].pk}/")["Link"]
     assert (
         "AI use of a fetched copy (agents, crawlers): allowed for 0.05 tUSDC per fetch"
         in page.content.decode()
@@ -311,6 +318,10 @@ def test_ai_fetch_earnings_show_in_the_stablecoin_withdraw_and_reconcile(
     assert 'data-testid="total-all">0 ETH' in page  # the ETH totals are not mixed with the token
     work_page = client.get(f"/works/{paid.pk}/").content.decode()
     assert f"{share / 10**6:g} tUSDC" in work_page  # what the work earned, for its parties
+    assert "AI fetches paid with x402: 1, 0.05 tUSDC in all" in work_page
+    dashboard = client.get("/dashboard/").content.decode()
+    assert f'data-testid="dashboard-token-earnings">{share / 10**6:g} tUSDC' in dashboard
+    assert 'data-testid="dashboard-earnings"' not in dashboard  # no ETH earnings: no ETH line
     assert reconcile(w3=chain).ok
 
     prepared = client.get("/earnings/withdraw/token/tx").json()

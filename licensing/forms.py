@@ -68,6 +68,7 @@ class OfferForm(forms.Form):
     currency = forms.ChoiceField(
         choices=currency_choices,
         initial="ETH",
+        required=False,
         help_text="One currency per offer: the licence and AI-training prices are in it. "
         "AI use per fetch is always paid in the stablecoin.",
     )
@@ -99,6 +100,7 @@ class OfferForm(forms.Form):
     ai_fetch = forms.ChoiceField(
         choices=AI_CHOICES,
         initial="prohibited",
+        required=False,
         label="AI use of a fetched copy (agents, crawlers)",
         help_text="An automated client fetching the picture to use it as a model's input. Paid: it "
         "pays per fetch in the stablecoin (x402), split like any sale.",
@@ -164,7 +166,9 @@ class OfferForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        currency = data.get("currency", "ETH")
+        # left out (an older form, a script): ETH, and no AI use per fetch
+        currency = data["currency"] = data.get("currency") or "ETH"
+        data["ai_fetch"] = data.get("ai_fetch") or "prohibited"
         for name in PRICE_FIELDS:
             try:
                 data[name] = _parse_amount(data.get(name, ""), currency)

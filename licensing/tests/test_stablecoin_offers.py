@@ -101,3 +101,26 @@ def test_a_buyer_pays_a_stablecoin_quote_with_one_permit_and_gets_the_licence(
     assert statement[0].endswith("in tUSDC") and "your share (tUSDC)" in statement[1]
     assert statement[-1].split(",")[10:12] == [str(share), f"{share / 10**6:g}"]
     assert "in ETH" in csv_lines("/earnings/statement.csv")[0]
+
+
+def test_an_offer_posted_without_the_new_fields_is_in_eth_with_no_ai_fetches(
+    client, register, chain, creator
+):
+    """A form (or script) from before the currency and per-fetch fields still publishes."""
+    work = register(creator, seed=791, w3=chain, title="Old form")
+    client.force_login(creator.user)
+    response = client.post(
+        f"/works/{work.pk}/offers/new",
+        {
+            "preset": "commercial_use",
+            "fee_eth": "0.01",
+            "commercial_use": "on",
+            "ai_training": "prohibited",
+            "genai_training": "prohibited",
+            "ai_model_scope": "model",
+            "territory": "worldwide",
+        },
+    )
+    assert response.status_code == 302
+    terms = Offer.objects.get(work=work).terms.terms
+    assert (terms.currency, terms.fee_wei, terms.ai_fetch) == ("ETH", 10**16, "prohibited")

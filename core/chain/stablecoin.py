@@ -8,15 +8,11 @@ from django.conf import settings
 from web3 import Web3
 
 from core.chain.contracts import STABLECOIN, contract, contract_address
+from core.chain.eip712 import DOMAIN_FIELDS_WITH_CONTRACT
 from core.money import format_eth, from_units, to_units
 
 TRANSFER_WITH_AUTHORIZATION_TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
+    "EIP712Domain": DOMAIN_FIELDS_WITH_CONTRACT,
     "TransferWithAuthorization": [
         {"name": "from", "type": "address"},
         {"name": "to", "type": "address"},
@@ -71,12 +67,7 @@ def is_stablecoin(currency: str) -> bool:
 
 
 PERMIT_TYPES = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
+    "EIP712Domain": DOMAIN_FIELDS_WITH_CONTRACT,
     "Permit": [
         {"name": "owner", "type": "address"},
         {"name": "spender", "type": "address"},

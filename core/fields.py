@@ -47,6 +47,16 @@ def _from_sqlite_text(text: str) -> int:
     return parse_wei(text)  # rows written before this encoding: plain or zero-padded digits
 
 
+def wei_from_db(value) -> int | None:
+    """A WeiField's value as any database returns it (SQLite's text, PostgreSQL's numeric): for
+    rows read without the ORM's converters."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _from_sqlite_text(value)
+    return parse_wei(value)
+
+
 def parse_wei(value) -> int:
     """An int from what a database, a form or JSON hands over; never through a float."""
     if isinstance(value, bool):
@@ -95,11 +105,7 @@ class WeiField(models.Field):
         return []
 
     def from_db_value(self, value, expression, connection):
-        if value is None:
-            return None
-        if isinstance(value, str):
-            return _from_sqlite_text(value)
-        return parse_wei(value)
+        return wei_from_db(value)
 
     def to_python(self, value):
         if value is None:

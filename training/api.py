@@ -123,7 +123,8 @@ def _check_out(check: ManifestCheck) -> HttpResponse:
         cls=DjangoJSONEncoder,
         separators=(",", ":"),
     )
-    return HttpResponse(head[:-1] + ',"results":' + check.results_json + "}", content_type="application/json")
+    body = b"".join((head[:-1].encode(), b',"results":', check.results_json, b"}"))
+    return HttpResponse(body, content_type="application/json")
 
 
 @router.post(

@@ -15,8 +15,9 @@ from django.urls import reverse
 from web3 import Web3
 
 from core.chain.clock import chain_now
-from core.db import insert_pairs_ignoring_conflicts, values_in
+from core.db import insert_pairs_ignoring_conflicts, raw_rows, values_in
 from core.errors import PortalError
+from core.fields import wei_from_db
 from core.memory import collector_paused
 from core.notifications import notify
 from licensing.models import CatalogueEntry, LicenceTerms
@@ -55,6 +56,7 @@ ERR_NO_WALLETS = "Your organisation has no paying wallet yet: an admin adds one 
 ERR_INVOICE_PAID = "This invoice is already paid."
 _HEX64 = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 _HEX64_LOWER = re.compile(r"[0-9a-f]{64}")
+_HEX_LOWER = re.compile(r"[0-9a-f]*")
 TRAINING, GENERATIVE = Purpose.TRAINING.value, Purpose.GENERATIVE.value
 logger = logging.getLogger(__name__)
 
@@ -76,7 +78,11 @@ def normalise_hash(value) -> str | None:
 
 def normalise_hashes(values: list) -> list[str | None]:
     """normalise_hash of each value, the common case (64 lower-case hex digits, as the API's
-    schema lets through) without a call per value."""
+    schema lets through) without a call per value: when every value given is such a hash, one
+    match over them all says so."""
+    given = [v for v in values if v is not None]
+    if all(v.__class__ is str and len(v) == 64 for v in given) and _HEX_LOWER.fullmatch("".join(given)):
+        return list(values)
     fast = _HEX64_LOWER.fullmatch
     return [
         v if v.__class__ is str and len(v) == 64 and fast(v) else normalise_hash(v) if v is not None else None
@@ -128,20 +134,21 @@ def manifest_check(*, org, key, items: list[dict], model_name: str | None = None
             key=key,
             items=len(items),
             matched=matched,
-            results_json=results_json,
+            results_zstd=ManifestCheck.pack(results_json),
         )
+        check.results_json = results_json
         insert_pairs_ignoring_conflicts(OrgWork, ("org", "work"), org.pk, sorted(work_ids))
     return check
 
 
-def _manifest_results(*, org, items: list[dict], model_name: str | None) -> tuple[str, set[int], int]:
-    """The results of a manifest check as JSON text, the works matched, and how many items matched."""
+def _manifest_results(*, org, items: list[dict], model_name: str | None) -> tuple[bytes, set[int], int]:
+    """The results of a manifest check as JSON text (UTF-8), the works matched, and how many items matched."""
     item_shas = normalise_hashes([item.get("sha256") for item in items])
     shas = sorted({h for h in item_shas if h})  # index probes in order: a quarter faster on SQLite
     facts: dict[int, tuple] = {}  # pk -> (title, address, ai, ai price, genai, genai price)
     by_sha: dict[str, int] = {}
     if shas:  # the common case answered with one query: the match and everything shown of it
-        for sha, pk, *rest in (
+        for sha, pk, *rest in raw_rows(
             Work.objects.public().filter(sha256__in=values_in(shas)).order_by().values_list("sha256", *_FACTS)
         ):
             by_sha.setdefault(sha, pk)
@@ -167,24 +174,28 @@ def _manifest_results(*, org, items: list[dict], model_name: str | None) -> tupl
             matches.append(None)
     work_ids = {m[0] for m in matches if m}
     if missing := work_ids - facts.keys():
-        for pk, *rest in Work.objects.filter(pk__in=values_in(missing, kind="int")).values_list(*_FACTS):
+        by_pk = Work.objects.filter(pk__in=values_in(missing, kind="int")).values_list(*_FACTS)
+        for pk, *rest in raw_rows(by_pk):
             facts[pk] = rest
     unmeasured = {m[0] for m in matches if m and m[1] == "pdq" and m[2] is None}  # distance unknown
     pdq_of = dict(Work.objects.filter(pk__in=unmeasured).values_list("pk", "pdq")) if unmeasured else {}
     held = held_licences(org=org, work_ids=work_ids, model_name=model_name)
     disputed = _disputed(work_ids)
-    answers = {pk: _work_answer(pk, row, held, pk in disputed) for pk, row in facts.items()}
+    shared: dict[tuple, dict] = {}  # the same terms, one object (most works offer one of a few)
+    answers = {pk: _work_answer(pk, row, held, pk in disputed, shared) for pk, row in facts.items()}
     results = []
     append = results.append
-    for index, (item, match) in enumerate(zip(items, matches, strict=True)):
+    unmatched = 0
+    for index, (item, match, sha, pdq) in enumerate(zip(items, matches, item_shas, pdqs, strict=True)):
         if match is None:
+            unmatched += 1
             append(
                 {
                     "index": index,
                     "ref": item.get("ref"),
-                    "sha256": item_shas[index],
+                    "sha256": sha,
                     "url": item.get("url"),
-                    "pdq": pdqs[index],
+                    "pdq": pdq,
                     "match": None,
                     "terms": None,
                     "in_dispute": None,
@@ -195,14 +206,14 @@ def _manifest_results(*, org, items: list[dict], model_name: str | None) -> tupl
         work_id, kind, distance = match
         title, address, terms, in_dispute, exclude = answers[work_id]
         if kind == "pdq" and distance is None:
-            distance = pdq_distance(pdqs[index], pdq_of[work_id])
+            distance = pdq_distance(pdq, pdq_of[work_id])
         append(
             {
                 "index": index,
                 "ref": item.get("ref"),
-                "sha256": item_shas[index],
+                "sha256": sha,
                 "url": item.get("url"),
-                "pdq": pdqs[index],
+                "pdq": pdq,
                 "match": {
                     "work_id": work_id,
                     "title": title,
@@ -215,10 +226,10 @@ def _manifest_results(*, org, items: list[dict], model_name: str | None) -> tupl
                 "exclude": exclude,
             }
         )
-    return orjson.dumps(results).decode(), work_ids, len(results) - sum(1 for m in matches if m is None)
+    return orjson.dumps(results), work_ids, len(results) - unmatched
 
 
-# What a manifest check shows of a matched work, read with the match.
+# What a manifest check shows of a matched work, read with the match (raw: prices as stored).
 _FACTS = (
     "pk",
     "title",
@@ -230,16 +241,21 @@ _FACTS = (
 )
 
 
-def _work_answer(pk: int, row, held: dict, in_dispute: bool) -> tuple:
+def _work_answer(pk: int, row, held: dict, in_dispute: bool, shared: dict) -> tuple:
     """(title, creator address, terms per purpose, in dispute, exclude) of one matched work,
-    shared by every item that matched it."""
+    shared by every item that matched it; terms that hold no licence are shared between works
+    through `shared`."""
     title, address, ai, ai_price, genai, genai_price = row
+    unlicensed = not held or ((pk, TRAINING) not in held and (pk, GENERATIVE) not in held)
+    if unlicensed and (known := shared.get((ai, ai_price, genai, genai_price))) is not None:
+        terms = known
+        return title, address, terms, in_dispute, terms[TRAINING]["status"] == AI_PROHIBITED or in_dispute
     if ai is None:  # a work without a catalogue entry offers nothing: prohibited
         purposes = ((TRAINING, AI_PROHIBITED, 0), (GENERATIVE, AI_PROHIBITED, 0))
     else:
         purposes = (
-            (TRAINING, ai, int(ai_price) if ai == AI_PAID else 0),
-            (GENERATIVE, genai, int(genai_price) if genai == AI_PAID else 0),
+            (TRAINING, ai, wei_from_db(ai_price) if ai == AI_PAID else 0),
+            (GENERATIVE, genai, wei_from_db(genai_price) if genai == AI_PAID else 0),
         )
     terms = {}
     for purpose, status, price in purposes:
@@ -250,6 +266,8 @@ def _work_answer(pk: int, row, held: dict, in_dispute: bool) -> tuple:
             "licensed": licence is not None,
             "licensed_until": licence.expires_at.isoformat() if licence and licence.expires_at else None,
         }
+    if unlicensed:
+        shared[ai, ai_price, genai, genai_price] = terms
     exclude = terms[TRAINING]["status"] == AI_PROHIBITED or in_dispute
     return title, address, terms, in_dispute, exclude
 

@@ -31,3 +31,35 @@ def test_rows_written_under_licensing_are_read_by_training_after_the_move():
     assert Invoice.objects.get(run=moved).total_wei == 10**30 + 1
     TrainingRun.objects.create(org_id=org.pk, run_id="run-after-the-move", model_name="m-2")
     assert TrainingRun.objects.filter(org_id=org.pk).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_manifest_results_stored_as_text_are_compressed_and_back():
+    """0002 keeps every stored manifest answer: compressed going forward, text again going back."""
+    text = '[{"index":0,"ref":"r-é","sha256":null,"url":null,"pdq":null,"match":null}]'
+    before, after = [("training", "0001_initial")], [("training", "0002_manifest_results_compressed")]
+    executor = MigrationExecutor(connection)
+    leaves = executor.loader.graph.leaf_nodes()
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    user = old.get_model("auth", "User").objects.create(username="0x" + "2" * 40)
+    org = old.get_model("orgs", "Organisation").objects.create(name="Lab", slug="lab", created_by=user)
+    checks = old.get_model("training", "ManifestCheck")
+    check = checks.objects.create(org=org, items=1, matched=0, results_json=text)
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    new = executor.loader.project_state(after).apps
+    stored = bytes(new.get_model("training", "ManifestCheck").objects.get(pk=check.pk).results_zstd)
+    assert len(stored) > 0 and stored != text.encode()
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    assert old.get_model("training", "ManifestCheck").objects.get(pk=check.pk).results_json == text
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(leaves)
+    from training.models import ManifestCheck
+
+    assert ManifestCheck.objects.get(pk=check.pk).results_json.decode() == text
+    assert ManifestCheck.objects.get(pk=check.pk).results[0]["ref"] == "r-é"

@@ -50,20 +50,15 @@ QUOTE_TYPES = {
         {"name": "expiry", "type": "uint64"},
     ],
 }
+# A quote paid in an ERC-20: the same fields, the token named after the uses (TOKEN_QUOTE_TYPEHASH).
+_QUOTE_FIELDS = QUOTE_TYPES["Quote"]
+_AFTER_USES = [f["name"] for f in _QUOTE_FIELDS].index("uses") + 1
 TOKEN_QUOTE_TYPES = {
     "EIP712Domain": DOMAIN_FIELDS_WITH_CONTRACT,
     "TokenQuote": [
-        {"name": "quoteId", "type": "bytes32"},
-        {"name": "workId", "type": "uint256"},
-        {"name": "termsHash", "type": "bytes32"},
-        {"name": "offerId", "type": "bytes32"},
-        {"name": "uses", "type": "uint8"},
+        *_QUOTE_FIELDS[:_AFTER_USES],
         {"name": "token", "type": "address"},
-        {"name": "buyer", "type": "address"},
-        {"name": "price", "type": "uint256"},
-        {"name": "payees", "type": "address[]"},
-        {"name": "amounts", "type": "uint256[]"},
-        {"name": "expiry", "type": "uint64"},
+        *_QUOTE_FIELDS[_AFTER_USES:],
     ],
 }
 SETTLEMENT_TYPES = {

@@ -13,7 +13,7 @@ from core.chain.eip712 import typed_data_sign
 from core.chain.keys import platform_signer, sender_account
 from core.chain.market import AI_FETCH
 from core.chain.reverts import revert_error
-from core.chain.stablecoin import transfer_authorization_typed_data
+from core.chain.stablecoin import permit_typed_data, transfer_authorization_typed_data
 from licensing.tests.helpers import fund, mint_stablecoin, send_tx
 
 pytestmark = pytest.mark.anvil
@@ -123,26 +123,13 @@ def test_a_tampered_quote_or_a_leaked_sending_key_moves_nothing(setup, creator, 
 
 
 def _permit(w3, token, market, buyer):
-    """The buyer's EIP-2612 permit for the market to take the price: (deadline, signature)."""
+    """The buyer's EIP-2612 permit for the market to take the price: (deadline, signature), built
+    by the portal's own permit_typed_data (what the wallet is asked to sign)."""
     deadline = w3.eth.get_block("latest")["timestamp"] + 600
-    permit = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"},
-            ],
-            "Permit": [
-                {"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
-                {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
-                {"name": "deadline", "type": "uint256"},
-            ],
-        },
-        "primaryType": "Permit",
-        "domain": {"name": token.functions.name().call(), "version": "1", "chainId": w3.eth.chain_id,
-                   "verifyingContract": token.address},
-        "message": {"owner": buyer.address, "spender": market.address, "value": PRICE,
-                    "nonce": token.functions.nonces(buyer.address).call(), "deadline": deadline},
-    }  # fmt: skip
+    permit = permit_typed_data(
+        w3=w3, owner=buyer.address, spender=market.address, value=PRICE, deadline=deadline
+    )
+    assert permit["domain"]["verifyingContract"] == token.address
     return deadline, buyer.account.sign_message(encode_typed_data(full_message=permit))
 
 

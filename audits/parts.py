@@ -102,7 +102,7 @@ def _connection(snapshot: Snapshot) -> duckdb.DuckDBPyConnection:
         con = duckdb.connect()
         con.execute(f"SET memory_limit = '{settings.AUDIT_DUCKDB_MEMORY}'")
         con.execute(f"SET threads = {int(settings.AUDIT_DUCKDB_THREADS)}")
-        for table in ("digests", "paths", "publications", "hosts"):
+        for table in ("publications", "hosts"):  # registered paths are matched in Python
             con.execute(
                 f"CREATE TABLE reg_{table} AS SELECT * FROM read_parquet(?)",  # noqa: S608
                 [str(snapshot.file(table))],
@@ -111,8 +111,9 @@ def _connection(snapshot: Snapshot) -> duckdb.DuckDBPyConnection:
         # scan joins the column as it is instead of lower-casing 4M strings per part (a third of
         # a part's time, bench/audit.py); a sha256 in mixed case is not found by the scan
         con.execute(
-            "CREATE TABLE reg_digest_forms AS SELECT sha256 AS form, work_id FROM reg_digests "
-            "UNION ALL SELECT upper(sha256), work_id FROM reg_digests"
+            "CREATE TABLE reg_digest_forms AS SELECT sha256 AS form, work_id FROM read_parquet($d) "
+            "UNION ALL SELECT upper(sha256), work_id FROM read_parquet($d)",
+            {"d": str(snapshot.file("digests"))},
         )
         # every host a registered URL can be on: the portal's, and the declared publications'
         con.execute(

@@ -338,10 +338,14 @@ def quality() -> dict:
         (similar if found.kind == "similar" else copies).setdefault(key, set()).add(work_id)
     true_pos = sum(1 for key, work in truth.items() if work in copies.get(key, set()))
     reported = sum(len(works) for works in copies.values())
-    by_edit = {}
+    by_edit, missed_by_edit = {}, {}
     for edit in EDITS:
         keys = [k for k in truth if k.startswith(f"copy-{edit}-")]
         by_edit[edit] = round(sum(1 for k in keys if truth[k] in copies.get(k, set())) / len(keys), 4)
+        missed = [k for k in keys if truth[k] not in copies.get(k, set())]
+        if missed:  # why: candidate found but the evidence said "similar", or never a candidate
+            near = sum(1 for k in missed if truth[k] in similar.get(k, set()))
+            missed_by_edit[edit] = {"similar": near, "not_a_candidate": len(missed) - near}
     false_by_category = {kind: 0 for kind in sorted(set(category.values()))}
     similar_by_category = dict(false_by_category)
     for key, kind in category.items():
@@ -366,6 +370,7 @@ def quality() -> dict:
         "recall": round(true_pos / len(truth), 4),
         "precision": round(true_pos / reported, 4) if reported else 1.0,
         "recall_by_edit": by_edit,
+        "missed_by_edit": missed_by_edit,
         "false_by_category": false_by_category,
         "false_copies_of_another_work": false_copies,
         "similar_by_category": similar_by_category,

@@ -41,6 +41,17 @@ def _digits_only(value):
 TEXT_INT = BeforeValidator(_digits_only)
 
 
+def _date_time_text(value):
+    if not isinstance(value, str):
+        raise ValueError("must be a date-time string (ISO 8601, e.g. 2026-12-01T12:00:00Z)")
+    return value
+
+
+# A date-time as JSON Schema means it: ISO 8601 text. A number is refused (pydantic's lax mode
+# would read it as seconds since 1970). Annotated[datetime, JSON_DATETIME].
+JSON_DATETIME = BeforeValidator(_date_time_text)
+
+
 class ErrorOut(Schema):
     error: str
     detail: str

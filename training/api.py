@@ -13,7 +13,7 @@ from ninja.responses import Status
 from pydantic import BaseModel, StringConstraints, WithJsonSchema
 from typing_extensions import TypedDict
 
-from core.api import ERRORS, JSON_INT, TEXT_INT, Scope, require_scope
+from core.api import ERRORS, JSON_DATETIME, JSON_INT, TEXT_INT, Scope, require_scope
 from core.errors import PortalError
 from royalties.models import Settlement
 from royalties.settlement import settlement_transaction
@@ -322,8 +322,8 @@ class RunIn(Schema):
     model_name: Name
     model_version: Text = ""
     purpose: PurposeName = "training"
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
+    started_at: Annotated[datetime, JSON_DATETIME] | None = None
+    ended_at: Annotated[datetime, JSON_DATETIME] | None = None
     works: RunWorksIn
     samples: Samples | None = Field(None, description="samples per work id")
 

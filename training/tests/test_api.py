@@ -201,6 +201,12 @@ def test_run_times_with_any_rfc3339_offset_are_kept_in_utc(client, api_key, list
     overflow = {**body, "run_id": "r-overflow", "started_at": "0001-01-01T00:00:00+15:00"}
     refused = _assert_error(_call(client, "post", "/runs", api_key("report"), overflow), 422, "invalid_time")
     assert "started_at" in refused["detail"]
+    # a number is not a date-time (lax parsing would read 0.24 as seconds after 1970)
+    numeric = {**body, "run_id": "r-number", "started_at": 0.24}
+    response = _call(client, "post", "/runs", api_key("report"), numeric)
+    refused = _assert_error(response, 400, "invalid_request")
+    assert "started_at" in refused["detail"] and "date-time" in refused["detail"]
+    assert not TrainingRun.objects.filter(run_id="r-number").exists()
 
 
 def test_an_audit_upload_without_files_is_refused_by_the_schema(client, api_key):

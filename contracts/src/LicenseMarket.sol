@@ -97,6 +97,17 @@ contract LicenseMarket is EIP712, AccessControlDefaultAdminRules, Pausable, Reen
         uint64 disputeEpoch;
     }
 
+    /// @dev A settlement paid in an ERC-20 (`token`): its allocations are claimed in that token.
+    struct TokenSettlement {
+        bytes32 settlementId;
+        bytes32 root;
+        address token;
+        address buyer;
+        uint256 price;
+        uint64 expiry;
+        uint64 disputeEpoch;
+    }
+
     struct Claim {
         bytes32 settlementId;
         uint256 index;
@@ -127,6 +138,9 @@ contract LicenseMarket is EIP712, AccessControlDefaultAdminRules, Pausable, Reen
     bytes32 public constant SETTLEMENT_TYPEHASH = keccak256(
         "Settlement(bytes32 settlementId,bytes32 root,address buyer,uint256 price,uint64 expiry,uint64 disputeEpoch)"
     );
+    bytes32 public constant TOKEN_SETTLEMENT_TYPEHASH = keccak256(
+        "TokenSettlement(bytes32 settlementId,bytes32 root,address token,address buyer,uint256 price,uint64 expiry,uint64 disputeEpoch)"
+    );
     bytes32 public constant ESCROW_DECISION_TYPEHASH =
         keccak256("EscrowDecision(bytes32 settlementId,uint256 index,address to)");
     /// @notice Settlement leaves say what they are: (tag, index, payee, amount, refundTo) in
@@ -152,6 +166,10 @@ contract LicenseMarket is EIP712, AccessControlDefaultAdminRules, Pausable, Reen
     /// @notice Each payee's credited balance in each token, and their sum per token.
     mapping(address token => mapping(address payee => uint256)) public tokenBalanceOf;
     mapping(address token => uint256) public totalTokenCredited;
+    /// @notice The token a settlement was paid in (none: ETH), and each token's settled
+    /// allocations not yet claimed.
+    mapping(bytes32 settlementId => address) public settlementToken;
+    mapping(address token => uint256) public totalTokenUnclaimed;
 
     /// @notice Moves whenever a work's sales are paused: settlements signed before are stale.
     uint64 public disputeEpoch;
@@ -187,6 +205,9 @@ contract LicenseMarket is EIP712, AccessControlDefaultAdminRules, Pausable, Reen
     event Cancelled(bytes32 indexed id);
     event WorkPaused(uint256 indexed workId, bool paused, uint64 disputeEpoch);
     event Settled(bytes32 indexed settlementId, address indexed buyer, bytes32 root, uint256 price);
+    event TokenSettled(
+        bytes32 indexed settlementId, address indexed buyer, address indexed token, bytes32 root, uint256 price
+    );
     event Claimed(bytes32 indexed settlementId, uint256 indexed index, address indexed payee, uint256 amount);
     event EscrowReleased(bytes32 indexed settlementId, uint256 indexed index, address indexed to, uint256 amount);
 
@@ -279,6 +300,23 @@ contract LicenseMarket is EIP712, AccessControlDefaultAdminRules, Pausable, Reen
         );
     }
 
+    function hashTokenSettlement(TokenSettlement calldata s) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    TOKEN_SETTLEMENT_TYPEHASH,
+                    s.settlementId,
+                    s.root,
+                    s.token,
+                    s.buyer,
+                    s.price,
+                    s.expiry,
+                    s.disputeEpoch
+                )
+            )
+        );
+    }
+
     function hashEscrowDecision(bytes32 settlementId, uint256 index, address to) public view returns (bytes32) {
         return _hashTypedDataV4(keccak256(abi.encode(ESCROW_DECISION_TYPEHASH, settlementId, index, to)));
     }
@@ -360,32 +398,44 @@ contract LicenseMarket is EIP712, AccessControlDefaultAdminRules, Pausable, Reen
 
     /// @notice Send the caller its whole balance in `token`. Works even while the market is paused.
     function withdrawToken(address token) external nonReentrant {
-        uint256 amount = tokenBalanceOf[token][msg.sender];
-        if (amount == 0) revert NothingToWithdraw();
-        tokenBalanceOf[token][msg.sender] = 0;
-        totalTokenCredited[token] -= amount;
-        emit TokenWithdrawn(token, msg.sender, amount);
-        IERC20(token).safeTransfer(msg.sender, amount);
+        _withdrawToken(token);
     }
 
     /// @notice Pay a whole settlement (a training licence or an invoice covering any number of
     /// works) in one transaction; stores its root, and the price as what it may pay out.
     function settle(Settlement calldata s, bytes calldata signature) external payable nonReentrant whenNotPaused {
-        if (msg.sender != s.buyer) revert WrongBuyer(s.buyer, msg.sender);
-        if (block.timestamp > s.expiry) revert QuoteExpired(s.expiry);
         if (msg.value != s.price) revert WrongPrice(s.price, msg.value);
-        // a settled id is known by its stored root (no second write): `used` marks cancelled ones
-        if (used[s.settlementId] || settlementRoot[s.settlementId] != bytes32(0)) {
-            revert QuoteAlreadyUsed(s.settlementId);
-        }
-        if (s.root == bytes32(0)) revert EmptyRoot();
-        if (s.disputeEpoch != disputeEpoch) revert StaleSettlement(s.disputeEpoch, disputeEpoch);
+        _checkSettlement(s.settlementId, s.root, s.buyer, s.expiry, s.disputeEpoch);
         if (!_signedBy(SIGNER_ROLE, hashSettlement(s), signature)) revert BadSignature();
 
         settlementRoot[s.settlementId] = s.root;
         remaining[s.settlementId] = s.price;
         totalUnclaimed += s.price;
         emit Settled(s.settlementId, s.buyer, s.root, s.price);
+    }
+
+    /// @notice Pay a settlement priced in a token from the buyer's allowance (an approval).
+    function settleWithToken(TokenSettlement calldata s, bytes calldata signature) external nonReentrant whenNotPaused {
+        _checkTokenSettlement(s, signature);
+        _storeTokenSettlement(s);
+        IERC20(s.token).safeTransferFrom(msg.sender, address(this), s.price); // msg.sender is the buyer
+    }
+
+    /// @notice The same, with the buyer's EIP-2612 permit for the price in the same transaction.
+    /// A permit someone already submitted (its nonce used) is skipped: the allowance it set pays.
+    function settleWithPermit(
+        TokenSettlement calldata s,
+        bytes calldata signature,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 ss
+    ) external nonReentrant whenNotPaused {
+        _checkTokenSettlement(s, signature);
+        _storeTokenSettlement(s);
+        // slither-disable-next-line unused-return
+        try IERC20Permit(s.token).permit(msg.sender, address(this), s.price, deadline, v, r, ss) {} catch {}
+        IERC20(s.token).safeTransferFrom(msg.sender, address(this), s.price); // msg.sender is the buyer
     }
 
     function isClaimed(bytes32 settlementId, uint256 index) external view returns (bool) {
@@ -401,6 +451,12 @@ contract LicenseMarket is EIP712, AccessControlDefaultAdminRules, Pausable, Reen
     function claimAndWithdraw(Claim[] calldata claims) external nonReentrant whenNotPaused {
         _claimAll(claims);
         _withdraw();
+    }
+
+    /// @notice Claim every allocation given, then withdraw the whole balance in `token`.
+    function claimAndWithdrawToken(Claim[] calldata claims, address token) external nonReentrant whenNotPaused {
+        _claimAll(claims);
+        _withdrawToken(token);
     }
 
     /// @notice Send the caller its whole balance. Works even while the market is paused.
@@ -450,8 +506,7 @@ contract LicenseMarket is EIP712, AccessControlDefaultAdminRules, Pausable, Reen
             }
         }
         bytes32 leaf = leafHash(ESCROW_LEAF, e.index, e.heldFor, e.amount, e.refundTo);
-        _spend(e.settlementId, e.index, e.amount, leaf, proof);
-        balanceOf[to] += e.amount;
+        _spend(e.settlementId, e.index, e.amount, leaf, proof, to);
         emit EscrowReleased(e.settlementId, e.index, to, e.amount);
     }
 
@@ -518,16 +573,21 @@ contract LicenseMarket is EIP712, AccessControlDefaultAdminRules, Pausable, Reen
         for (uint256 i = 0; i < claims.length; ++i) {
             Claim calldata c = claims[i];
             bytes32 leaf = leafHash(PAYEE_LEAF, c.index, msg.sender, c.amount, address(0));
-            _spend(c.settlementId, c.index, c.amount, leaf, c.proof);
-            balanceOf[msg.sender] += c.amount;
+            _spend(c.settlementId, c.index, c.amount, leaf, c.proof, msg.sender);
             emit Claimed(c.settlementId, c.index, msg.sender, c.amount);
         }
     }
 
-    /// @dev One allocation of a settlement leaves it: proven, once, within what it may still pay.
-    function _spend(bytes32 settlementId, uint256 index, uint256 amount, bytes32 leaf, bytes32[] calldata proof)
-        private
-    {
+    /// @dev One allocation of a settlement leaves it: proven, once, within what it may still pay,
+    /// and credited to `to` in what the settlement was paid in.
+    function _spend(
+        bytes32 settlementId,
+        uint256 index,
+        uint256 amount,
+        bytes32 leaf,
+        bytes32[] calldata proof,
+        address to
+    ) private {
         bytes32 root = settlementRoot[settlementId];
         if (root == bytes32(0)) revert UnknownSettlement(settlementId);
         if (_claimed[settlementId].get(index)) revert AlreadyClaimed(settlementId, index);
@@ -536,8 +596,53 @@ contract LicenseMarket is EIP712, AccessControlDefaultAdminRules, Pausable, Reen
         if (amount > left) revert Overdrawn(settlementId, amount, left);
         _claimed[settlementId].set(index);
         remaining[settlementId] = left - amount;
-        totalUnclaimed -= amount;
-        totalCredited += amount;
+        address token = settlementToken[settlementId];
+        if (token == address(0)) {
+            totalUnclaimed -= amount;
+            totalCredited += amount;
+            balanceOf[to] += amount;
+        } else {
+            totalTokenUnclaimed[token] -= amount;
+            totalTokenCredited[token] += amount;
+            tokenBalanceOf[token][to] += amount;
+        }
+    }
+
+    /// @dev What every settlement is checked for, whatever it is paid in.
+    function _checkSettlement(bytes32 settlementId, bytes32 root, address buyer, uint64 expiry, uint64 epoch)
+        private
+        view
+    {
+        if (msg.sender != buyer) revert WrongBuyer(buyer, msg.sender);
+        if (block.timestamp > expiry) revert QuoteExpired(expiry);
+        // a settled id is known by its stored root (no second write): `used` marks cancelled ones
+        if (used[settlementId] || settlementRoot[settlementId] != bytes32(0)) revert QuoteAlreadyUsed(settlementId);
+        if (root == bytes32(0)) revert EmptyRoot();
+        if (epoch != disputeEpoch) revert StaleSettlement(epoch, disputeEpoch);
+    }
+
+    function _checkTokenSettlement(TokenSettlement calldata s, bytes calldata signature) private view {
+        if (s.token == address(0)) revert ZeroAddress();
+        _checkSettlement(s.settlementId, s.root, s.buyer, s.expiry, s.disputeEpoch);
+        if (!_signedBy(SIGNER_ROLE, hashTokenSettlement(s), signature)) revert BadSignature();
+    }
+
+    /// @dev Before the price is taken (checks, effects, then the token's transfer).
+    function _storeTokenSettlement(TokenSettlement calldata s) private {
+        settlementRoot[s.settlementId] = s.root;
+        settlementToken[s.settlementId] = s.token;
+        remaining[s.settlementId] = s.price;
+        totalTokenUnclaimed[s.token] += s.price;
+        emit TokenSettled(s.settlementId, s.buyer, s.token, s.root, s.price);
+    }
+
+    function _withdrawToken(address token) private {
+        uint256 amount = tokenBalanceOf[token][msg.sender];
+        if (amount == 0) revert NothingToWithdraw();
+        tokenBalanceOf[token][msg.sender] = 0;
+        totalTokenCredited[token] -= amount;
+        emit TokenWithdrawn(token, msg.sender, amount);
+        IERC20(token).safeTransfer(msg.sender, amount);
     }
 
     function _withdraw() private {

@@ -72,6 +72,16 @@ SETTLEMENT_TYPES = {
         {"name": "disputeEpoch", "type": "uint64"},
     ],
 }
+# A settlement paid in an ERC-20: the same fields, the token named after the root.
+_SETTLEMENT_FIELDS = SETTLEMENT_TYPES["Settlement"]
+TOKEN_SETTLEMENT_TYPES = {
+    "EIP712Domain": DOMAIN_FIELDS_WITH_CONTRACT,
+    "TokenSettlement": [
+        *_SETTLEMENT_FIELDS[:2],
+        {"name": "token", "type": "address"},
+        *_SETTLEMENT_FIELDS[2:],
+    ],
+}
 ESCROW_DECISION_TYPES = {
     "EIP712Domain": DOMAIN_FIELDS_WITH_CONTRACT,
     "EscrowDecision": [
@@ -132,6 +142,22 @@ def settlement_typed_data(*, chain_id, market, settlement_id, root, buyer, price
             "price": int(price),
             "expiry": expiry,
             "disputeEpoch": int(dispute_epoch),
+        },
+    }
+
+
+def token_settlement_typed_data(*, token: str, **fields) -> dict:
+    """The settlement of `settlement_typed_data(**fields)`, paid in `token` (TOKEN_SETTLEMENT_TYPEHASH)."""
+    typed = settlement_typed_data(**fields)
+    message = typed["message"]
+    return {
+        "types": TOKEN_SETTLEMENT_TYPES,
+        "primaryType": "TokenSettlement",
+        "domain": typed["domain"],
+        "message": {
+            **{k: message[k] for k in ("settlementId", "root")},
+            "token": token,
+            **{k: message[k] for k in ("buyer", "price", "expiry", "disputeEpoch")},
         },
     }
 

@@ -6,12 +6,20 @@ import secrets
 
 import pytest
 from eth_account.messages import encode_typed_data
+from web3 import Web3
 
 from core.chain import market as messages
 from core.chain.contracts import MARKET, contract
 from core.chain.eip712 import typed_data_sign
 from core.chain.keys import platform_signer, sender_account
 from core.chain.market import AI_FETCH
+from core.chain.merkle import (
+    ESCROW_LEAF,
+    PAYEE_LEAF,
+    SETTLEMENT_LEAF_ENCODING,
+    ZERO_ADDRESS,
+    StandardMerkleTree,
+)
 from core.chain.reverts import revert_error
 from core.chain.stablecoin import permit_typed_data, transfer_authorization_typed_data
 from licensing.tests.helpers import fund, mint_stablecoin, send_tx
@@ -172,3 +180,120 @@ def test_a_buyer_pays_a_token_quote_with_a_permit_and_an_allowance(setup, creato
     _, error = _call(w3, market, buyer.account, "purchaseWithToken", quote, signature)
     assert error is None
     assert market.functions.tokenBalanceOf(token.address, creator.address).call() == PRICE
+
+
+# ------------------------------------------------------------------ settlements paid in the token
+
+
+def _token_settlement(w3, market, token, buyer, allocations, *, escrowed=(), key=None):
+    """A signed TokenSettlement over (payee, amount) allocations and (held for, amount) escrowed
+    ones: (args, signature, tree)."""
+    values = [[PAYEE_LEAF, i, payee, amount, ZERO_ADDRESS] for i, (payee, amount) in enumerate(allocations)]
+    values += [
+        [ESCROW_LEAF, len(values) + i, held_for, amount, buyer]
+        for i, (held_for, amount) in enumerate(escrowed)
+    ]
+    tree = StandardMerkleTree.of(values, SETTLEMENT_LEAF_ENCODING)
+    settlement_id = "0x" + secrets.token_hex(32)
+    price = sum(v[3] for v in values)
+    expiry = w3.eth.get_block("latest")["timestamp"] + 600
+    epoch = market.functions.disputeEpoch().call()
+    typed = messages.token_settlement_typed_data(
+        token=token.address,
+        chain_id=w3.eth.chain_id,
+        market=market.address,
+        settlement_id=settlement_id,
+        root=Web3.to_hex(tree.root),
+        buyer=buyer,
+        price=price,
+        expiry=expiry,
+        dispute_epoch=epoch,
+    )
+    args = (bytes.fromhex(settlement_id[2:]), tree.root, token.address, buyer, price, expiry, epoch)
+    return args, bytes.fromhex(typed_data_sign(typed, key or platform_signer())[2:]), tree
+
+
+def _claim(tree, settlement_id, index):
+    return (settlement_id, index, tree.values[index]["value"][3], tree.proof(index))
+
+
+def test_a_token_settlement_is_paid_with_one_permit_and_claimed_in_the_token(
+    setup, creator, co_creator, buyer
+):
+    w3, token, market = setup
+    fund(w3, co_creator.address)
+    args, signature, tree = _token_settlement(
+        w3, market, token, buyer.address, [(creator.address, 700_000), (co_creator.address, 300_000)]
+    )
+    deadline = w3.eth.get_block("latest")["timestamp"] + 600
+    permit = permit_typed_data(
+        w3=w3, owner=buyer.address, spender=market.address, value=args[4], deadline=deadline
+    )
+    signed = buyer.account.sign_message(encode_typed_data(full_message=permit))
+    permit_args = (deadline, signed.v, signed.r.to_bytes(32), signed.s.to_bytes(32))
+    receipt, error = _call(w3, market, buyer.account, "settleWithPermit", args, signature, *permit_args)
+    assert error is None
+    (event,) = market.events.TokenSettled().process_receipt(receipt)
+    assert event["args"]["token"] == token.address and event["args"]["price"] == PRICE
+    assert market.functions.settlementToken(args[0]).call() == token.address
+    assert market.functions.totalTokenUnclaimed(token.address).call() == PRICE
+    assert market.functions.totalUnclaimed().call() == 0  # no ether was settled
+    assert token.functions.balanceOf(buyer.address).call() == 4 * PRICE
+
+    # nobody claims another payee's leaf
+    assert _call(w3, market, co_creator.account, "claim", [_claim(tree, args[0], 0)])[1] == "BadProof"
+    _, error = _call(
+        w3, market, creator.account, "claimAndWithdrawToken", [_claim(tree, args[0], 0)], token.address
+    )
+    assert error is None
+    assert token.functions.balanceOf(creator.address).call() == 700_000
+    assert market.functions.balanceOf(creator.address).call() == 0  # nothing credited in ether
+    assert _call(w3, market, creator.account, "claim", [_claim(tree, args[0], 0)])[1] == "AlreadyClaimed"
+    # the co-creator claims its own leaf into its token balance
+    _, error = _call(w3, market, co_creator.account, "claim", [_claim(tree, args[0], 1)])
+    assert error is None
+    assert market.functions.tokenBalanceOf(token.address, co_creator.address).call() == 300_000
+    assert market.functions.totalTokenUnclaimed(token.address).call() == 0
+    assert market.functions.totalTokenCredited(token.address).call() == 300_000
+    assert token.functions.balanceOf(market.address).call() == 300_000  # what is still owed, exactly
+
+
+def test_a_token_settlement_refuses_a_forged_signature_another_buyer_and_a_replay(
+    setup, creator, buyer, outsider
+):
+    w3, token, market = setup
+    allocations = [(creator.address, PRICE)]
+    args, forged, _ = _token_settlement(w3, market, token, buyer.address, allocations, key=sender_account())
+    _call(w3, token, buyer.account, "approve", market.address, 3 * PRICE)
+    assert _call(w3, market, buyer.account, "settleWithToken", args, forged)[1] == "BadSignature"
+    args, signature, _ = _token_settlement(w3, market, token, buyer.address, allocations)
+    assert _call(w3, market, outsider.account, "settleWithToken", args, signature)[1] == "WrongBuyer"
+    # the signed token swapped for another: the signature no longer matches
+    swapped = (*args[:2], outsider.address, *args[3:])
+    assert _call(w3, market, buyer.account, "settleWithToken", swapped, signature)[1] == "BadSignature"
+    assert _call(w3, market, buyer.account, "settleWithToken", args, signature)[1] is None
+    assert _call(w3, market, buyer.account, "settleWithToken", args, signature)[1] == "QuoteAlreadyUsed"
+    assert token.functions.balanceOf(buyer.address).call() == 4 * PRICE  # paid once
+
+
+def test_an_escrowed_token_allocation_is_released_in_the_token(setup, creator, buyer, outsider):
+    w3, token, market = setup
+    args, signature, tree = _token_settlement(
+        w3, market, token, buyer.address, [(creator.address, 600_000)], escrowed=[(creator.address, 400_000)]
+    )
+    _call(w3, token, buyer.account, "approve", market.address, PRICE)
+    assert _call(w3, market, buyer.account, "settleWithToken", args, signature)[1] is None
+    leaf = (args[0], 1, 400_000, creator.address, buyer.address)
+    # the operator may release it only to a party its leaf names: here, back to the buyer
+    assert (
+        _call(w3, market, sender_account(), "releaseEscrow", leaf, tree.proof(1), outsider.address, b"")[1]
+        == "BadDecision"
+    )
+    assert (
+        _call(w3, market, sender_account(), "releaseEscrow", leaf, tree.proof(1), buyer.address, b"")[1]
+        is None
+    )
+    assert market.functions.tokenBalanceOf(token.address, buyer.address).call() == 400_000
+    assert market.functions.balanceOf(buyer.address).call() == 0
+    _, error = _call(w3, market, buyer.account, "withdrawToken", token.address)
+    assert error is None and token.functions.balanceOf(buyer.address).call() == 4 * PRICE + 400_000

@@ -427,7 +427,7 @@ CHAIN_SUBSCRIBERS = {
     },
     "training": {
         "contract": ["LicenseMarket", "LicenseMarketV1"],
-        "events": ["Settled"],
+        "events": ["Settled", "TokenSettled"],
         "handler": "training.handlers.on_settled",
         "undo": "training.handlers.on_settled_orphaned",
     },
@@ -441,6 +441,7 @@ CHAIN_SUBSCRIBERS = {
             "EscrowReleased",
             "TokenCredited",
             "TokenWithdrawn",
+            "TokenSettled",
         ],
         "handler": "royalties.handlers.on_market_event",
         "undo": "royalties.handlers.on_market_event_orphaned",

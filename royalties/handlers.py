@@ -44,13 +44,13 @@ def on_market_event_orphaned(event):
         from royalties.models import SettlementAllocation
 
         SettlementAllocation.objects.filter(claim_tx=event.tx_hash).update(claimed_at=None, claim_tx="")
-    if event.name == "Settled":
+    if event.name in ("Settled", "TokenSettled"):
         from royalties.models import Settlement
 
         Settlement.objects.filter(chain_event=event).update(
             status=Settlement.Status.OPEN, chain_event=None, paid_at=None
         )
-    if event.name in ("Withdrawn", "Settled"):
+    if event.name in ("Withdrawn", "Settled", "TokenSettled"):
         wallet_tx_unconfirmed(tx_hash=event.tx_hash)
 
 
@@ -161,7 +161,7 @@ def _settlement_event(event):
     from royalties.settlement import settlement_event_post
 
     settlement_event_post(event)
-    if event.name == "Settled":
+    if event.name in ("Settled", "TokenSettled"):
         wallet_tx_confirmed(tx_hash=event.tx_hash, at=event.block_timestamp)
 
 
@@ -171,6 +171,7 @@ HANDLERS = {
     "TokenCredited": _credited,
     "TokenWithdrawn": _withdrawn,
     "Settled": _settlement_event,
+    "TokenSettled": _settlement_event,
     "Claimed": _settlement_event,
     "EscrowReleased": _settlement_event,
 }

@@ -296,7 +296,10 @@ class Settlement(models.Model):
     training_purpose = models.CharField(max_length=20, blank=True, help_text="training / generative_training")
     model_name = models.CharField(max_length=200, blank=True)
     buyer_address = models.CharField(max_length=42)
-    price_wei = WeiField()
+    price_wei = WeiField(help_text="the price in the smallest unit of `currency` (wei for ETH)")
+    currency = models.CharField(
+        max_length=16, default="ETH", help_text="what it is paid in: ETH, or the stablecoin's symbol"
+    )
     root = models.CharField(max_length=66)
     expiry = models.BigIntegerField()
     typed_data = models.JSONField()

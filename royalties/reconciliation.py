@@ -6,8 +6,9 @@
 2. Read every market the portal has money in (version 2, and version 1 after an upgrade) at
    that block, outside any database transaction: each payee's `balanceOf`, `totalCredited`,
    `totalUnclaimed`, and the contracts' ether, summed over the markets.
-   The stablecoin likewise (AI fetches): `tokenBalanceOf`, `totalTokenCredited` and the
-   tokens the market holds, against the ledger's accounts in the stablecoin's currency.
+   The stablecoin likewise (AI fetches, settlements paid in it): `tokenBalanceOf`,
+   `totalTokenCredited`, `totalTokenUnclaimed` and the tokens the market holds, against the
+   ledger's accounts in the stablecoin's currency.
 3. Compare with the ledger: each payee's CREDITED balance, the sum of CREDITED, the sum of
    ALLOCATED. The ether must cover what is owed (the larger of the ledger's credited +
    allocated and the contracts' own totals): below it is a shortfall, always a mismatch; ether
@@ -69,11 +70,14 @@ def _stablecoin_mismatches(*, w3, market, block: int, mismatches: list) -> int:
                 }
             )
     owed = sum(credited.values())
+    allocated = sum(_ledger_balances(Kind.ALLOCATED, currency()).values())  # settled, unclaimed
     chain_total = market.functions.totalTokenCredited(token.address).call(**at)
+    chain_unclaimed = market.functions.totalTokenUnclaimed(token.address).call(**at)
     held = token.functions.balanceOf(market.address).call(**at)
     for what, ledger_value, chain_value in (
         (f"total credited ({currency()})", owed, chain_total),
-        (f"{currency()} held by the market (a shortfall)", owed, min(held, owed)),
+        (f"total unclaimed ({currency()})", allocated, chain_unclaimed),
+        (f"{currency()} held by the market (a shortfall)", owed + allocated, min(held, owed + allocated)),
     ):
         if ledger_value != chain_value:
             mismatches.append(

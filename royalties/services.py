@@ -15,6 +15,7 @@ from core.chain.client import get_web3
 from core.chain.contracts import MARKET, contract
 from core.chain.models import WalletTransaction
 from core.chain.signatures import signature_check
+from core.chain.stablecoin import currency as stablecoin_currency
 from core.chain.stablecoin import stablecoin_address
 from core.errors import PortalError
 from core.notifications import notify_address
@@ -237,22 +238,50 @@ def withdrawal_transaction(*, address: str, w3=None) -> tuple[dict, int, int] | 
     return None
 
 
+def _token_claims(*, address: str, market, w3) -> list[tuple]:
+    """Claim arguments of the payee's paid, unclaimed stablecoin allocations in `market`."""
+    from royalties.settlement import claim_args, claims_for
+
+    claims = []
+    for allocation in claims_for(address=address, currency=stablecoin_currency()):
+        if allocation.settlement.market_address != market.address:
+            continue
+        args = claim_args(allocation)
+        if market_gateway.is_claimed(contract=market, settlement_id=args[0], index=args[1]):
+            continue  # claimed in a transaction the indexer has not confirmed yet
+        claims.append(args)
+        if len(claims) == MAX_CLAIMS_PER_WITHDRAWAL:
+            break
+    return claims
+
+
 def token_available(*, address: str, w3=None) -> int:
-    """What the payee can withdraw now in the stablecoin (AI fetches paid with x402)."""
+    """What the payee can withdraw now in the stablecoin (AI fetches paid with x402, and
+    settlements paid in it): the balance read live plus paid allocations not yet claimed."""
+    from royalties.settlement import claims_for
+
     w3 = w3 or get_web3()
     market = contract(w3=w3, name=MARKET)
-    return market.functions.tokenBalanceOf(stablecoin_address(w3=w3), address).call()
+    balance = market.functions.tokenBalanceOf(stablecoin_address(w3=w3), address).call()
+    return balance + sum(int(a.amount) for a in claims_for(address=address, currency=stablecoin_currency()))
 
 
 def token_withdrawal_transaction(*, address: str, w3=None) -> tuple[dict, int] | None:
-    """The stablecoin's Withdraw button: LicenseMarket.withdrawToken, sent from the payee's
-    wallet. (tx, units it pays out), or None when there is nothing."""
+    """The stablecoin's Withdraw button, sent from the payee's wallet: claim its paid
+    allocations in the stablecoin and withdraw the whole balance in one call
+    (claimAndWithdrawToken), or a plain withdrawToken. (tx, units it pays out), or None when
+    there is nothing."""
     w3 = w3 or get_web3()
-    amount = token_available(address=address, w3=w3)
+    market = contract(w3=w3, name=MARKET)
+    token = stablecoin_address(w3=w3)
+    claims = _token_claims(address=address, market=market, w3=w3)
+    amount = market.functions.tokenBalanceOf(token, address).call() + sum(args[2] for args in claims)
     if not amount:
         return None
-    market = contract(w3=w3, name=MARKET)
-    data = market.encode_abi("withdrawToken", args=[stablecoin_address(w3=w3)])
+    if claims:
+        data = market.encode_abi("claimAndWithdrawToken", args=[claims, token])
+    else:
+        data = market.encode_abi("withdrawToken", args=[token])
     tx = {
         "from": address,
         "to": market.address,

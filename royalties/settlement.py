@@ -36,6 +36,8 @@ from core.chain.merkle import (
     StandardMerkleTree,
 )
 from core.chain.roles import platform_signature_current
+from core.chain.stablecoin import approve_call, stablecoin_address
+from core.chain.stablecoin import currency as stablecoin_currency
 from core.errors import PortalError
 from royalties.ledger import EntrySpec, Leg, ledger_post, ledger_post_many
 from royalties.models import JournalEntry, LedgerAccount, Settlement, SettlementAllocation, SettlementLine
@@ -46,6 +48,7 @@ Kind = LedgerAccount.Kind
 ERR_NOTHING = "Nothing to settle: every work was refused."
 ERR_NOT_OPEN = "This settlement can no longer be paid ({status})."
 ERR_EXPIRED = "This settlement expired; ask for a fresh quote."
+ERR_CURRENCY = "Settlements are paid in ETH or {stablecoin}, not {currency}."
 ERR_STALE = (
     "A registration dispute was opened since this settlement was signed, so it can no longer be "
     "paid; ask for a fresh quote (works in dispute are held in escrow)."
@@ -85,14 +88,19 @@ def settlement_create(
     refused=(),
     training_purpose="",
     model_name="",
+    currency: str = "ETH",
     w3: Web3 | None = None,
 ) -> Settlement:
     """A signed settlement for (work, price, terms hash) lines, paid by `buyer_address`. The
-    terms hash names the licence terms that priced the work: what is sold is what they say."""
+    terms hash names the licence terms that priced the work: what is sold is what they say.
+    Prices are in `currency`'s smallest unit: wei, or the stablecoin's (a TokenSettlement naming
+    the token, paid with settleWithToken and claimed in the token)."""
 
     lines = [(work, int(price), terms_hash) for work, price, terms_hash in lines if int(price) > 0]
     if not lines:
         raise SettlementError(ERR_NOTHING)
+    if currency not in ("ETH", stablecoin_currency()):
+        raise SettlementError(ERR_CURRENCY.format(stablecoin=stablecoin_currency(), currency=currency))
     w3 = w3 or get_web3()
     market = contract(w3=w3, name=MARKET)
     disputed = _disputed_work_ids([work.pk for work, _, _ in lines])
@@ -120,7 +128,7 @@ def settlement_create(
     price = sum(amount for _, amount in payees)
     settlement_id = "0x" + secrets.token_hex(32)
     expiry = chain_now(w3) + settings.QUOTE_TTL_SECONDS  # checked on chain against block.timestamp
-    typed = market_messages.settlement_typed_data(
+    fields = dict(
         chain_id=w3.eth.chain_id,
         market=market.address,
         settlement_id=settlement_id,
@@ -131,6 +139,10 @@ def settlement_create(
         # pausing any work's sales (a dispute) moves the epoch: this settlement then stops
         dispute_epoch=market_messages.dispute_epoch(w3=w3, address=market.address),
     )
+    if currency == "ETH":
+        typed = market_messages.settlement_typed_data(**fields)
+    else:
+        typed = market_messages.token_settlement_typed_data(token=stablecoin_address(w3=w3), **fields)
     with transaction.atomic():
         settlement = Settlement.objects.create(
             settlement_id=settlement_id,
@@ -140,6 +152,7 @@ def settlement_create(
             model_name=model_name[:200],
             buyer_address=buyer_address,
             price_wei=price,
+            currency=currency,
             root=Web3.to_hex(tree.root),
             expiry=expiry,
             typed_data=typed,
@@ -190,13 +203,10 @@ def settlement_transaction(*, settlement: Settlement, w3: Web3 | None = None) ->
         raise SettlementError(ERR_EXPIRED, status=410, code="settlement_expired")
     w3 = w3 or get_web3()
     m = settlement.typed_data["message"]
-    args = [
-        bytes.fromhex(m["settlementId"][2:]),
-        bytes.fromhex(m["root"][2:]),
-        m["buyer"],
-        int(m["price"]),
-        int(m["expiry"]),
-    ]
+    args = [bytes.fromhex(m["settlementId"][2:]), bytes.fromhex(m["root"][2:])]
+    if "token" in m:  # a TokenSettlement
+        args.append(m["token"])
+    args += [m["buyer"], int(m["price"]), int(m["expiry"])]
     if "disputeEpoch" in m:  # version 2: a dispute since it was signed makes it stale
         if int(m["disputeEpoch"]) != market_messages.dispute_epoch(w3=w3, address=settlement.market_address):
             Settlement.objects.filter(pk=settlement.pk, status=Settlement.Status.OPEN).update(
@@ -208,6 +218,30 @@ def settlement_transaction(*, settlement: Settlement, w3: Web3 | None = None) ->
         if resigned:  # the signing key was rotated since: the market only trusts the new one
             Settlement.objects.filter(pk=settlement.pk).update(signature=resigned)
             settlement.signature = resigned
+    if "token" in m:
+        to, data = market_messages.settle_with_token_call(
+            w3=w3,
+            address=settlement.market_address,
+            settlement_args=tuple(args),
+            signature=settlement.signature,
+        )
+        approve_to, approve_data = approve_call(
+            w3=w3, spender=settlement.market_address, amount=int(settlement.price_wei)
+        )
+        return {
+            "from": settlement.buyer_address,
+            "to": to,
+            "data": data,
+            "value": "0x0",
+            "chainId": hex(settlement.chain_id),
+            # sent first, from the same wallet: the market takes exactly the price
+            "approval": {
+                "from": settlement.buyer_address,
+                "to": approve_to,
+                "data": approve_data,
+                "value": "0x0",
+            },
+        }
     to, data = market_messages.settle_call(
         w3=w3, address=settlement.market_address, settlement_args=tuple(args), signature=settlement.signature
     )
@@ -220,11 +254,14 @@ def settlement_transaction(*, settlement: Settlement, w3: Web3 | None = None) ->
     }
 
 
-def claims_for(*, address: str) -> list[SettlementAllocation]:
-    """Paid, unclaimed allocations of a payee (what Withdraw claims first)."""
+def claims_for(*, address: str, currency: str = "ETH") -> list[SettlementAllocation]:
+    """Paid, unclaimed allocations of a payee in one currency (what its Withdraw claims first)."""
     return list(
         SettlementAllocation.objects.filter(
-            payee=address, claimed_at__isnull=True, settlement__status=Settlement.Status.PAID
+            payee=address,
+            claimed_at__isnull=True,
+            settlement__status=Settlement.Status.PAID,
+            settlement__currency=currency,
         ).select_related("settlement")
     )
 
@@ -266,7 +303,7 @@ def claim_args(allocation: SettlementAllocation) -> tuple:
 
 def settlement_event_post(event) -> None:
     """The ledger side of Settled / Claimed / EscrowReleased (idempotent on the event key)."""
-    if event.name == "Settled":
+    if event.name in ("Settled", "TokenSettled"):
         _settled(event)
     elif event.name == "Claimed":
         _claimed(event)
@@ -283,9 +320,21 @@ def _settled(event) -> None:
         or args["root"] != settlement.root
     ):
         raise SettlementError(f"Settled {args['settlementId']} does not match a settlement of ours")
+    paid_in = "ETH" if event.name == "Settled" else stablecoin_currency()
+    if paid_in != settlement.currency:  # a token settlement is only ever paid through TokenSettled
+        raise SettlementError(
+            f"{event.name} {args['settlementId']} paid in {paid_in}, not {settlement.currency}"
+        )
     buyer = Web3.to_checksum_address(args["buyer"])
+    cur = settlement.currency
     legs = [
-        Leg(Kind.BUYER_PAID, buyer, -int(settlement.price_wei), meta={"reference": settlement.settlement_id})
+        Leg(
+            Kind.BUYER_PAID,
+            buyer,
+            -int(settlement.price_wei),
+            currency=cur,
+            meta={"reference": settlement.settlement_id},
+        )
     ]
     for line in settlement.lines.all().iterator(chunk_size=5000):
         legs.append(
@@ -293,6 +342,7 @@ def _settled(event) -> None:
                 Kind.ALLOCATED,
                 line.payee,
                 int(line.amount),
+                currency=cur,
                 earning=not line.escrowed,
                 meta={
                     "role": line.role,
@@ -325,15 +375,25 @@ def _settled(event) -> None:
     )
 
 
+def _currency_of(settlement_id: str) -> str:
+    """What a settlement was paid in (its allocations are claimed and released in the same)."""
+    found = Settlement.objects.filter(settlement_id=settlement_id).values_list("currency", flat=True).first()
+    return found or "ETH"
+
+
 def _claimed(event) -> None:
     args = event.args
     payee, amount = Web3.to_checksum_address(args["payee"]), int(args["amount"])
+    cur = _currency_of(args["settlementId"])
     ledger_post(
         EntrySpec(
             key=event.key,
             kind=JournalEntry.Kind.CLAIM,
             occurred_at=event.block_timestamp,
-            legs=[Leg(Kind.ALLOCATED, payee, -amount), Leg(Kind.CREDITED, payee, amount)],
+            legs=[
+                Leg(Kind.ALLOCATED, payee, -amount, currency=cur),
+                Leg(Kind.CREDITED, payee, amount, currency=cur),
+            ],
             chain_event_id=event.pk,
             tx_hash=event.tx_hash,
             memo=f"claim {args['settlementId'][:10]}…#{args['index']}",
@@ -347,17 +407,19 @@ def _claimed(event) -> None:
 def _escrow_released(event) -> None:
     args = event.args
     to, amount = Web3.to_checksum_address(args["to"]), int(args["amount"])
+    cur = _currency_of(args["settlementId"])
     ledger_post(
         EntrySpec(
             key=event.key,
             kind=JournalEntry.Kind.ESCROW_RELEASE,
             occurred_at=event.block_timestamp,
             legs=[
-                Leg(Kind.ALLOCATED, ESCROW_ADDRESS, -amount),
+                Leg(Kind.ALLOCATED, ESCROW_ADDRESS, -amount, currency=cur),
                 Leg(
                     Kind.CREDITED,
                     to,
                     amount,
+                    currency=cur,
                     earning=True,
                     meta={"role": "escrow_release", "reference": args["settlementId"]},
                 ),

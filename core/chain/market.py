@@ -245,6 +245,13 @@ def settle_call(*, w3: Web3, address: str, settlement_args: tuple, signature: st
     return _call(w3, address, "settle", [settlement_args, bytes.fromhex(signature[2:])])
 
 
+def settle_with_token_call(
+    *, w3: Web3, address: str, settlement_args: tuple, signature: str
+) -> tuple[str, str]:
+    """A TokenSettlement paid from the buyer's allowance (approve the price first)."""
+    return _call(w3, address, "settleWithToken", [settlement_args, bytes.fromhex(signature[2:])])
+
+
 def revoke_offer_call(*, w3: Web3, offer_key: str) -> tuple[str, str]:
     return _call(w3, None, "revokeOffer", [bytes.fromhex(offer_key[2:])])
 

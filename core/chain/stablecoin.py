@@ -130,3 +130,10 @@ def transfer_authorization_typed_data(
             "nonce": nonce,
         },
     }
+
+
+def approve_call(*, w3: Web3, spender: str, amount: int) -> tuple[str, str]:
+    """(to, data) of the stablecoin's approve(spender, amount): what a buyer sends before a
+    settlement paid in it (exactly its price)."""
+    token = stablecoin(w3=w3)
+    return token.address, token.encode_abi("approve", args=[spender, int(amount)])

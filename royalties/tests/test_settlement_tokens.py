@@ -12,6 +12,7 @@ from core.chain.stablecoin import currency
 from licensing.tests.helpers import fund, index, mine, mint_stablecoin, send_tx
 from royalties.models import JournalEntry, LedgerAccount, Settlement
 from royalties.reconciliation import reconcile
+from royalties.selectors import earnings_totals
 from royalties.services import token_available, token_withdrawal_transaction, withdrawal_transaction
 from royalties.settlement import SettlementError, settlement_create, settlement_transaction
 from royalties.tests.factories import sheet_row, work_row
@@ -77,6 +78,9 @@ def test_a_settlement_priced_in_the_stablecoin_is_paid_claimed_and_reconciled_in
     assert sum(allocated.values()) == 3 * PRICE
     assert not _balances(LedgerAccount.Kind.ALLOCATED, "ETH")
     assert withdrawal_transaction(address=creator.address, w3=w3) is None  # nothing in ether
+    # the earnings pages count the shares in the stablecoin, beside an untouched ether total
+    totals = earnings_totals(address=co_creator.address)
+    assert totals["tUSDC"].all_time == co_share and totals["ETH"].all_time == 0
 
     # one Withdraw claims and pays out in the token
     assert token_available(address=co_creator.address, w3=w3) == co_share

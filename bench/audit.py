@@ -413,12 +413,6 @@ def main():
     )
     scanned = json.loads(child.stdout.strip().splitlines()[-1])
     floor_seconds = floors.floor("audit")[0]  # one plain DuckDB join of the same manifest, same machine
-    if args.manifest_only:
-        speed, q = {}, {"whole_shard_images_per_s_per_core": None}
-    else:
-        speed = shard_speed(args.shard_images)
-        speed.pop("_data")
-        q = quality()
     report = {
         "benchmark": "audit",
         "cpu_cores": os.cpu_count(),
@@ -431,14 +425,14 @@ def main():
         },
         "floor": {"manifest_seconds": floor_seconds},
         "ratio": {"manifest_seconds": round(scanned["seconds"] / floor_seconds, 2)},
-        "shards": {
-            **speed,
-            "whole_shard_images_per_s_per_core": q.pop("whole_shard_images_per_s_per_core"),
-        },
-        "quality": q,
     }
-    if args.manifest_only:
-        del report["shards"], report["quality"]
+    if not args.manifest_only:
+        speed = shard_speed(args.shard_images)
+        speed.pop("_data")
+        q = quality()
+        whole = q.pop("whole_shard_images_per_s_per_core")
+        report["shards"] = {**speed, "whole_shard_images_per_s_per_core": whole}
+        report["quality"] = q
     print(json.dumps(report, indent=2))
 
 

@@ -212,22 +212,13 @@ def withdrawal_transaction(*, address: str, w3=None) -> tuple[dict, int, int] | 
     in one call; a plain withdraw when nothing is allocated. With money in a version 1 market
     too (a portal that upgraded), the newest market with something comes first and the next
     Withdraw empties the other. (tx, wei it pays out, claims), or None when there is nothing."""
-    from royalties.settlement import claim_args, claims_for
+    from royalties.settlement import claims_for
 
     w3 = w3 or get_web3()
     allocations = claims_for(address=address)
     for market in market_gateway.markets(w3=w3):
         balance = market_gateway.balance_of(contract=market, payee=address)
-        claims = []
-        for allocation in allocations:
-            if allocation.settlement.market_address != market.address:
-                continue
-            args = claim_args(allocation)
-            if market_gateway.is_claimed(contract=market, settlement_id=args[0], index=args[1]):
-                continue  # claimed in a transaction the indexer has not confirmed yet
-            claims.append(args)
-            if len(claims) == MAX_CLAIMS_PER_WITHDRAWAL:
-                break
+        claims = _claims_in(market, allocations)
         amount = balance + sum(args[2] for args in claims)
         if not amount:
             continue
@@ -238,12 +229,13 @@ def withdrawal_transaction(*, address: str, w3=None) -> tuple[dict, int, int] | 
     return None
 
 
-def _token_claims(*, address: str, market, w3) -> list[tuple]:
-    """Claim arguments of the payee's paid, unclaimed stablecoin allocations in `market`."""
-    from royalties.settlement import claim_args, claims_for
+def _claims_in(market, allocations) -> list[tuple]:
+    """Claim arguments of the allocations paid through `market` and not claimed on chain yet, at
+    most MAX_CLAIMS_PER_WITHDRAWAL (one Withdraw's worth)."""
+    from royalties.settlement import claim_args
 
     claims = []
-    for allocation in claims_for(address=address, currency=stablecoin_currency()):
+    for allocation in allocations:
         if allocation.settlement.market_address != market.address:
             continue
         args = claim_args(allocation)
@@ -271,10 +263,12 @@ def token_withdrawal_transaction(*, address: str, w3=None) -> tuple[dict, int] |
     allocations in the stablecoin and withdraw the whole balance in one call
     (claimAndWithdrawToken), or a plain withdrawToken. (tx, units it pays out), or None when
     there is nothing."""
+    from royalties.settlement import claims_for
+
     w3 = w3 or get_web3()
     market = contract(w3=w3, name=MARKET)
     token = stablecoin_address(w3=w3)
-    claims = _token_claims(address=address, market=market, w3=w3)
+    claims = _claims_in(market, claims_for(address=address, currency=stablecoin_currency()))
     amount = market.functions.tokenBalanceOf(token, address).call() + sum(args[2] for args in claims)
     if not amount:
         return None

@@ -134,17 +134,25 @@ TRAINING_STATUSES = {
 }
 
 
-def licence_status(*, audit: Audit, work_ids) -> dict[int, str]:
-    """work -> licensed / paid / prohibited / free for training, for the audit's organisation."""
+def licence_status(*, audit: Audit, work_ids, currencies: dict | None = None) -> dict[int, str]:
+    """work -> licensed / paid / prohibited / free for training, for the audit's organisation;
+    `currencies`, when given, gets each paid work's price currency."""
 
-    terms = dict(CatalogueEntry.objects.filter(work_id__in=work_ids).values_list("work_id", "ai_training"))
+    terms = {
+        work_id: (ai, currency)
+        for work_id, ai, currency in CatalogueEntry.objects.filter(work_id__in=work_ids).values_list(
+            "work_id", "ai_training", "ai_currency"
+        )
+    }
     held = held_licences(org=audit.org, work_ids=list(work_ids)) if audit.org_id else {}
     status = {}
     for work_id in work_ids:
         if (work_id, "training") in held:
             status[work_id] = "licensed"
         else:
-            status[work_id] = terms.get(work_id, "prohibited")
+            status[work_id], currency = terms.get(work_id, ("prohibited", "ETH"))
+            if currencies is not None and status[work_id] == "paid":
+                currencies[work_id] = currency
     return status
 
 
@@ -157,11 +165,16 @@ def report(*, audit: Audit) -> dict:
         .order_by("-items")[:50]
     )
     work_ids = set(matches.values_list("work_id", flat=True))
-    statuses = licence_status(audit=audit, work_ids=work_ids)
+    currencies: dict[int, str] = {}
+    statuses = licence_status(audit=audit, work_ids=work_ids, currencies=currencies)
     by_status = {key: 0 for key in TRAINING_STATUSES}
     for status in statuses.values():
         by_status[status] = by_status.get(status, 0) + 1
+    paid_by_currency: dict[str, int] = {}
+    for currency in currencies.values():
+        paid_by_currency[currency] = paid_by_currency.get(currency, 0) + 1
     return {
+        "paid_by_currency": sorted(paid_by_currency.items()),  # ETH first, then the stablecoin
         "progress": progress(audit=audit),
         "by_kind": by_kind,
         "by_creator": by_creator,

@@ -226,6 +226,7 @@ def quote(request, token):
             model_name=f"audit: {audit.name}"[:200],
             buyer_address=wallet if wallet in paying else None,
             work_ids=work_ids,
+            currency=request.POST.get("currency") or None,
         )
     except REFUSALS as exc:
         messages.error(request, refusal_words(exc))

@@ -214,7 +214,8 @@ class CatalogueEntry(models.Model):
     ai_training = models.CharField(max_length=16, help_text="the most permissive AI training among offers")
     # What an AI company pays per work for each purpose (free, else the cheapest paid offer), and
     # under which terms: the API's manifest check and training quotes read these.
-    ai_price_wei = WeiField(default=0)
+    ai_price_wei = WeiField(default=0, help_text="in the smallest unit of ai_currency")
+    ai_currency = models.CharField(max_length=8, default="ETH", help_text="ai_price_wei's currency")
     ai_terms = models.ForeignKey(
         LicenceTerms, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -224,7 +225,8 @@ class CatalogueEntry(models.Model):
         default="prohibited",
         help_text="AI use per fetch (x402): the most permissive among offers",
     )
-    genai_price_wei = WeiField(default=0)
+    genai_price_wei = WeiField(default=0, help_text="in the smallest unit of genai_currency")
+    genai_currency = models.CharField(max_length=8, default="ETH", help_text="genai_price_wei's currency")
     genai_terms = models.ForeignKey(
         LicenceTerms, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -248,8 +250,16 @@ class CatalogueEntry(models.Model):
             models.Index(fields=["title"], name="cat_title"),
             # covers a manifest check's read of a matched work's AI terms (training/services.py)
             models.Index(
-                fields=["work", "ai_training", "ai_price_wei", "genai_training", "genai_price_wei"],
-                name="cat_ai_terms",
+                fields=[
+                    "work",
+                    "ai_training",
+                    "ai_price_wei",
+                    "ai_currency",
+                    "genai_training",
+                    "genai_price_wei",
+                    "genai_currency",
+                ],
+                name="cat_ai_terms_cur",
             ),
         ]
 
@@ -276,8 +286,10 @@ class WorkTermsChange(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     training = models.CharField(max_length=16, choices=AI_CHOICES)
     training_price_wei = WeiField(default=0)
+    training_currency = models.CharField(max_length=8, default="ETH")
     generative_training = models.CharField(max_length=16, choices=AI_CHOICES)
     generative_training_price_wei = WeiField(default=0)
+    generative_training_currency = models.CharField(max_length=8, default="ETH")
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

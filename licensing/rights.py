@@ -187,7 +187,12 @@ def rsl_document(*, request, entries) -> bytes:
             kind = "free" if entry.ai_training == AI_FREE else "training"
             payment = SubElement(licence, "payment", {"type": kind})
             if entry.ai_training == AI_PAID:
-                SubElement(payment, "amount", {"currency": "ETH"}).text = wei_to_eth(entry.ai_price_wei)
+                currency = entry.ai_currency
+                SubElement(payment, "amount", {"currency": currency}).text = (
+                    wei_to_eth(entry.ai_price_wei)
+                    if currency == "ETH"
+                    else units_text(int(entry.ai_price_wei))
+                )
                 SubElement(payment, "custom").text = request.build_absolute_uri(page + "#offers")
         SubElement(content, "copyright", {"type": "person"}).text = (
             entry.creator_name or entry.creator_address

@@ -95,19 +95,24 @@ def terms_get_or_create(*, terms: Terms, preset: str = "") -> LicenceTerms:
 
 
 def _purpose_terms(offers, choice_field: str, price_field: str):
-    """(status, price, terms row) for one AI purpose across a work's offers: free if any offer
-    makes it free, else the cheapest paid offer, else prohibited."""
+    """(status, price, terms row, currency) for one AI purpose across a work's offers: free if
+    any offer makes it free, else the cheapest paid offer in ETH, else the cheapest in the
+    stablecoin (prices in different currencies are never compared), else prohibited."""
     best = None
     for offer in offers:
         terms = offer.terms.terms
         choice = getattr(terms, choice_field)
         if choice == AI_FREE:
-            return AI_FREE, 0, offer.terms
-        if choice == AI_PAID and terms.currency == "ETH":  # AI companies settle in ETH
+            return AI_FREE, 0, offer.terms, "ETH"
+        if choice == AI_PAID:
             price = getattr(terms, price_field)
-            if best is None or price < best[1]:
-                best = (AI_PAID, price, offer.terms)
-    return best or (AI_PROHIBITED, 0, None)
+            rank = (terms.currency != "ETH", price)
+            if best is None or rank < best[0]:
+                best = (rank, (AI_PAID, price, offer.terms, terms.currency))
+    return best[1] if best else (AI_PROHIBITED, 0, None, "ETH")
+
+
+_NOTHING_OFFERED = (AI_PROHIBITED, 0, "ETH", AI_PROHIBITED, 0, "ETH")
 
 
 def _most_permissive(choices) -> str:
@@ -119,7 +124,10 @@ def _record_terms_change(*, work: Work, before, after) -> None:
     """Append to the changes feed when what an AI company may do with the work changed."""
     if before == after:
         return
-    (old_ai, _, old_gen, _), (new_ai, new_ai_price, new_gen, new_gen_price) = before, after
+    (old_ai, _, _, old_gen, _, _), (new_ai, new_ai_price, new_ai_cur, new_gen, new_gen_price, new_gen_cur) = (
+        before,
+        after,
+    )
     allowed = {AI_FREE, AI_PAID}
     if (old_ai in allowed and new_ai not in allowed) or (old_gen in allowed and new_gen not in allowed):
         kind = WorkTermsChange.Kind.CONSENT_WITHDRAWN
@@ -130,8 +138,10 @@ def _record_terms_change(*, work: Work, before, after) -> None:
         kind=kind,
         training=new_ai,
         training_price_wei=new_ai_price,
+        training_currency=new_ai_cur,
         generative_training=new_gen,
         generative_training_price_wei=new_gen_price,
+        generative_training_currency=new_gen_cur,
     )
 
 
@@ -140,13 +150,23 @@ def catalogue_refresh(*, work: Work) -> CatalogueEntry | None:
     not public (never, or no longer) has no row, whatever its offers. A change of what AI
     companies may do with the work is appended to the changes feed."""
     transaction.on_commit(catalogue_changed)
-    previous = CatalogueEntry.objects.filter(work=work).values_list(
-        "ai_training", "ai_price_wei", "genai_training", "genai_price_wei"
-    ).first() or (AI_PROHIBITED, 0, AI_PROHIBITED, 0)
+    previous = (
+        CatalogueEntry.objects.filter(work=work)
+        .values_list(
+            "ai_training",
+            "ai_price_wei",
+            "ai_currency",
+            "genai_training",
+            "genai_price_wei",
+            "genai_currency",
+        )
+        .first()
+        or _NOTHING_OFFERED
+    )
     offers = list(Offer.objects.active().filter(work=work).select_related("terms"))
     if not offers or not Work.objects.public().filter(pk=work.pk).exists():
         CatalogueEntry.objects.filter(work=work).delete()
-        _record_terms_change(work=work, before=tuple(previous), after=(AI_PROHIBITED, 0, AI_PROHIBITED, 0))
+        _record_terms_change(work=work, before=tuple(previous), after=_NOTHING_OFFERED)
         return None
     # the card's "from" price: in ETH when any offer is, else in the stablecoin (never mixed)
     priced = [o for o in offers if o.terms.terms.currency == "ETH"] or offers
@@ -166,9 +186,11 @@ def catalogue_refresh(*, work: Work) -> CatalogueEntry | None:
             "ai_training": ai[0],
             "ai_price_wei": ai[1],
             "ai_terms": ai[2],
+            "ai_currency": ai[3],
             "genai_training": genai[0],
             "genai_price_wei": genai[1],
             "genai_terms": genai[2],
+            "genai_currency": genai[3],
             "ai_fetch": _most_permissive(o.terms.terms.ai_fetch for o in offers),
             "commercial": any(o.terms.commercial_use for o in offers),
             "derivatives": any(o.terms.derivatives_allowed for o in offers),
@@ -177,7 +199,7 @@ def catalogue_refresh(*, work: Work) -> CatalogueEntry | None:
             "listed_at": min(o.created_at for o in offers),
         },
     )
-    _record_terms_change(work=work, before=tuple(previous), after=(ai[0], ai[1], genai[0], genai[1]))
+    _record_terms_change(work=work, before=tuple(previous), after=(*ai[:2], ai[3], *genai[:2], genai[3]))
     return entry
 
 

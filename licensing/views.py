@@ -368,7 +368,13 @@ def ai_txt(request):
 def rsl_license(request):
     """/license.xml: the RSL 1.0 licence document (referenced from robots.txt)."""
     entries = CatalogueEntry.objects.only(
-        "work_id", "ai_training", "ai_price_wei", "creator_name", "creator_address", "thumbnail"
+        "work_id",
+        "ai_training",
+        "ai_price_wei",
+        "ai_currency",
+        "creator_name",
+        "creator_address",
+        "thumbnail",
     ).order_by("work_id")[:10_000]
     return HttpResponse(
         rights.rsl_document(request=request, entries=entries), content_type="application/rsl+xml"

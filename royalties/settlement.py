@@ -14,6 +14,7 @@
    `EscrowReleased` moves an escrowed allocation to whoever a moderator named.
 """
 
+import re
 import secrets
 from collections import defaultdict
 
@@ -36,7 +37,7 @@ from core.chain.merkle import (
     StandardMerkleTree,
 )
 from core.chain.roles import platform_signature_current
-from core.chain.stablecoin import approve_call, stablecoin_address
+from core.chain.stablecoin import approve_call, permit_typed_data, stablecoin_address
 from core.chain.stablecoin import currency as stablecoin_currency
 from core.errors import PortalError
 from royalties.ledger import EntrySpec, Leg, ledger_post, ledger_post_many
@@ -49,6 +50,9 @@ ERR_NOTHING = "Nothing to settle: every work was refused."
 ERR_NOT_OPEN = "This settlement can no longer be paid ({status})."
 ERR_EXPIRED = "This settlement expired; ask for a fresh quote."
 ERR_CURRENCY = "Settlements are paid in ETH or {stablecoin}, not {currency}."
+ERR_PERMIT_MALFORMED = "The permit signature is not a 65-byte signature."
+ERR_NOT_TOKEN = "This settlement is paid in ETH: there is no permit to sign."
+PERMIT_SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}")
 ERR_STALE = (
     "A registration dispute was opened since this settlement was signed, so it can no longer be "
     "paid; ask for a fresh quote (works in dispute are held in escrow)."
@@ -194,13 +198,37 @@ def settlement_create(
     return settlement
 
 
-def settlement_transaction(*, settlement: Settlement, w3: Web3 | None = None) -> dict:
-    """The transaction the buyer's wallet sends: settle(settlement, signature) with the price."""
-
+def _payable(settlement: Settlement) -> None:
     if settlement.status != Settlement.Status.OPEN:
         raise SettlementError(ERR_NOT_OPEN.format(status=settlement.get_status_display()), status=409)
     if settlement.expiry < chain_now():
         raise SettlementError(ERR_EXPIRED, status=410, code="settlement_expired")
+
+
+def settlement_permit_typed_data(*, settlement: Settlement, w3: Web3 | None = None) -> dict:
+    """What the buyer signs to pay a settlement in the stablecoin from a browser wallet: an
+    EIP-2612 permit for the market to take exactly the price, valid until the settlement
+    expires (the one extra signature; settlement_transaction(permit=...) then sends it)."""
+    _payable(settlement)
+    if "token" not in settlement.typed_data["message"]:
+        raise SettlementError(ERR_NOT_TOKEN, code="not_a_token_settlement")
+    return permit_typed_data(
+        w3=w3 or get_web3(),
+        owner=settlement.buyer_address,
+        spender=settlement.market_address,
+        value=int(settlement.price_wei),
+        deadline=int(settlement.expiry),
+    )
+
+
+def settlement_transaction(*, settlement: Settlement, w3: Web3 | None = None, permit: str = "") -> dict:
+    """The transaction the buyer's wallet sends: settle(settlement, signature) with the price in
+    ETH. In the stablecoin: with the buyer's `permit`, settleWithPermit; without, settleWithToken
+    and the approval of exactly the price to send first."""
+
+    _payable(settlement)
+    if permit and not PERMIT_SIGNATURE.fullmatch(permit):
+        raise SettlementError(ERR_PERMIT_MALFORMED, code="malformed_permit")
     w3 = w3 or get_web3()
     m = settlement.typed_data["message"]
     args = [bytes.fromhex(m["settlementId"][2:]), bytes.fromhex(m["root"][2:])]
@@ -218,6 +246,22 @@ def settlement_transaction(*, settlement: Settlement, w3: Web3 | None = None) ->
         if resigned:  # the signing key was rotated since: the market only trusts the new one
             Settlement.objects.filter(pk=settlement.pk).update(signature=resigned)
             settlement.signature = resigned
+    if "token" in m and permit:
+        to, data = market_messages.settle_with_permit_call(
+            w3=w3,
+            address=settlement.market_address,
+            settlement_args=tuple(args),
+            signature=settlement.signature,
+            deadline=int(m["expiry"]),
+            permit=permit,
+        )
+        return {
+            "from": settlement.buyer_address,
+            "to": to,
+            "data": data,
+            "value": "0x0",
+            "chainId": hex(settlement.chain_id),
+        }
     if "token" in m:
         to, data = market_messages.settle_with_token_call(
             w3=w3,

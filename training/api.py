@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpResponse
 from ninja import Body, Field, Path, Query, Router, Schema
@@ -31,6 +32,8 @@ Name = Annotated[
     str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")
 ]
 PurposeName = Literal["training", "generative_training"]
+Currency = Literal["ETH", settings.STABLECOIN_SYMBOL]  # what a price or payment is in
+CURRENCY_NOTE = "ETH (amounts in wei) or the stablecoin (amounts in its smallest unit)"
 _WORK_ID_KEY = r"^[0-9]{1,15}$"
 # {"<work id>": count}: counts are integers (never true/false or "3"), keys work ids; stated in
 # the schema too (pydantic alone writes patternProperties, which lets any other key through).
@@ -89,7 +92,8 @@ class ManifestMatchOut(BaseModel):
 
 class PurposeTermsOut(BaseModel):
     status: Literal["prohibited", "free", "paid"]
-    price_wei: str
+    price_wei: str = Field(description="in the smallest unit of `currency`")
+    currency: Currency = Field("ETH", description=CURRENCY_NOTE)
     licensed: bool
     licensed_until: datetime | None
 
@@ -158,6 +162,17 @@ class QuoteIn(Schema):
     )
     work_ids: list[Id] | None = Field(None, max_length=services.MAX_ITEMS)
     manifest_check_id: Id | None = None
+    currency: Currency | None = Field(
+        None,
+        description="what the settlement is paid in (default: ETH when any work is priced in ETH, "
+        "else the stablecoin); works priced in the other currency are refused with the reason",
+    )
+
+
+class ApprovalOut(Schema):
+    sender: str
+    to: str = Field(..., description="the stablecoin")
+    data: str = Field(..., description="approve(market, exactly the price)")
 
 
 class TransactionOut(Schema):
@@ -166,12 +181,15 @@ class TransactionOut(Schema):
     data: str
     value: str = Field(..., description="wei, hex")
     chain_id: str
+    approval: ApprovalOut | None = Field(
+        None, description="for a payment in the stablecoin: send this approval first, from the same wallet"
+    )
 
 
 class QuoteLineOut(Schema):
     work_id: int
     status: Literal["quoted", "free", "refused"]
-    price_wei: str
+    price_wei: str = Field(description="in the smallest unit of the quote's currency")
     reason: str
 
 
@@ -179,6 +197,7 @@ class QuoteOut(Schema):
     settlement_id: str | None
     purpose: PurposeName
     model_name: str
+    currency: Currency = Field(description=CURRENCY_NOTE)
     total_wei: str
     expiry: int | None
     status: Literal["open", "paid", "expired", "nothing_to_pay"]
@@ -193,20 +212,25 @@ def _transaction(settlement: Settlement) -> dict | None:
         tx = settlement_transaction(settlement=settlement)
     except PortalError:
         return None
+    approval = tx.get("approval")
     return {
         "sender": tx["from"],
         "to": tx["to"],
         "data": tx["data"],
         "value": tx["value"],
         "chain_id": tx["chainId"],
+        "approval": {"sender": approval["from"], "to": approval["to"], "data": approval["data"]}
+        if approval
+        else None,
     }
 
 
-def _quote_out(settlement, lines, purpose, model_name) -> dict:
+def _quote_out(settlement, lines, purpose, model_name, currency="ETH") -> dict:
     return {
         "settlement_id": settlement.settlement_id if settlement else None,
         "purpose": purpose,
         "model_name": model_name,
+        "currency": settlement.currency if settlement else currency,
         "total_wei": str(settlement.price_wei if settlement else 0),
         "expiry": settlement.expiry if settlement else None,
         "status": settlement.status if settlement else "nothing_to_pay",
@@ -238,8 +262,10 @@ def training_quote_create(request, payload: QuoteIn):
         buyer_address=payload.buyer_address,
         work_ids=payload.work_ids,
         manifest_check_id=payload.manifest_check_id,
+        currency=payload.currency,
     )
-    return _quote_out(settlement, lines, payload.purpose, payload.model_name.strip())
+    currency = lines[0].currency if lines else "ETH"
+    return _quote_out(settlement, lines, payload.purpose, payload.model_name.strip(), currency)
 
 
 @router.get(
@@ -267,7 +293,8 @@ class LicenceOut(Schema):
         "extends it (painter → painter-2, painter/xl); organisation: any model you train"
     )
     grants: str = Field(description="what the licence covers, in words")
-    price_wei: str
+    price_wei: str = Field(description="in the smallest unit of `currency`")
+    currency: Currency = Field(description=CURRENCY_NOTE)
     status: Literal["valid", "void"]
     issued_at: datetime
     expires_at: datetime | None
@@ -283,6 +310,7 @@ def _licence_out(row: TrainingLicence) -> dict:
         "model_scope": row.model_scope,
         "grants": row.grants,
         "price_wei": str(row.price_wei),
+        "currency": row.settlement.currency,
         "status": row.status,
         "issued_at": row.issued_at,
         "expires_at": row.expires_at,
@@ -331,7 +359,8 @@ class RunIn(Schema):
 class RunWorkOut(Schema):
     work_id: int
     status: Literal["licensed", "invoiced", "violation", "free", "paid"]
-    price_wei: str
+    price_wei: str = Field(description="in the smallest unit of its invoice's currency")
+    currency: Currency | None = Field(description="its invoice's currency (none: not invoiced)")
     samples: int | None
 
 
@@ -343,6 +372,7 @@ class InvoiceLineOut(Schema):
 class InvoiceOut(Schema):
     id: int
     run_id: str
+    currency: Currency = Field(description=CURRENCY_NOTE)
     total_wei: str
     status: Literal["open", "paid"]
     created_at: datetime
@@ -361,18 +391,20 @@ class RunOut(Schema):
     counts: dict[str, int]
     unmatched: list[str]
     works: list[RunWorkOut]
-    invoice: InvoiceOut | None
+    invoices: list[InvoiceOut] = Field(description="one per currency the unlicensed works are priced in")
+    invoice: InvoiceOut | None = Field(description="the first of `invoices` (kept for older clients)")
 
 
 def _invoice_out(invoice: Invoice, run_works=None) -> dict:
     """`run_works`: the run's rows when already loaded (a list of runs), else one query."""
     if run_works is None:
-        lines = list(invoice.run.works.exclude(price_wei=0))
+        lines = list(invoice.lines.all())
     else:
-        lines = [row for row in run_works if row.price_wei]
+        lines = [row for row in run_works if row.invoice_id == invoice.pk]
     return {
         "id": invoice.pk,
         "run_id": invoice.run.run_id,
+        "currency": invoice.currency,
         "total_wei": str(invoice.total_wei),
         "status": invoice.status,
         "created_at": invoice.created_at,
@@ -388,7 +420,8 @@ def _run_out(run: TrainingRun) -> dict:
     counts = {status: 0 for status in ("licensed", "invoiced", "violation", "free", "paid")}
     for row in rows:
         counts[row.status] += 1
-    invoice = getattr(run, "invoice", None)  # reverse one-to-one: absent raises AttributeError
+    invoices = sorted(run.invoices.all(), key=lambda i: i.pk)
+    currency_of = {i.pk: i.currency for i in invoices}
     return {
         "id": run.pk,
         "run_id": run.run_id,
@@ -399,10 +432,17 @@ def _run_out(run: TrainingRun) -> dict:
         "counts": counts,
         "unmatched": run.unmatched,
         "works": [
-            {"work_id": r.work_id, "status": r.status, "price_wei": str(r.price_wei), "samples": r.samples}
+            {
+                "work_id": r.work_id,
+                "status": r.status,
+                "price_wei": str(r.price_wei),
+                "currency": currency_of.get(r.invoice_id),
+                "samples": r.samples,
+            }
             for r in rows
         ],
-        "invoice": _invoice_out(invoice, rows) if invoice else None,
+        "invoices": [_invoice_out(i, rows) for i in invoices],
+        "invoice": _invoice_out(invoices[0], rows) if invoices else None,
     }
 
 
@@ -459,7 +499,7 @@ def run_get(request, run_pk: Path[PathId]):
 def invoices_list(request, page: Query[PageQuery]):
     require_scope(request, Scope.READ)
     rows = selectors.invoices_page(org=request.org, after=page.after, limit=min(page.limit, 100))
-    return [_invoice_out(row, list(row.run.works.all())) for row in rows]
+    return [_invoice_out(row, list(row.lines.all())) for row in rows]
 
 
 @router.get("/invoices/{invoice_id}", response={200: InvoiceOut, **ERRORS}, tags=["invoices"])
@@ -476,6 +516,7 @@ class PaymentIn(Schema):
 
 class PaymentOut(Schema):
     settlement_id: str
+    currency: Currency = Field(description=CURRENCY_NOTE)
     total_wei: str
     expiry: int
     transaction: TransactionOut | None
@@ -490,6 +531,7 @@ def invoice_pay(request, invoice_id: Path[PathId], payload: Body[PaymentIn | Non
     )
     return {
         "settlement_id": settlement.settlement_id,
+        "currency": settlement.currency,
         "total_wei": str(settlement.price_wei),
         "expiry": settlement.expiry,
         "transaction": _transaction(settlement),
@@ -504,9 +546,13 @@ class ChangeOut(Schema):
     work_id: int
     kind: Literal["terms_changed", "consent_withdrawn", "delisted"]
     training: Literal["prohibited", "free", "paid"]
-    training_price_wei: str
+    training_price_wei: str = Field(description="in the smallest unit of `training_currency`")
+    training_currency: Currency
     generative_training: Literal["prohibited", "free", "paid"]
-    generative_training_price_wei: str
+    generative_training_price_wei: str = Field(
+        description="in the smallest unit of `generative_training_currency`"
+    )
+    generative_training_currency: Currency
     at: datetime
 
 
@@ -532,8 +578,10 @@ def changes(request, page: Query[PageQuery]):
                 "kind": row.kind,
                 "training": row.training,
                 "training_price_wei": str(row.training_price_wei),
+                "training_currency": row.training_currency,
                 "generative_training": row.generative_training,
                 "generative_training_price_wei": str(row.generative_training_price_wei),
+                "generative_training_currency": row.generative_training_currency,
                 "at": row.at,
             }
             for row in rows
@@ -569,11 +617,12 @@ def work_terms(request, work_id: Path[PathId]):
         "in_dispute": work.pk in hooks.works_in_registration_dispute(work_ids=[work.pk]),
     }
     for purpose in (Purpose.TRAINING, Purpose.GENERATIVE):
-        status, price, _ = services.purpose_terms(entry, purpose)
+        status, price, _, currency = services.purpose_terms(entry, purpose)
         licence = held.get((work.pk, purpose.value))
         out[purpose.value] = {
             "status": status,
             "price_wei": str(price),
+            "currency": currency,
             "licensed": licence is not None,
             "licensed_until": licence.expires_at if licence else None,
         }

@@ -151,7 +151,15 @@ class TrainingRunWork(models.Model):
     licence = models.ForeignKey(
         TrainingLicence, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    price_wei = WeiField(default=0, help_text="what the invoice charges for this work")
+    price_wei = WeiField(default=0, help_text="what the invoice charges for this work, in its currency")
+    invoice = models.ForeignKey(
+        "Invoice",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="lines",
+        help_text="the invoice that charges for this work (one per currency of a run)",
+    )
     terms = models.ForeignKey(
         LicenceTerms,
         null=True,
@@ -177,8 +185,9 @@ class Invoice(models.Model):
         PAID = "paid", "paid"
 
     org = models.ForeignKey("orgs.Organisation", on_delete=models.PROTECT, related_name="invoices")
-    run = models.OneToOneField(TrainingRun, on_delete=models.PROTECT, related_name="invoice")
-    total_wei = WeiField()
+    run = models.ForeignKey(TrainingRun, on_delete=models.PROTECT, related_name="invoices")
+    currency = models.CharField(max_length=8, default="ETH", help_text="ETH or the stablecoin's symbol")
+    total_wei = WeiField(help_text="in the smallest unit of `currency`")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     settlement = models.ForeignKey(
         "royalties.Settlement", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -189,6 +198,9 @@ class Invoice(models.Model):
     class Meta:
         db_table = "licensing_invoice"
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "currency"], name="one_invoice_per_run_currency")
+        ]
 
     def __str__(self):
         return f"invoice {self.pk} of {self.org} ({self.status})"

@@ -1,7 +1,7 @@
 """Reads of the training app: the licences an organisation holds, the changes feed, what AI
 companies bought of a person's works, a work's training uses, an organisation's page."""
 
-from django.db.models import Q
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from core.db import values_in
@@ -52,8 +52,8 @@ def training_sold_by(*, user) -> tuple[list, list]:
     )
     invoiced = list(
         TrainingRunWork.objects.filter(work__owner=user, status=TrainingRunWork.Status.PAID)
-        .select_related("work", "run__org", "run__invoice")
-        .order_by("-run__invoice__paid_at")[:200]
+        .select_related("work", "run__org", "invoice")
+        .order_by("-invoice__paid_at")[:200]
     )
     return licences, invoiced
 
@@ -61,29 +61,29 @@ def training_sold_by(*, user) -> tuple[list, list]:
 def training_uses_for_work(*, work, address: str | None, limit: int = 100) -> list[dict]:
     """Every training run that used this work: organisation, model, run, date, its status, and
     what was paid to `address` for this work in that run's licence or invoice."""
-    from training.models import Invoice, TrainingRunWork
-
     rows = list(
         TrainingRunWork.objects.filter(work=work)
-        .select_related("run__org", "licence")
+        .select_related("run__org", "licence__settlement", "invoice__settlement")
         .order_by("-run__reported_at")[:limit]
     )
-    invoices = {
-        i.run_id: i.settlement_id
-        for i in Invoice.objects.filter(run_id__in=[r.run_id for r in rows], status=Invoice.Status.PAID)
-    }
-    settlement_ids = {r.licence.settlement_id for r in rows if r.licence_id} | {
-        s for s in invoices.values() if s
-    }
+
+    def settlement_of(row) -> Settlement | None:
+        if row.licence_id:
+            return row.licence.settlement
+        if row.invoice_id and row.invoice.status == Invoice.Status.PAID:
+            return row.invoice.settlement
+        return None
+
+    settlements = {row.pk: settlement_of(row) for row in rows}
     paid: dict[int, int] = {}
-    if address and settlement_ids:
+    if address and (ids := {s.pk for s in settlements.values() if s}):
         for settlement_id, amount in SettlementLine.objects.filter(
-            settlement_id__in=settlement_ids, work=work, payee=address
+            settlement_id__in=ids, work=work, payee=address
         ).values_list("settlement_id", "amount"):
             paid[settlement_id] = paid.get(settlement_id, 0) + amount
     uses = []
     for row in rows:
-        settlement_id = row.licence.settlement_id if row.licence_id else invoices.get(row.run_id)
+        settlement = settlements[row.pk]
         uses.append(
             {
                 "org": row.run.org.name,
@@ -92,7 +92,8 @@ def training_uses_for_work(*, work, address: str | None, limit: int = 100) -> li
                 "reported_at": row.run.reported_at,
                 "status": row.status,
                 "status_label": row.get_status_display(),
-                "paid_to_you": paid.get(settlement_id, 0) if settlement_id else 0,
+                "paid_to_you": paid.get(settlement.pk, 0) if settlement else 0,
+                "currency": settlement.currency if settlement else "ETH",
             }
         )
     return uses
@@ -116,7 +117,7 @@ def org_training(*, org) -> dict:
         "run_count": TrainingRun.objects.filter(org=org).count(),
         "open_invoice_count": Invoice.objects.filter(org=org, status=Invoice.Status.OPEN).count(),
         "licences": TrainingLicence.objects.filter(org=org)
-        .select_related("work", "org")
+        .select_related("work", "org", "settlement")
         .order_by("-issued_at")[:20],
         "runs": TrainingRun.objects.filter(org=org).order_by("-reported_at")[:20],
         "invoices": Invoice.objects.filter(org=org).select_related("run").order_by("-created_at")[:20],
@@ -150,8 +151,10 @@ def licence_for(*, org, pk: int) -> TrainingLicence | None:
 
 
 def _runs(org):
-    """Runs with their invoice, its settlement and their works: no query per run."""
-    return TrainingRun.objects.filter(org=org).select_related("invoice__settlement").prefetch_related("works")
+    """Runs with their invoices, their settlements and their works: no query per run."""
+    return TrainingRun.objects.filter(org=org).prefetch_related(
+        Prefetch("invoices", queryset=Invoice.objects.select_related("run", "settlement")), "works"
+    )
 
 
 def runs_page(*, org, after: int, limit: int) -> list[TrainingRun]:
@@ -163,7 +166,7 @@ def run_for(*, org, pk: int) -> TrainingRun | None:
 
 
 def _invoices(org):
-    return Invoice.objects.filter(org=org).select_related("run", "settlement").prefetch_related("run__works")
+    return Invoice.objects.filter(org=org).select_related("run", "settlement").prefetch_related("lines")
 
 
 def invoices_page(*, org, after: int, limit: int) -> list[Invoice]:

@@ -5,6 +5,7 @@ decision. Reads the denormalised AI terms of each listed work (licensing's Catal
 
 import logging
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from django.urls import reverse
 from web3 import Web3
 
 from core.chain.clock import chain_now
+from core.chain.stablecoin import currency as stablecoin_currency
 from core.db import insert_pairs_ignoring_conflicts, raw_rows, values_in
 from core.errors import PortalError
 from core.fields import wei_from_db
@@ -54,6 +56,8 @@ ERR_WALLET = "{address} is not one of your organisation's paying wallets."
 ERR_WALLET_CHOOSE = "Your organisation pays from several wallets: say which in buyer_address."
 ERR_NO_WALLETS = "Your organisation has no paying wallet yet: an admin adds one on the organisation page."
 ERR_INVOICE_PAID = "This invoice is already paid."
+ERR_CURRENCY = "Quotes are in ETH or {stablecoin}, not {currency}."
+ERR_OTHER_CURRENCY = "Priced in {currency}: quote it separately, in {currency} (the API's `currency`)."
 _HEX64 = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 _HEX64_LOWER = re.compile(r"[0-9a-f]{64}")
 _HEX_LOWER = re.compile(r"[0-9a-f]*")
@@ -90,12 +94,13 @@ def normalise_hashes(values: list) -> list[str | None]:
     ]
 
 
-def purpose_terms(entry: CatalogueEntry | None, purpose: str) -> tuple[str, int, object]:
+def purpose_terms(entry: CatalogueEntry | None, purpose: str) -> tuple[str, int, object, str]:
+    """(status, price, terms id, the price's currency) of a work for one purpose."""
     if entry is None:
-        return AI_PROHIBITED, 0, None
+        return AI_PROHIBITED, 0, None, "ETH"
     if purpose == Purpose.GENERATIVE:
-        return entry.genai_training, int(entry.genai_price_wei), entry.genai_terms_id
-    return entry.ai_training, int(entry.ai_price_wei), entry.ai_terms_id
+        return entry.genai_training, int(entry.genai_price_wei), entry.genai_terms_id, entry.genai_currency
+    return entry.ai_training, int(entry.ai_price_wei), entry.ai_terms_id, entry.ai_currency
 
 
 def _disputed(work_ids) -> set[int]:
@@ -145,7 +150,7 @@ def _manifest_results(*, org, items: list[dict], model_name: str | None) -> tupl
     """The results of a manifest check as JSON text (UTF-8), the works matched, and how many items matched."""
     item_shas = normalise_hashes([item.get("sha256") for item in items])
     shas = sorted({h for h in item_shas if h})  # index probes in order: a quarter faster on SQLite
-    facts: dict[int, tuple] = {}  # pk -> (title, address, ai, ai price, genai, genai price)
+    facts: dict[int, tuple] = {}  # pk -> (title, address, ai, price, currency, genai, price, currency)
     by_sha: dict[str, int] = {}
     if shas:  # the common case answered with one query: the match and everything shown of it
         for sha, pk, *rest in raw_rows(
@@ -236,8 +241,10 @@ _FACTS = (
     "creator_address",
     "catalogue__ai_training",
     "catalogue__ai_price_wei",
+    "catalogue__ai_currency",
     "catalogue__genai_training",
     "catalogue__genai_price_wei",
+    "catalogue__genai_currency",
 )
 
 
@@ -245,29 +252,31 @@ def _work_answer(pk: int, row, held: dict, in_dispute: bool, shared: dict) -> tu
     """(title, creator address, terms per purpose, in dispute, exclude) of one matched work,
     shared by every item that matched it; terms that hold no licence are shared between works
     through `shared`."""
-    title, address, ai, ai_price, genai, genai_price = row
+    title, address, ai, ai_price, ai_currency, genai, genai_price, genai_currency = row
     unlicensed = not held or ((pk, TRAINING) not in held and (pk, GENERATIVE) not in held)
-    if unlicensed and (known := shared.get((ai, ai_price, genai, genai_price))) is not None:
+    key = (ai, ai_price, ai_currency, genai, genai_price, genai_currency)
+    if unlicensed and (known := shared.get(key)) is not None:
         terms = known
         return title, address, terms, in_dispute, terms[TRAINING]["status"] == AI_PROHIBITED or in_dispute
     if ai is None:  # a work without a catalogue entry offers nothing: prohibited
-        purposes = ((TRAINING, AI_PROHIBITED, 0), (GENERATIVE, AI_PROHIBITED, 0))
+        purposes = ((TRAINING, AI_PROHIBITED, 0, "ETH"), (GENERATIVE, AI_PROHIBITED, 0, "ETH"))
     else:
         purposes = (
-            (TRAINING, ai, wei_from_db(ai_price) if ai == AI_PAID else 0),
-            (GENERATIVE, genai, wei_from_db(genai_price) if genai == AI_PAID else 0),
+            (TRAINING, ai, wei_from_db(ai_price) if ai == AI_PAID else 0, ai_currency),
+            (GENERATIVE, genai, wei_from_db(genai_price) if genai == AI_PAID else 0, genai_currency),
         )
     terms = {}
-    for purpose, status, price in purposes:
+    for purpose, status, price, currency in purposes:
         licence = held.get((pk, purpose)) if held else None
         terms[purpose] = {
             "status": status,
             "price_wei": str(price),
+            "currency": currency,
             "licensed": licence is not None,
             "licensed_until": licence.expires_at.isoformat() if licence and licence.expires_at else None,
         }
     if unlicensed:
-        shared[ai, ai_price, genai, genai_price] = terms
+        shared[key] = terms
     exclude = terms[TRAINING]["status"] == AI_PROHIBITED or in_dispute
     return title, address, terms, in_dispute, exclude
 
@@ -279,8 +288,9 @@ def _work_answer(pk: int, row, held: dict, in_dispute: bool, shared: dict) -> tu
 class QuoteLine:
     work_id: int
     status: str  # "quoted" | "free" | "refused"
-    price_wei: int = 0
+    price_wei: int = 0  # in the smallest unit of the quote's currency
     reason: str = ""
+    currency: str = "ETH"
 
 
 def _resolve_works(
@@ -315,11 +325,27 @@ def _resolve_works(
 
 
 def training_quote(
-    *, org, purpose: str, model_name: str, buyer_address: str | None, work_ids=None, manifest_check_id=None
+    *,
+    org,
+    purpose: str,
+    model_name: str,
+    buyer_address: str | None,
+    work_ids=None,
+    manifest_check_id=None,
+    currency: str | None = None,
 ):
-    """One settlement for every licensable work; refused works are listed with the reason."""
+    """One settlement for every licensable work; refused works are listed with the reason.
+
+    A settlement is paid in one currency: `currency` (ETH or the stablecoin), by default ETH
+    when any work is priced in it, else the stablecoin. Works priced in the other currency are
+    refused with a reason that says to quote them in theirs: amounts of two currencies are never
+    added up."""
 
     buyer_address = paying_wallet(org, buyer_address)
+    if currency is not None and currency not in ("ETH", stablecoin_currency()):
+        raise TrainingError(
+            ERR_CURRENCY.format(currency=currency, stablecoin=stablecoin_currency()), code="invalid_request"
+        )
     ids, _ = _resolve_works(org=org, work_ids=work_ids, manifest_check_id=manifest_check_id)
     works = {w.pk: w for w in Work.objects.public().filter(pk__in=ids).select_related("registration")}
     entries = {e.work_id: e for e in CatalogueEntry.objects.filter(work_id__in=ids)}
@@ -332,7 +358,7 @@ def training_quote(
         if work_id not in works:
             lines.append(QuoteLine(work_id, "refused", reason=ERR_NOT_FOUND))
             continue
-        status, price, terms_id = purpose_terms(entries.get(work_id), purpose)
+        status, price, terms_id, price_currency = purpose_terms(entries.get(work_id), purpose)
         terms_ids[work_id] = terms_id
         licence = held.get((work_id, purpose))
         if work_id in disputed:
@@ -353,7 +379,16 @@ def training_quote(
         elif status == AI_FREE:
             lines.append(QuoteLine(work_id, "free"))
         else:
-            lines.append(QuoteLine(work_id, "quoted", price_wei=price))
+            lines.append(QuoteLine(work_id, "quoted", price_wei=price, currency=price_currency))
+    quoted = [line for line in lines if line.status == "quoted"]
+    if currency is None:
+        in_eth = not quoted or any(line.currency == "ETH" for line in quoted)
+        currency = "ETH" if in_eth else quoted[0].currency
+    for line in quoted:
+        if line.currency != currency:
+            line.status, line.reason = "refused", ERR_OTHER_CURRENCY.format(currency=line.currency)
+            line.price_wei = 0
+        line.currency = currency
     hashes = _terms_hashes(terms_ids.values())
     priced = [
         (works[line.work_id], line.price_wei, hashes[terms_ids[line.work_id]])
@@ -371,6 +406,7 @@ def training_quote(
             refused=refused,
             training_purpose=purpose,
             model_name=model_name,
+            currency=currency,
         )
     return settlement, lines
 
@@ -406,9 +442,9 @@ def licences_issue_from_settlement(*, settlement: Settlement, event) -> int:
             Invoice.objects.filter(pk=invoice.pk).update(
                 status=Invoice.Status.PAID, paid_at=event.block_timestamp
             )
-            TrainingRunWork.objects.filter(
-                run_id=invoice.run_id, status=TrainingRunWork.Status.INVOICED
-            ).update(status=TrainingRunWork.Status.PAID)
+            TrainingRunWork.objects.filter(invoice=invoice, status=TrainingRunWork.Status.INVOICED).update(
+                status=TrainingRunWork.Status.PAID
+            )
             _tell_owners_of_sale(
                 settlement,
                 what=f"paid the invoice of training run “{invoice.run.run_id}” ({invoice.run.model_name})",
@@ -509,8 +545,9 @@ def run_report(
     """Record a training run; idempotent on (org, run_id): a second report returns the first.
 
     Each work used is licensed (a valid licence for the purpose), free (terms allow it freely:
-    recorded with attribution), invoiced (paid terms, no licence: a line of the run's invoice),
-    or a violation (the terms prohibit it: the creator is told)."""
+    recorded with attribution), invoiced (paid terms, no licence: a line of the run's invoice in
+    the currency of its price, one invoice per currency), or a violation (the terms prohibit it:
+    the creator is told)."""
     existing = TrainingRun.objects.filter(org=org, run_id=run_id).first()
     if existing is not None:
         return existing, False
@@ -523,9 +560,9 @@ def run_report(
     entries = {e.work_id: e for e in CatalogueEntry.objects.filter(work_id__in=ids)}
     held = held_licences(org=org, work_ids=ids, model_name=model_name)
     samples = {int(k): int(v) for k, v in (samples or {}).items() if str(k).isdigit()}
-    rows, total = [], 0
+    rows, totals, currency_of = [], defaultdict(int), {}
     for work_id in ids:
-        status, price, terms_id = purpose_terms(entries.get(work_id), purpose)
+        status, price, terms_id, currency = purpose_terms(entries.get(work_id), purpose)
         licence = held.get((work_id, purpose))
         if licence is not None:
             row = TrainingRunWork(work_id=work_id, status=TrainingRunWork.Status.LICENSED, licence=licence)
@@ -535,7 +572,8 @@ def run_report(
             row = TrainingRunWork(
                 work_id=work_id, status=TrainingRunWork.Status.INVOICED, price_wei=price, terms_id=terms_id
             )
-            total += price
+            totals[currency] += price
+            currency_of[work_id] = currency
         else:
             row = TrainingRunWork(work_id=work_id, status=TrainingRunWork.Status.VIOLATION)
         row.samples = samples.get(work_id)
@@ -553,11 +591,16 @@ def run_report(
                 works_reported=len(ids),
                 unmatched=unmatched[:1000],
             )
+            invoices = {  # one per currency: amounts of two currencies are never added up
+                currency: Invoice.objects.create(org=org, run=run, currency=currency, total_wei=total)
+                for currency, total in sorted(totals.items())
+                if total
+            }
             for row in rows:
                 row.run = run
+                if row.work_id in currency_of:
+                    row.invoice = invoices.get(currency_of[row.work_id])
             TrainingRunWork.objects.bulk_create(rows, batch_size=5000)
-            if total:
-                Invoice.objects.create(org=org, run=run, total_wei=total)
             OrgWork.objects.bulk_create([OrgWork(org=org, work_id=w) for w in ids], ignore_conflicts=True)
     except IntegrityError:  # the same run reported twice at once: the first one stands
         return TrainingRun.objects.get(org=org, run_id=run_id[:120]), False
@@ -596,7 +639,7 @@ def invoice_payment(*, invoice: Invoice, buyer_address: str | None):
         return current
     lines = [
         (row.work, int(row.price_wei), row.terms.terms_hash if row.terms_id else "")
-        for row in invoice.run.works.filter(status=TrainingRunWork.Status.INVOICED).select_related(
+        for row in invoice.lines.filter(status=TrainingRunWork.Status.INVOICED).select_related(
             "work", "terms"
         )
     ]
@@ -607,6 +650,7 @@ def invoice_payment(*, invoice: Invoice, buyer_address: str | None):
         lines=lines,
         training_purpose=invoice.run.purpose,
         model_name=invoice.run.model_name,
+        currency=invoice.currency,
     )
     Invoice.objects.filter(pk=invoice.pk).update(settlement=settlement)
     invoice.refresh_from_db()

@@ -4,6 +4,7 @@ each paid from one of the organisation's wallets."""
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.chain import wallet
@@ -15,14 +16,14 @@ from core.selectors import wallet_address_for_request
 from orgs.models import Membership
 from orgs.selectors import membership_for
 from royalties.models import Settlement
-from royalties.settlement import settlement_transaction
+from royalties.settlement import settlement_permit_typed_data, settlement_transaction
 from training.models import Invoice, TrainingRun
 from training.services import invoice_payment
 from works.models import Work
 
 ERR_NO_PAYMENT_ASKED = "Ask for the invoice's transaction first: press Pay with wallet."
 SETTLEMENT = WalletTransaction.Kind.SETTLEMENT
-ERR_QUOTE_WALLET = "This quote is paid from {address}: sign in with that wallet to pay it."
+ERR_QUOTE_WALLET = "This is paid from {address}: sign in with that wallet to pay it."
 
 
 def _membership(request, slug) -> Membership:
@@ -42,7 +43,7 @@ def run_detail(request, slug, pk):
         {
             "org": membership.org,
             "run": run,
-            "rows": run.works.select_related("work").order_by("status", "work_id"),
+            "rows": run.works.select_related("work", "invoice").order_by("status", "work_id"),
         },
     )
 
@@ -78,7 +79,7 @@ def _invoice_context(request, membership, invoice):
         **state,
         "org": membership.org,
         "invoice": invoice,
-        "rows": invoice.run.works.exclude(price_wei=0).select_related("work"),
+        "rows": invoice.lines.select_related("work"),
         "wallet": wallet_address,
         "can_pay": invoice.status == Invoice.Status.OPEN and wallet_address in paying and not pending_tx,
         "paying": paying,
@@ -105,7 +106,36 @@ def invoice_tx(request, slug, pk):
         Invoice.objects.select_related("run", "settlement", "org"), pk=pk, org=membership.org
     )
     settlement = invoice_payment(invoice=invoice, buyer_address=wallet_address_for_request(request) or "")
+    return _tx_or_permit(settlement, reverse("training:invoice_permit", args=[slug, pk]))
+
+
+def _tx_or_permit(settlement: Settlement, permit_url: str) -> JsonResponse:
+    """The transaction for the wallet to send; for a settlement in the stablecoin first the
+    permit to sign (POSTed to `permitUrl` for the transaction): static/js/actions.js."""
+    if settlement.currency != "ETH":
+        return JsonResponse(
+            {"permit": settlement_permit_typed_data(settlement=settlement), "permitUrl": permit_url}
+        )
     return JsonResponse({"tx": settlement_transaction(settlement=settlement)})
+
+
+def _permitted_tx(request, settlement: Settlement) -> JsonResponse:
+    (signature,) = json_fields(request, "signature")
+    return JsonResponse({"tx": settlement_transaction(settlement=settlement, permit=signature)})
+
+
+@login_required
+@require_POST
+@wallet_json
+def invoice_permit(request, slug, pk):
+    """The paying wallet's permit for the invoice's settlement in the stablecoin ->
+    settleWithPermit, for the wallet to send."""
+    membership = _membership(request, slug)
+    invoice = get_object_or_404(Invoice.objects.select_related("settlement"), pk=pk, org=membership.org)
+    if invoice.settlement is None:
+        raise PortalError(ERR_NO_PAYMENT_ASKED, status=409, code="no_transaction")
+    _check_payer(request, invoice.settlement)
+    return _permitted_tx(request, invoice.settlement)
 
 
 @login_required
@@ -178,11 +208,26 @@ def quote_tx(request, slug, settlement_id):
 
     membership = _membership(request, slug)
     settlement = _settlement(membership, settlement_id)
+    _check_payer(request, settlement)
+    return _tx_or_permit(settlement, reverse("training:quote_permit", args=[slug, settlement.settlement_id]))
+
+
+@login_required
+@require_POST
+@wallet_json
+def quote_permit(request, slug, settlement_id):
+    """The buyer's permit for a quote in the stablecoin -> settleWithPermit, for the wallet to send."""
+    membership = _membership(request, slug)
+    settlement = _settlement(membership, settlement_id)
+    _check_payer(request, settlement)
+    return _permitted_tx(request, settlement)
+
+
+def _check_payer(request, settlement: Settlement) -> None:
     if wallet_address_for_request(request) != settlement.buyer_address:
         raise PortalError(
             ERR_QUOTE_WALLET.format(address=settlement.buyer_address), status=403, code="wrong_wallet"
         )
-    return JsonResponse({"tx": settlement_transaction(settlement=settlement)})
 
 
 def _report(request, settlement: Settlement) -> None:

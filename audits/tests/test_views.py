@@ -4,6 +4,7 @@ import csv
 import hashlib
 import io
 import json
+from dataclasses import replace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -144,8 +145,11 @@ def test_an_organisation_quotes_every_unlicensed_paid_match_in_one_go(
     for work, _ in paid:
         licensing.offer_create(work=work, terms=PRESETS["ai_training"][1], preset="ai_training")
     licensing.offer_create(work=banned, terms=PRESETS["commercial_use"][1], preset="commercial_use")
+    in_dollars, _ = publish(creator, picture(470), title="paid in tUSDC")
+    usd_terms = replace(PRESETS["ai_training"][1], currency="tUSDC", ai_training_price_wei=3_000_000)
+    licensing.offer_create(work=in_dollars, terms=usd_terms, preset="ai_training")
     rows = "".join(f"https://x.example/{w.pk}.jpg,{hashlib.sha256(d).hexdigest()}\n" for w, d in paid)
-    rows += f"https://x.example/b.jpg,{banned.sha256}\n"
+    rows += f"https://x.example/b.jpg,{banned.sha256}\nhttps://x.example/u.jpg,{in_dollars.sha256}\n"
     client.force_login(ai_company.user)
     client.post(
         "/audits/",
@@ -170,6 +174,16 @@ def test_an_organisation_quotes_every_unlicensed_paid_match_in_one_go(
     assert quote.context["can_pay"]  # the admin's wallet is the organisation's paying wallet
     tx = client.get(response["Location"] + "tx").json()["tx"]
     assert tx["from"] == ai_company.address and int(tx["value"], 16) == 2 * 5 * 10**15
+
+    # the work priced in the stablecoin has its own quote, paid with a permit and one transaction
+    assert "Quote a training licence for the 1 unlicensed work priced in tUSDC" in page
+    response = client.post(f"/audits/{audit.token}/quote", {"currency": "tUSDC"})
+    quote = client.get(response["Location"])
+    settlement = quote.context["settlement"]
+    assert settlement.currency == "tUSDC" and settlement.price_wei == 3_000_000
+    assert "3 tUSDC" in quote.content.decode() and 'data-testid="permit-note"' in quote.content.decode()
+    prepared = client.get(response["Location"] + "tx").json()
+    assert prepared["permit"]["message"]["value"] == 3_000_000 and prepared["permitUrl"].endswith("/permit")
 
 
 def test_the_report_csv_never_writes_a_formula_from_the_dataset(client, ai_company, found, tmp_path):

@@ -252,6 +252,18 @@ def settle_with_token_call(
     return _call(w3, address, "settleWithToken", [settlement_args, bytes.fromhex(signature[2:])])
 
 
+def settle_with_permit_call(
+    *, w3: Web3, address: str, settlement_args: tuple, signature: str, deadline: int, permit: str
+) -> tuple[str, str]:
+    """`settleWithPermit(TokenSettlement, signature, deadline, v, r, s)`: the buyer's EIP-2612
+    permit for the price and the payment in one transaction."""
+    raw = bytes.fromhex(permit[2:])
+    r, s_, v = raw[:32], raw[32:64], raw[64]
+    v = v + 27 if v < 27 else v
+    args = [settlement_args, bytes.fromhex(signature[2:]), int(deadline), v, r, s_]
+    return _call(w3, address, "settleWithPermit", args)
+
+
 def revoke_offer_call(*, w3: Web3, offer_key: str) -> tuple[str, str]:
     return _call(w3, None, "revokeOffer", [bytes.fromhex(offer_key[2:])])
 

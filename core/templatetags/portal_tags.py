@@ -61,6 +61,16 @@ def price_in(amount, currency):
 
 
 @register.filter
+def amount_in(amount, currency):
+    """An amount of money in its currency (earnings, totals): '0 ETH' / '0 tUSDC' when zero."""
+    if amount in (None, ""):
+        return ""
+    if currency in (None, "", "ETH"):
+        return eth_amount(amount)
+    return f"{units_text(int(amount))} {currency}"
+
+
+@register.filter
 def token_amount(units):
     """An amount in the stablecoin, exact: '0.0475 tUSDC'."""
     if units in (None, ""):

@@ -154,11 +154,7 @@ def paid_run_row(org, works, *, run_id="run-1", model_name="m-1", price=7):
     from training.models import Invoice, TrainingRun, TrainingRunWork
 
     run = TrainingRun.objects.create(org=org, run_id=run_id, model_name=model_name, works_reported=len(works))
-    for work in works:
-        TrainingRunWork.objects.create(
-            run=run, work=work, status=TrainingRunWork.Status.PAID, price_wei=price
-        )
-    Invoice.objects.create(
+    invoice = Invoice.objects.create(
         org=org,
         run=run,
         total_wei=price * len(works),
@@ -166,4 +162,8 @@ def paid_run_row(org, works, *, run_id="run-1", model_name="m-1", price=7):
         paid_at=timezone.now(),
         settlement=settlement_row(org, purpose="invoice", price=price * len(works)),
     )
+    for work in works:
+        TrainingRunWork.objects.create(
+            run=run, work=work, status=TrainingRunWork.Status.PAID, price_wei=price, invoice=invoice
+        )
     return run

@@ -115,6 +115,7 @@ def test_the_manifest_check_matches_and_says_what_is_allowed(client, api_key, li
     assert results[0]["terms"]["training"] == {
         "status": "paid",
         "price_wei": str(5 * 10**15),
+        "currency": "ETH",
         "licensed": False,
         "licensed_until": None,
     }
@@ -371,8 +372,8 @@ def test_run_and_invoice_lists_cost_the_same_queries_for_one_run_or_many(
             "works": {"ids": [listed["paid"].pk, listed["free"].pk]},
         }
         assert _call(client, "post", "/runs", key, body).status_code == 201
-    # key lookup, its last-used stamp is fresh; runs + invoices/settlements joined + run works
-    with django_assert_num_queries(3):
+    # key lookup, its last-used stamp is fresh; runs, their invoices (settlements joined), run works
+    with django_assert_num_queries(4):
         listed_runs = _call(client, "get", "/runs", key).json()
     assert len(listed_runs) == runs and all(r["invoice"]["total_wei"] == str(5 * 10**15) for r in listed_runs)
     assert all(r["counts"]["invoiced"] == 1 and r["counts"]["free"] == 1 for r in listed_runs)

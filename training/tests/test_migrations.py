@@ -63,3 +63,50 @@ def test_manifest_results_stored_as_text_are_compressed_and_back():
 
     assert ManifestCheck.objects.get(pk=check.pk).results_json.decode() == text
     assert ManifestCheck.objects.get(pk=check.pk).results[0]["ref"] == "r-é"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_invoice_written_before_currencies_is_in_eth_and_its_priced_works_are_its_lines():
+    """0003: a run's one invoice (in ETH) becomes the invoice of each work it charged for."""
+    before = [("training", "0002_manifest_results_compressed")]
+    after = [("training", "0003_ai_prices_in_a_currency")]
+    executor = MigrationExecutor(connection)
+    leaves = executor.loader.graph.leaf_nodes()
+    try:
+        executor.migrate(before)
+        old = executor.loader.project_state(before).apps
+        user = old.get_model("auth", "User").objects.create(username="0x" + "3" * 40)
+        org = old.get_model("orgs", "Organisation").objects.create(name="Lab", slug="lab", created_by=user)
+        run = old.get_model("training", "TrainingRun").objects.create(org=org, run_id="r", model_name="m")
+        invoice = old.get_model("training", "Invoice").objects.create(org=org, run=run, total_wei=7)
+        Work = old.get_model("works", "Work")
+        works = [
+            Work.objects.create(
+                owner=user,
+                title=f"w{i}",
+                sha256=f"{i:064x}",
+                creator_address=user.username,
+                width=1,
+                height=1,
+                size=1,
+                pdq="0" * 64,
+                pdq_quality=100,
+            )
+            for i in range(3)
+        ]
+        rows = old.get_model("training", "TrainingRunWork").objects
+        rows.create(run=run, work=works[0], status="invoiced", price_wei=7)
+        rows.create(run=run, work=works[1], status="free")
+        rows.create(run=run, work=works[2], status="violation")
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+        new = executor.loader.project_state(after).apps
+        moved = new.get_model("training", "Invoice").objects.get(pk=invoice.pk)
+        assert moved.currency == "ETH" and moved.total_wei == 7
+        lines = new.get_model("training", "TrainingRunWork").objects.filter(invoice_id=invoice.pk)
+        assert [row.work_id for row in lines] == [works[0].pk]
+
+    finally:  # a failure above must not leave the database behind for the tests after
+        executor = MigrationExecutor(connection)
+        executor.migrate(leaves)

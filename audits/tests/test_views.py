@@ -146,7 +146,13 @@ def test_an_organisation_quotes_every_unlicensed_paid_match_in_one_go(
         licensing.offer_create(work=work, terms=PRESETS["ai_training"][1], preset="ai_training")
     licensing.offer_create(work=banned, terms=PRESETS["commercial_use"][1], preset="commercial_use")
     in_dollars, _ = publish(creator, picture(470), title="paid in tUSDC")
-    usd_terms = replace(PRESETS["ai_training"][1], currency="tUSDC", ai_training_price_wei=3_000_000)
+    usd_terms = replace(
+        PRESETS["ai_training"][1],
+        currency="tUSDC",
+        fee_wei=20_000_000,
+        ai_training_price_wei=3_000_000,
+        genai_training_price_wei=5_000_000,
+    )
     licensing.offer_create(work=in_dollars, terms=usd_terms, preset="ai_training")
     rows = "".join(f"https://x.example/{w.pk}.jpg,{hashlib.sha256(d).hexdigest()}\n" for w, d in paid)
     rows += f"https://x.example/b.jpg,{banned.sha256}\nhttps://x.example/u.jpg,{in_dollars.sha256}\n"

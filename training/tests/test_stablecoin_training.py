@@ -27,7 +27,11 @@ API = "/api/v1"
 ETH_PRICE = 5 * 10**15  # the ai_training preset's
 TOKEN_PRICE = 3_000_000  # 3 tUSDC
 TOKEN_TERMS = replace(
-    PRESETS["ai_training"][1], currency="tUSDC", ai_training_price_wei=TOKEN_PRICE, genai_training_price_wei=0
+    PRESETS["ai_training"][1],
+    currency="tUSDC",
+    fee_wei=20_000_000,
+    ai_training_price_wei=TOKEN_PRICE,
+    genai_training_price_wei=5_000_000,
 )
 
 

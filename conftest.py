@@ -62,6 +62,14 @@ def _fresh_fingerprint_index():
 
 
 @pytest.fixture(autouse=True)
+def _no_stray_chain(settings):
+    """Without the `chain` fixture (which points this at its own anvil) the portal has no chain:
+    a developer's `make run` answering on the default port must not change what a test sees."""
+    settings.CHAIN_RPC_URL = "http://127.0.0.1:9"  # discard: refused at once
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"

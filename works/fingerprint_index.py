@@ -10,6 +10,14 @@ with; `windows` holds the hashes of more windows of it (`works.matching.WORK_WIN
 `work << 4 | slot`, slots from 2), which the matcher (`works.matching.find`) searches as well, so a
 copy cropped from one side or to its centre is near one of them. IndexBinaryFlat is exact;
 batched range search at 1M entries answers ~1,300 queries/s on 2 cores here (bench/fingerprint.py).
+
+The manifest check asks `index` for thousands of hashes at a time (`search_many`). Once it holds
+HASHED_FROM entries, those searches go through a multi-index hash of the same entries instead
+(faiss IndexBinaryMultiHash: the 256 bits cut into 16 chunks of 16, an entry a candidate when
+one chunk is equal, then its whole distance checked): by the pigeonhole principle every entry
+within 15 bits is found, and farther ones when one chunk escaped the edit (measured against the
+exact scan by bench/manifest_check.py, `pdq_recall_vs_exact`), at ~20x the exact scan's speed.
+It is built on the first such search, so processes that never answer one never hold it.
 """
 
 import threading
@@ -21,6 +29,8 @@ from works.fingerprints import PDQ_BITS
 
 BATCH = 100_000
 SLOTS = 16  # window ids are `work << 4 | slot`: at most 16 windows per work
+HASHED_FROM = 200_000  # entries of `index` from which search_many uses the multi-index hash
+HASH_CHUNKS, CHUNK_BITS = 16, 16
 
 
 def _codes(hashes: list[str]) -> np.ndarray:
@@ -44,6 +54,32 @@ class FingerprintIndex:
         self.windows = faiss.IndexBinaryIDMap(faiss.IndexBinaryFlat(PDQ_BITS))
         self.members: set[int] = set()
         self.last_change = 0
+        self._drop_hashed()
+
+    def _drop_hashed(self):
+        self.hashed = None  # IndexBinaryMultiHash over `index`'s entries, built when first needed
+        self.hashed_entries = np.zeros(0, dtype=np.int64)  # its sequential id -> entry id
+        self.hashed_live = np.zeros(0, dtype=bool)  # False: removed since (faiss cannot remove)
+
+    def _hashed_add(self, entries: list[tuple[int, str]]) -> None:
+        if self.hashed is None or not entries:
+            return
+        self.hashed.add(_codes([h for _, h in entries]))
+        self.hashed_entries = np.concatenate([self.hashed_entries, [e for e, _ in entries]])
+        self.hashed_live = np.concatenate([self.hashed_live, np.ones(len(entries), dtype=bool)])
+
+    def hashed_index(self):
+        """The multi-index hash of `index`'s entries (built from the exact index's codes)."""
+        if self.hashed is None:
+            hashed = faiss.IndexBinaryMultiHash(PDQ_BITS, HASH_CHUNKS, CHUNK_BITS)
+            hashed.nflip = 0
+            flat = faiss.downcast_IndexBinary(self.index.index)
+            codes = faiss.vector_to_array(flat.xb).reshape(-1, PDQ_BITS // 8)
+            hashed.add(codes)
+            self.hashed = hashed
+            self.hashed_entries = faiss.vector_to_array(self.index.id_map).astype(np.int64)
+            self.hashed_live = np.ones(len(self.hashed_entries), dtype=bool)
+        return self.hashed
 
     def __len__(self):
         """Works in the index."""
@@ -70,6 +106,7 @@ class FingerprintIndex:
         entries = [(i << 1, h) for i, (h, _, _) in fresh.items()]
         entries += [(i << 1 | 1, c) for i, (_, c, _) in fresh.items() if c]
         _add(self.index, entries)
+        self._hashed_add(entries)
         _add(
             self.windows,
             [(i << 4 | slot, h) for i, (_, _, w) in fresh.items() for slot, h in enumerate(w, start=2) if h],
@@ -80,6 +117,8 @@ class FingerprintIndex:
         gone = [i for i in ids if i in self.members]
         if gone:
             self.index.remove_ids(np.asarray([e for i in gone for e in (i << 1, i << 1 | 1)], dtype=np.int64))
+            if self.hashed is not None:
+                self.hashed_live[np.isin(self.hashed_entries >> 1, np.asarray(gone, dtype=np.int64))] = False
             self.windows.remove_ids(
                 np.asarray([i << 4 | slot for i in gone for slot in range(2, SLOTS)], dtype=np.int64)
             )
@@ -89,20 +128,30 @@ class FingerprintIndex:
         """(work id, distance) pairs within `radius` bits, nearest first (all of them)."""
         return self.search_many([pdq_hex], radius=radius)[pdq_hex]
 
-    def search_many(self, pdqs: list[str], *, radius: int) -> dict[str, list[tuple[int, int]]]:
+    def search_many(
+        self, pdqs: list[str], *, radius: int, exact: bool = False
+    ) -> dict[str, list[tuple[int, int]]]:
         """Batched search (faiss spreads the queries over the cores): pdq -> (work id, distance)
-        pairs within `radius`, nearest first, one per work."""
+        pairs within `radius`, nearest first, one per work. From HASHED_FROM entries on, through
+        the multi-index hash unless `exact` (see the module's docstring)."""
         unique = list(dict.fromkeys(pdqs))
         if not unique or self.index.ntotal == 0:
             return {p: [] for p in unique}
         # range_search's bound is exclusive: radius + 1 keeps "within radius" inclusive.
-        lims, distances, ids = self.index.range_search(_codes(unique), radius + 1)
+        if exact or self.index.ntotal < HASHED_FROM:
+            lims, distances, ids = self.index.range_search(_codes(unique), radius + 1)
+        else:
+            lims, distances, internal = self.hashed_index().range_search(_codes(unique), radius + 1)
+            live = self.hashed_live[internal]
+            ids = np.where(live, self.hashed_entries[internal], -1)
         found = {}
         for n, pdq in enumerate(unique):
             best: dict[int, int] = {}
             for entry, distance in zip(
                 ids[lims[n] : lims[n + 1]], distances[lims[n] : lims[n + 1]], strict=True
             ):
+                if entry < 0:  # removed since the hash was built
+                    continue
                 work = int(entry) >> 1
                 if work not in best or distance < best[work]:
                     best[work] = int(distance)

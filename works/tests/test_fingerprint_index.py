@@ -50,3 +50,42 @@ def test_held_works_stay_out_until_released_and_rejected_ones_never_enter(regist
     services.fingerprint_unpublish(work=held)
     _index.reset()
     assert {pk for pk, _ in fingerprint_index().search(original.pdq, radius=0)} == {original.pk}
+
+
+def _flipped(value: str, bits: list[int]) -> str:
+    number = int(value, 16)
+    for bit in bits:
+        number ^= 1 << bit
+    return number.to_bytes(32, "big").hex()
+
+
+def test_the_multi_index_hash_finds_what_the_exact_scan_finds_within_15_bits_and_forgets_removed_works(
+    monkeypatch,
+):
+    """From HASHED_FROM entries the manifest check's search uses the multi-index hash: every
+    entry within 15 bits is found (16 chunks: one is untouched), the same as the exact scan;
+    a removed work is never returned, and a work re-added with a new hash only under the new."""
+    import random
+
+    from works import fingerprint_index as module
+
+    monkeypatch.setattr(module, "HASHED_FROM", 0)
+    rng = random.Random(5)
+    hashes = [rng.getrandbits(256).to_bytes(32, "big").hex() for _ in range(3000)]
+    index = FingerprintIndex()
+    index.add(list(range(1, 1501)), hashes[:1500], crops=hashes[1500:])
+    queries = [_flipped(hashes[i], rng.sample(range(256), i % 16)) for i in range(0, 3000, 3)]
+    assert index.search_many(queries, radius=31) == index.search_many(queries, radius=31, exact=True)
+    assert index.hashed is not None and index.hashed.ntotal == 3000  # built on that first search
+
+    far = [_flipped(hashes[i], rng.sample(range(256), 31)) for i in range(0, 1500, 5)]
+    exact = index.search_many(far, radius=31, exact=True)
+    hashed = index.search_many(far, radius=31)
+    assert all(set(hashed[q]) <= set(exact[q]) for q in far)  # never a match the exact scan lacks
+
+    index.remove([1, 2])
+    assert index.search(hashes[0], radius=31) == [] and index.search(hashes[1501], radius=31) == []
+    fresh = rng.getrandbits(256).to_bytes(32, "big").hex()
+    index.add([1], [fresh])  # back, with another hash
+    assert index.search(hashes[0], radius=31) == [] and index.search(fresh, radius=31) == [(1, 0)]
+    assert index.search(hashes[2], radius=0) == [(3, 0)]  # untouched works are still there

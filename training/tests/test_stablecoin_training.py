@@ -206,3 +206,20 @@ def test_a_run_is_invoiced_once_per_currency_and_the_stablecoin_invoice_is_paid_
     share = TOKEN_PRICE - TOKEN_PRICE * django_settings.PLATFORM_FEE_BPS // 10_000
     detail = client.get(works["usd"].get_absolute_url()).content.decode()
     assert f"{share / 10**6:g} tUSDC" in detail
+
+
+def test_catalogue_refresh_gives_old_rows_their_stablecoin_price(works, api_key, client):
+    """A row written before the catalogue kept currencies read a tUSDC-only paid work as
+    prohibited; `manage.py catalogue_refresh` recomputes it from the offers."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    CatalogueEntry.objects.filter(work=works["usd"]).update(ai_training="prohibited", ai_price_wei=0)
+    out = StringIO()
+    call_command("catalogue_refresh", stdout=out)
+    assert "5 works refreshed, 1 rows changed." in out.getvalue()
+    entry = CatalogueEntry.objects.get(work=works["usd"])
+    assert (entry.ai_training, int(entry.ai_price_wei), entry.ai_currency) == ("paid", TOKEN_PRICE, "tUSDC")
+    terms = _get(client, api_key("read"), f"/works/{works['usd'].pk}/terms").json()["training"]
+    assert (terms["status"], terms["price_wei"], terms["currency"]) == ("paid", str(TOKEN_PRICE), "tUSDC")

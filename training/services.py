@@ -388,6 +388,7 @@ def training_quote(
         if line.currency != currency:
             line.status, line.reason = "refused", ERR_OTHER_CURRENCY.format(currency=line.currency)
             line.price_wei = 0
+    for line in lines:  # every line says what the quote is in
         line.currency = currency
     hashes = _terms_hashes(terms_ids.values())
     priced = [

@@ -101,6 +101,11 @@ def test_prices_in_the_stablecoin_are_checked_quoted_paid_and_licensed_in_it(
     bad = _post(client, key, "/training-quotes", {"purpose": "training", "model_name": "M", "work_ids": ids,
                                                    "currency": "DAI"})  # fmt: skip
     assert bad.status_code == 400 and "currency" in json.dumps(bad.json()), bad.content
+    body = {"purpose": "training", "model_name": "M", "work_ids": [works["eth"].pk], "currency": "tUSDC"}
+    only_eth = _post(client, key, "/training-quotes", body).json()
+    assert (only_eth["status"], only_eth["currency"]) == ("nothing_to_pay", "tUSDC")
+    assert only_eth["total_wei"] == "0"
+    assert only_eth["lines"][0]["reason"].startswith("Priced in ETH")
 
     quote = _post(
         client,

@@ -72,6 +72,11 @@ class FingerprintIndex:
 
     def hashed_index(self):
         """The multi-index hash of `index`'s entries (built from the exact index's codes)."""
+        with self._lock:
+            return self._hashed_built()
+
+    def _hashed_built(self):
+        """hashed_index, the lock held: catch_up's additions and other threads' searches wait."""
         if self.hashed is None:
             hashed = faiss.IndexBinaryMultiHash(PDQ_BITS, HASH_CHUNKS, CHUNK_BITS)
             hashed.nflip = 0
@@ -143,9 +148,9 @@ class FingerprintIndex:
         if exact or self.index.ntotal < HASHED_FROM:
             lims, distances, ids = self.index.range_search(_codes(unique), radius + 1)
         else:
-            lims, distances, internal = self.hashed_index().range_search(_codes(unique), radius + 1)
-            live = self.hashed_live[internal]
-            ids = np.where(live, self.hashed_entries[internal], -1)
+            with self._lock:  # a web process's threads share it; catch_up adds under the lock
+                lims, distances, internal = self._hashed_built().range_search(_codes(unique), radius + 1)
+                ids = np.where(self.hashed_live[internal], self.hashed_entries[internal], -1)
         found = {}
         for n, pdq in enumerate(unique):
             best: dict[int, int] = {}

@@ -2,6 +2,7 @@
 and what creators see of audits that found their works."""
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, Sum
@@ -170,11 +171,8 @@ def report(*, audit: Audit) -> dict:
     by_status = {key: 0 for key in TRAINING_STATUSES}
     for status in statuses.values():
         by_status[status] = by_status.get(status, 0) + 1
-    paid_by_currency: dict[str, int] = {}
-    for currency in currencies.values():
-        paid_by_currency[currency] = paid_by_currency.get(currency, 0) + 1
     return {
-        "paid_by_currency": sorted(paid_by_currency.items()),  # ETH first, then the stablecoin
+        "paid_by_currency": sorted(Counter(currencies.values()).items()),  # ETH first, then the stablecoin
         "progress": progress(audit=audit),
         "by_kind": by_kind,
         "by_creator": by_creator,

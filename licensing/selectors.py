@@ -14,6 +14,22 @@ from works import hooks
 PAGE_SIZE = 24
 
 
+AI_TERMS_FIELDS = (
+    "ai_training",
+    "ai_price_wei",
+    "ai_currency",
+    "genai_training",
+    "genai_price_wei",
+    "genai_currency",
+)
+
+
+def catalogue_ai_terms(*, work) -> tuple | None:
+    """What AI companies may do with a listed work, as its catalogue row says: (training, price,
+    currency, generative training, price, currency); None when it is not listed."""
+    return CatalogueEntry.objects.filter(work=work).values_list(*AI_TERMS_FIELDS).first()
+
+
 def catalogue_queryset(
     *, q="", licence="", ai="", min_price=0, max_price=0, creator="", sort="recent"
 ) -> QuerySet:

@@ -2,7 +2,6 @@
 chain events, and the on-chain revocation of withdrawn offers."""
 
 import logging
-import re
 import secrets
 from datetime import timedelta
 
@@ -22,7 +21,13 @@ from core.chain.market import AI_FETCH
 from core.chain.models import WalletTransaction
 from core.chain.roles import platform_signature_current
 from core.chain.sender import sender_context, transaction_send
-from core.chain.stablecoin import money_text, permit_typed_data, stablecoin_address
+from core.chain.stablecoin import (
+    ERR_PERMIT_MALFORMED,
+    PERMIT_SIGNATURE,
+    money_text,
+    permit_typed_data,
+    stablecoin_address,
+)
 from core.errors import ERR_NO_WALLET, PortalError
 from core.notifications import notify
 from core.people import user_label
@@ -35,7 +40,7 @@ from licensing.models import (
     Quote,
     WorkTermsChange,
 )
-from licensing.selectors import catalogue_changed
+from licensing.selectors import catalogue_ai_terms, catalogue_changed
 from licensing.terms import AI_FREE, AI_PAID, AI_PROHIBITED, PRESETS, Terms
 from royalties.services import split_sheet_mark_used
 from royalties.splits import SplitLine, contract_payees, split_resolve
@@ -59,8 +64,6 @@ ERR_IN_DISPUTE = (
 ERR_ALREADY_LICENSED = (
     "You already hold this licence (licence #{pk}, covering {uses}); there is nothing more to buy."
 )
-PERMIT_SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}")
-ERR_PERMIT_MALFORMED = "The permit signature is not a 65-byte signature in hex."
 ERR_PERMIT_NEEDED = "This quote is in the stablecoin: sign the permit for its price first."
 ERR_QUOTE_CLOSED = "This quote can no longer be paid ({status})."
 ERR_QUOTE_EXPIRED = "This quote expired at {when}; get a fresh quote."
@@ -150,19 +153,7 @@ def catalogue_refresh(*, work: Work) -> CatalogueEntry | None:
     not public (never, or no longer) has no row, whatever its offers. A change of what AI
     companies may do with the work is appended to the changes feed."""
     transaction.on_commit(catalogue_changed)
-    previous = (
-        CatalogueEntry.objects.filter(work=work)
-        .values_list(
-            "ai_training",
-            "ai_price_wei",
-            "ai_currency",
-            "genai_training",
-            "genai_price_wei",
-            "genai_currency",
-        )
-        .first()
-        or _NOTHING_OFFERED
-    )
+    previous = catalogue_ai_terms(work=work) or _NOTHING_OFFERED
     offers = list(Offer.objects.active().filter(work=work).select_related("terms"))
     if not offers or not Work.objects.public().filter(pk=work.pk).exists():
         CatalogueEntry.objects.filter(work=work).delete()

@@ -14,7 +14,6 @@
    `EscrowReleased` moves an escrowed allocation to whoever a moderator named.
 """
 
-import re
 import secrets
 from collections import defaultdict
 
@@ -37,7 +36,13 @@ from core.chain.merkle import (
     StandardMerkleTree,
 )
 from core.chain.roles import platform_signature_current
-from core.chain.stablecoin import approve_call, permit_typed_data, stablecoin_address
+from core.chain.stablecoin import (
+    ERR_PERMIT_MALFORMED,
+    PERMIT_SIGNATURE,
+    approve_call,
+    permit_typed_data,
+    stablecoin_address,
+)
 from core.chain.stablecoin import currency as stablecoin_currency
 from core.errors import PortalError
 from royalties.ledger import EntrySpec, Leg, ledger_post, ledger_post_many
@@ -50,9 +55,7 @@ ERR_NOTHING = "Nothing to settle: every work was refused."
 ERR_NOT_OPEN = "This settlement can no longer be paid ({status})."
 ERR_EXPIRED = "This settlement expired; ask for a fresh quote."
 ERR_CURRENCY = "Settlements are paid in ETH or {stablecoin}, not {currency}."
-ERR_PERMIT_MALFORMED = "The permit signature is not a 65-byte signature."
 ERR_NOT_TOKEN = "This settlement is paid in ETH: there is no permit to sign."
-PERMIT_SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}")
 ERR_STALE = (
     "A registration dispute was opened since this settlement was signed, so it can no longer be "
     "paid; ask for a fresh quote (works in dispute are held in escrow)."
@@ -255,13 +258,7 @@ def settlement_transaction(*, settlement: Settlement, w3: Web3 | None = None, pe
             deadline=int(m["expiry"]),
             permit=permit,
         )
-        return {
-            "from": settlement.buyer_address,
-            "to": to,
-            "data": data,
-            "value": "0x0",
-            "chainId": hex(settlement.chain_id),
-        }
+        return _wallet_tx(settlement, to, data)
     if "token" in m:
         to, data = market_messages.settle_with_token_call(
             w3=w3,
@@ -273,11 +270,7 @@ def settlement_transaction(*, settlement: Settlement, w3: Web3 | None = None, pe
             w3=w3, spender=settlement.market_address, amount=int(settlement.price_wei)
         )
         return {
-            "from": settlement.buyer_address,
-            "to": to,
-            "data": data,
-            "value": "0x0",
-            "chainId": hex(settlement.chain_id),
+            **_wallet_tx(settlement, to, data),
             # sent first, from the same wallet: the market takes exactly the price
             "approval": {
                 "from": settlement.buyer_address,
@@ -289,11 +282,16 @@ def settlement_transaction(*, settlement: Settlement, w3: Web3 | None = None, pe
     to, data = market_messages.settle_call(
         w3=w3, address=settlement.market_address, settlement_args=tuple(args), signature=settlement.signature
     )
+    return _wallet_tx(settlement, to, data, value=int(settlement.price_wei))
+
+
+def _wallet_tx(settlement: Settlement, to: str, data: str, *, value: int = 0) -> dict:
+    """A transaction for the buyer's wallet (EIP-1193 field names, hex amounts)."""
     return {
         "from": settlement.buyer_address,
         "to": to,
         "data": data,
-        "value": hex(int(settlement.price_wei)),
+        "value": hex(value),
         "chainId": hex(settlement.chain_id),
     }
 

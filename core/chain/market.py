@@ -233,12 +233,15 @@ def purchase_with_permit_call(
 ) -> tuple[str, str]:
     """`purchaseWithPermit(TokenQuote, signature, deadline, v, r, s)`: the buyer's EIP-2612
     permit for the price and the payment in one transaction."""
+    args = [quote_args, bytes.fromhex(signature[2:]), int(deadline), *_permit_vrs(permit)]
+    return _call(w3, address, "purchaseWithPermit", args)
+
+
+def _permit_vrs(permit: str) -> tuple[int, bytes, bytes]:
+    """A 65-byte permit signature (r, s, v) as the (v, r, s) the permit functions take."""
     raw = bytes.fromhex(permit[2:])
-    r, s_, v = raw[:32], raw[32:64], raw[64]
-    v = v + 27 if v < 27 else v
-    return _call(
-        w3, address, "purchaseWithPermit", [quote_args, bytes.fromhex(signature[2:]), int(deadline), v, r, s_]
-    )
+    v = raw[64]
+    return (v + 27 if v < 27 else v), raw[:32], raw[32:64]
 
 
 def settle_call(*, w3: Web3, address: str, settlement_args: tuple, signature: str) -> tuple[str, str]:
@@ -257,10 +260,7 @@ def settle_with_permit_call(
 ) -> tuple[str, str]:
     """`settleWithPermit(TokenSettlement, signature, deadline, v, r, s)`: the buyer's EIP-2612
     permit for the price and the payment in one transaction."""
-    raw = bytes.fromhex(permit[2:])
-    r, s_, v = raw[:32], raw[32:64], raw[64]
-    v = v + 27 if v < 27 else v
-    args = [settlement_args, bytes.fromhex(signature[2:]), int(deadline), v, r, s_]
+    args = [settlement_args, bytes.fromhex(signature[2:]), int(deadline), *_permit_vrs(permit)]
     return _call(w3, address, "settleWithPermit", args)
 
 

@@ -4,6 +4,8 @@ local test token). Settings: STABLECOIN_ADDRESS (empty on a development chain: t
 portal deployed), STABLECOIN_NAME and STABLECOIN_VERSION (its EIP-712 domain), STABLECOIN_SYMBOL,
 STABLECOIN_DECIMALS."""
 
+import re
+
 from django.conf import settings
 from web3 import Web3
 
@@ -22,6 +24,11 @@ TRANSFER_WITH_AUTHORIZATION_TYPES = {
         {"name": "nonce", "type": "bytes32"},
     ],
 }
+
+
+# A buyer's EIP-2612 permit signature as a wallet returns it (r, s, v: 65 bytes in hex).
+PERMIT_SIGNATURE = re.compile(r"0x[0-9a-fA-F]{130}")
+ERR_PERMIT_MALFORMED = "The permit signature is not a 65-byte signature in hex."
 
 
 def stablecoin_address(*, w3: Web3) -> str:

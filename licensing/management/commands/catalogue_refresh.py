@@ -11,7 +11,8 @@ of what AI companies may do with a work is appended to the changes feed, as for 
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from licensing.models import CatalogueEntry, Offer
+from licensing.models import Offer
+from licensing.selectors import catalogue_ai_terms
 from licensing.services import catalogue_refresh
 from works.models import Work
 
@@ -28,22 +29,7 @@ class Command(BaseCommand):
         for start in range(0, len(ids), batch):
             for work in Work.objects.filter(pk__in=ids[start : start + batch]).select_related("owner"):
                 with transaction.atomic():
-                    before = _row(work)
+                    before = catalogue_ai_terms(work=work)
                     catalogue_refresh(work=work)
-                    changed += _row(work) != before
+                    changed += catalogue_ai_terms(work=work) != before
         self.stdout.write(f"{len(ids)} works refreshed, {changed} rows changed.")
-
-
-def _row(work):
-    return (
-        CatalogueEntry.objects.filter(work=work)
-        .values_list(
-            "ai_training",
-            "ai_price_wei",
-            "ai_currency",
-            "genai_training",
-            "genai_price_wei",
-            "genai_currency",
-        )
-        .first()
-    )

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.conf import settings
 
@@ -50,12 +51,11 @@ class Snapshot:
     works: int
     digests: int
     publications: int
-    # loaded lazily for Python-side matching (shards)
+    # loaded lazily for Python-side matching
     _sha: dict[str, int] | None = field(default=None, repr=False)
-    _paths: dict[str, int] | None = field(default=None, repr=False)
+    _paths: pa.Table | None = field(default=None, repr=False)  # path, work_id: never a dict
     _publications: dict[str, int] | None = field(default=None, repr=False)
     _loose: set[str] | None = field(default=None, repr=False)
-    _paths_loose: set[str] | None = field(default=None, repr=False)
 
     def as_json(self) -> dict:
         return {
@@ -79,60 +79,69 @@ class Snapshot:
     def file(self, name: str) -> Path:
         return self.path / f"{name}.parquet"
 
-    def _load(self):
+    def _load_digests(self):
         if self._sha is None:
             digests = pq.read_table(self.file("digests")).to_pydict()
             self._sha = dict(zip(digests["sha256"], digests["work_id"], strict=True))
-            paths = pq.read_table(self.file("paths")).to_pydict()
-            self._paths = dict(zip(paths["path"], paths["work_id"], strict=True))
+
+    def _load_publications(self):
+        if self._publications is None:
             publications = pq.read_table(self.file("publications")).to_pydict()
             self._publications = dict(zip(publications["key"], publications["work_id"], strict=True))
             self._loose = set(publications["loose"])
-            self._paths_loose = {p.lower() for p in self._paths}
 
     def loose_known(self, url: str | None) -> bool:
         """A cheap first test for a URL candidate: its loose key is a declared publication's, or it
-        is on a portal host under a registered path."""
+        is on one of the portal's hosts."""
         if not url:
             return False
-        self._load()
+        self._load_publications()
         loose = loose_key(url)
-        if loose in self._loose:
-            return True
-        host, _, rest = loose.partition("/")
-        if host not in self.hosts:
-            return False
-        path = "/" + rest
-        return path in self._paths_loose or "/".join(path.split("/")[:3]) in self._paths_loose
+        return loose in self._loose or loose.partition("/")[0] in self.hosts
 
     @property
     def work_ids(self) -> set[int]:
-        self._load()
+        self._load_digests()
         return set(self._sha.values())
 
     def work_for_sha(self, sha: str | None) -> int | None:
-        self._load()
+        self._load_digests()
         return self._sha.get((sha or "").lower()) if sha else None
 
-    def work_for_url(self, url: str | None) -> int | None:
-        """The public work an item's URL names, by its exact normalised key."""
-        if not url:
-            return None
-        self._load()
-        key = url_key(url)
-        if key is None:
-            return None
-        if (work := self._publications.get(key)) is not None:
-            return work
-        host, _, rest = key.partition("/")
-        if host not in self.hosts:
-            return None
-        path = "/" + rest.split("?", 1)[0]
-        path = path.rstrip("/") or "/"
-        work = self._paths.get(path)
-        if work is None and path.startswith("/works/"):
-            work = self._paths.get("/".join(path.split("/")[:3]))  # /works/<id>/anything
-        return work
+    def works_for_urls(self, urls: list[str | None]) -> list[int | None]:
+        """The public work each URL names (None where none), by its exact normalised key: a
+        declared publication's key, or a page or media path of the portal's on one of its hosts
+        (/works/<id>/anything names the work). The paths the URLs could name are looked up all
+        at once in the registered paths' column (about three per work), which is never turned
+        into a dict."""
+        self._load_publications()
+        found: list[int | None] = [None] * len(urls)
+        on_portal: list[tuple[int, str, str | None]] = []  # (index, path, /works/<id> of it)
+        for index, url in enumerate(urls):
+            key = url_key(url) if url else None
+            if key is None:
+                continue
+            if (work := self._publications.get(key)) is not None:
+                found[index] = work
+                continue
+            host, _, rest = key.partition("/")
+            if host not in self.hosts:
+                continue
+            path = ("/" + rest.split("?", 1)[0]).rstrip("/") or "/"
+            page = "/".join(path.split("/")[:3]) if path.startswith("/works/") else None
+            on_portal.append((index, path, page))
+        if on_portal:
+            if self._paths is None:
+                self._paths = pq.read_table(self.file("paths"), columns=["path", "work_id"])
+            wanted = pa.array(
+                sorted({p for _, path, page in on_portal for p in (path, page) if p}), pa.string()
+            )
+            # the registered paths probe the few wanted ones (hashing those, not 300k paths)
+            hits = self._paths.filter(pc.is_in(self._paths["path"], value_set=wanted))
+            known = dict(zip(hits["path"].to_pylist(), hits["work_id"].to_pylist(), strict=True))
+            for index, path, page in on_portal:
+                found[index] = known.get(path, known.get(page) if page else None)
+        return found
 
 
 def snapshot_write(directory: Path) -> Snapshot:
@@ -172,7 +181,6 @@ def snapshot_write(directory: Path) -> Snapshot:
         pa.table(
             {
                 "path": pa.array(paths, pa.string()),
-                "loose": pa.array([p.lower().rstrip("/") for p in paths], pa.string()),
                 "work_id": pa.array(path_work, pa.int64()),
             }
         ),

@@ -246,6 +246,9 @@ URL_SHAPES = {
     "no scheme": "artist.example/portfolio/blue-heron/",
     "query right after the path": "https://artist.example/portfolio/blue-heron/?utm_source=x",
     "fragment": "https://www.artist.example/portfolio/blue-heron/#top",
+    "upper-case host after a lower-case scheme": "https://Artist.Example/portfolio/blue-heron/",
+    "www in upper case over http": "http://WWW.ARTIST.EXAMPLE/portfolio/blue-heron",
+    "a space before the scheme": " https://artist.example/portfolio/blue-heron/",
     "sha256 in upper case": None,
 }
 
@@ -270,6 +273,35 @@ def test_urls_and_hashes_match_however_they_are_written(registry, tmp_path):
     found = {m.source_uid: m.work_id for m in AuditMatch.objects.filter(audit=audit)}
     expected = {shape: works[2][0].pk for shape, url in URL_SHAPES.items() if url}
     expected["sha256 in upper case"] = works[0][0].pk
+    assert found == expected
+
+
+def test_a_publication_on_a_short_host_is_found_however_it_is_written(registry, tmp_path):
+    """The scan's first URL test compares as many characters of each URL's host as the shortest
+    registered host has (less one): with a publication on a four-letter host it still finds every
+    spelling of that host's URLs, and of the others'."""
+    works, _ = registry
+    publication_add(work=works[4][0], url="https://x.io/heron")
+    shapes = {
+        "short host": "https://x.io/heron",
+        "short host over http": "http://x.io/heron",
+        "short host, www, http": "http://www.x.io/heron/",
+        "short host in upper case": "HTTPS://X.IO/heron?utm_source=feed",
+        "short host, mixed case": "https://X.Io/heron",
+        "the longer host": "http://artist.example/portfolio/blue-heron/",
+    }
+    rows = [{} for _ in range(200)]
+    for n, (shape, url) in enumerate(shapes.items()):
+        rows[20 + n] = {"uid": shape, "url": url}
+    rows[100] = {"uid": "a longer host that starts the same", "url": "https://x.iox.example/heron"}
+    rows[101] = {"uid": "another path", "url": "https://x.io/kite"}
+    manifest = tmp_path / "short.parquet"
+    pq.write_table(commonpool_table(rows), manifest, row_group_size=50)
+
+    audit = _run([(str(manifest), manifest.name)])
+    found = {m.source_uid: m.work_id for m in AuditMatch.objects.filter(audit=audit)}
+    expected = {shape: works[4][0].pk for shape in shapes}
+    expected["the longer host"] = works[2][0].pk
     assert found == expected
 
 

@@ -1,7 +1,6 @@
 """Database helpers the ORM does not have."""
 
-import json
-
+import orjson
 from django.db import connection
 from django.db.models.expressions import RawSQL
 
@@ -14,7 +13,8 @@ def values_in(values, *, kind: str = "text") -> RawSQL:
     if connection.vendor == "postgresql":
         cast = {"text": "text[]", "int": "bigint[]"}[kind]
         return RawSQL(f"SELECT unnest(%s::{cast})", [values])  # noqa: S611 (cast from the fixed map)
-    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(values)])  # noqa: S611 (bound)
+    # orjson: a tenth of json.dumps's time on 10,000 sha256 (a manifest check's, bench/manifest_check.py)
+    return RawSQL("SELECT value FROM json_each(%s)", [orjson.dumps(values).decode()])  # noqa: S611 (bound)
 
 
 def insert_pairs_ignoring_conflicts(model, fields: tuple[str, str], first, seconds) -> None:
@@ -28,7 +28,7 @@ def insert_pairs_ignoring_conflicts(model, fields: tuple[str, str], first, secon
     if connection.vendor == "postgresql":
         source, param = "SELECT %s, unnest(%s::bigint[])", seconds
     else:
-        source, param = "SELECT %s, value FROM json_each(%s) WHERE true", json.dumps(seconds)
+        source, param = "SELECT %s, value FROM json_each(%s) WHERE true", orjson.dumps(seconds).decode()
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({a}, {b}) {source} ON CONFLICT DO NOTHING",  # noqa: S608 (quoted names)

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from django.conf import settings
 
 from works.models import Work, WorkDigest, WorkPublication
-from works.publications import portal_hosts, url_key
+from works.publications import portal_hosts, portal_path, url_key
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*://")
 _PORT = re.compile(r"^([^/]*):(?:80|443)(/|$)")
@@ -124,10 +124,9 @@ class Snapshot:
             if (work := self._publications.get(key)) is not None:
                 found[index] = work
                 continue
-            host, _, rest = key.partition("/")
-            if host not in self.hosts:
+            if key.partition("/")[0] not in self.hosts:
                 continue
-            path = ("/" + rest.split("?", 1)[0]).rstrip("/") or "/"
+            path = portal_path(key).rstrip("/") or "/"
             page = "/".join(path.split("/")[:3]) if path.startswith("/works/") else None
             on_portal.append((index, path, page))
         if on_portal:

@@ -193,6 +193,18 @@ class Licence(models.Model):
         return granted(self.terms.terms, self.uses)
 
 
+# What AI companies may do with a listed work, as its catalogue row holds it, in this order: read
+# together (licensing.selectors.catalogue_ai_terms, a manifest check) and covered by one index.
+AI_TERMS_FIELDS = (
+    "ai_training",
+    "ai_price_wei",
+    "ai_currency",
+    "genai_training",
+    "genai_price_wei",
+    "genai_currency",
+)
+
+
 class CatalogueEntry(models.Model):
     """One row per listed work: what the catalogue filters and sorts on, kept by the services
     that change offers, so a page is one count and one indexed query whatever its size."""
@@ -249,18 +261,7 @@ class CatalogueEntry(models.Model):
             models.Index(fields=["creator_address", "-listed_at"], name="cat_creator"),
             models.Index(fields=["title"], name="cat_title"),
             # covers a manifest check's read of a matched work's AI terms (training/services.py)
-            models.Index(
-                fields=[
-                    "work",
-                    "ai_training",
-                    "ai_price_wei",
-                    "ai_currency",
-                    "genai_training",
-                    "genai_price_wei",
-                    "genai_currency",
-                ],
-                name="cat_ai_terms_cur",
-            ),
+            models.Index(fields=["work", *AI_TERMS_FIELDS], name="cat_ai_terms_cur"),
         ]
 
     def __str__(self):

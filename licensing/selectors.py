@@ -8,20 +8,10 @@ from django.utils.functional import cached_property
 
 from core.fields import wei_sum
 from licensing.forms import SORTS
-from licensing.models import CatalogueEntry, Licence, Offer, PaidFetch, Quote
+from licensing.models import AI_TERMS_FIELDS, CatalogueEntry, Licence, Offer, PaidFetch, Quote
 from works import hooks
 
 PAGE_SIZE = 24
-
-
-AI_TERMS_FIELDS = (
-    "ai_training",
-    "ai_price_wei",
-    "ai_currency",
-    "genai_training",
-    "genai_price_wei",
-    "genai_currency",
-)
 
 
 def catalogue_ai_terms(*, work) -> tuple | None:

@@ -22,7 +22,7 @@ from core.errors import PortalError
 from core.fields import wei_from_db
 from core.memory import collector_paused
 from core.notifications import notify
-from licensing.models import CatalogueEntry, LicenceTerms
+from licensing.models import AI_TERMS_FIELDS, CatalogueEntry, LicenceTerms
 from licensing.terms import AI_FREE, AI_PAID, AI_PROHIBITED
 from royalties.models import Settlement
 from royalties.settlement import settlement_create
@@ -235,17 +235,7 @@ def _manifest_results(*, org, items: list[dict], model_name: str | None) -> tupl
 
 
 # What a manifest check shows of a matched work, read with the match (raw: prices as stored).
-_FACTS = (
-    "pk",
-    "title",
-    "creator_address",
-    "catalogue__ai_training",
-    "catalogue__ai_price_wei",
-    "catalogue__ai_currency",
-    "catalogue__genai_training",
-    "catalogue__genai_price_wei",
-    "catalogue__genai_currency",
-)
+_FACTS = ("pk", "title", "creator_address", *(f"catalogue__{name}" for name in AI_TERMS_FIELDS))
 
 
 def _work_answer(pk: int, row, held: dict, in_dispute: bool, shared: dict) -> tuple:

@@ -39,6 +39,13 @@ def _run(files, **kwargs):
     return services.audit_run_inline(audit=audit)
 
 
+def _found_by_uid(manifest, rows, *, row_group_size: int) -> dict[str, int]:
+    """Audit `rows` written as one CommonPool-shaped parquet file: source uid -> work found."""
+    pq.write_table(commonpool_table(rows), manifest, row_group_size=row_group_size)
+    audit = _run([(str(manifest), manifest.name)])
+    return {m.source_uid: m.work_id for m in AuditMatch.objects.filter(audit=audit)}
+
+
 def test_manifests_and_shards_find_every_planted_item_and_nothing_else(registry, tmp_path):
     works, (draft, draft_bytes) = registry
     import hashlib
@@ -266,11 +273,7 @@ def test_urls_and_hashes_match_however_they_are_written(registry, tmp_path):
     rows[100] = {"uid": "other host", "url": "https://artist.example.org/portfolio/blue-heron/"}
     rows[101] = {"uid": "other path", "url": "https://artist.example/portfolio/red-kite/"}
     rows[102] = {"uid": "query after the host", "url": "https://artist.example?p=blue-heron"}
-    manifest = tmp_path / "shapes.parquet"
-    pq.write_table(commonpool_table(rows), manifest, row_group_size=100)
-
-    audit = _run([(str(manifest), manifest.name)])
-    found = {m.source_uid: m.work_id for m in AuditMatch.objects.filter(audit=audit)}
+    found = _found_by_uid(tmp_path / "shapes.parquet", rows, row_group_size=100)
     expected = {shape: works[2][0].pk for shape, url in URL_SHAPES.items() if url}
     expected["sha256 in upper case"] = works[0][0].pk
     assert found == expected
@@ -295,11 +298,7 @@ def test_a_publication_on_a_short_host_is_found_however_it_is_written(registry, 
         rows[20 + n] = {"uid": shape, "url": url}
     rows[100] = {"uid": "a longer host that starts the same", "url": "https://x.iox.example/heron"}
     rows[101] = {"uid": "another path", "url": "https://x.io/kite"}
-    manifest = tmp_path / "short.parquet"
-    pq.write_table(commonpool_table(rows), manifest, row_group_size=50)
-
-    audit = _run([(str(manifest), manifest.name)])
-    found = {m.source_uid: m.work_id for m in AuditMatch.objects.filter(audit=audit)}
+    found = _found_by_uid(tmp_path / "short.parquet", rows, row_group_size=50)
     expected = {shape: works[4][0].pk for shape in shapes}
     expected["the longer host"] = works[2][0].pk
     assert found == expected
